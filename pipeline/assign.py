@@ -1,0 +1,145 @@
+"""Assign: the LLM puts every note fragment in exactly one section of the prompt, or in none.
+
+The answer's shape makes a wrong answer hard to express: one required key per fragment (short
+keys f1..fN, mapped back to stable ids), each an integer enum of section numbers, 0 = unused.
+We validate anyway: unknown keys are dropped, missing ones re-asked once, then marked unused.
+Fragments that do not fit the model's context in one call are assigned in batches.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pipeline.instructions import render
+from pipeline.llm import ChatModel
+from pipeline.notes import Fragment
+from pipeline.prompt import Prompt
+from pipeline.text import estimate_tokens, strip_think
+
+FRAGMENT_PREVIEW_CHARS = 400  # the model needs each fragment's gist to sort it, not all of it
+_TOKENS_PER_ANSWER_KEY = 10  # `"f12": 3, ` is 7 to 8 tokens, and some slack
+_PAIR = re.compile(r'"?\[?(f\d+)\]?"?\s*:\s*"?(\d+)"?')
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Which fragments each section draws on (by slug, in note order), and those no section uses."""
+
+    sections: dict[str, tuple[str, ...]]
+    unused: tuple[str, ...]
+
+
+def assign_fragments(
+    prompt: Prompt,
+    fragments: Sequence[Fragment],
+    llm: ChatModel,
+    *,
+    on_batch: Callable[[int, int], None] | None = None,
+) -> Plan:
+    chosen: dict[str, int] = {}
+    batches = plan_batches(prompt, fragments, llm.context_window)
+    for number, batch in enumerate(batches, start=1):
+        if on_batch:
+            on_batch(number, len(batches))
+        chosen.update(_assign_batch(prompt, batch, llm))
+    sections = {
+        section.slug: tuple(f.id for f in fragments if chosen.get(f.id) == number)
+        for number, section in enumerate(prompt.sections, start=1)
+    }
+    unused = tuple(f.id for f in fragments if chosen.get(f.id, 0) == 0)
+    return Plan(sections, unused)
+
+
+def plan_batches(prompt: Prompt, fragments: Sequence[Fragment], context_window: int) -> list[list[Fragment]]:
+    """Greedy batches whose instructions, fragments and answer all fit in the context window."""
+    fixed = estimate_tokens("".join(m["content"] for m in _messages(prompt, [])))
+    budget = int(context_window * 0.85) - fixed
+    batches: list[list[Fragment]] = []
+    current: list[Fragment] = []
+    used = 0
+    for fragment in fragments:
+        cost = estimate_tokens(_line_text(fragment)) + 12 + _TOKENS_PER_ANSWER_KEY
+        if current and used + cost > budget:
+            batches.append(current)
+            current, used = [], 0
+        current.append(fragment)
+        used += cost
+    if current:
+        batches.append(current)
+    return batches
+
+
+def answer_schema(keys: Sequence[str], section_count: int) -> dict[str, Any]:
+    choice = {"type": "integer", "enum": list(range(section_count + 1))}
+    return {
+        "type": "object",
+        "properties": {key: choice for key in keys},
+        "required": list(keys),
+        "additionalProperties": False,
+    }
+
+
+def _assign_batch(prompt: Prompt, batch: list[Fragment], llm: ChatModel) -> dict[str, int]:
+    chosen: dict[str, int] = {}
+    pending = list(batch)
+    for _attempt in range(2):  # the first ask, then one re-ask of whatever is missing
+        keys = [f"f{i}" for i in range(1, len(pending) + 1)]
+        reply = llm.complete(
+            _messages(prompt, list(zip(keys, pending, strict=True))),
+            schema=answer_schema(keys, len(prompt.sections)),
+            max_tokens=len(keys) * _TOKENS_PER_ANSWER_KEY + 32,
+            temperature=0.0,
+        )
+        answer = parse_answer(reply.text, keys, len(prompt.sections))
+        for key, fragment in zip(keys, pending, strict=True):
+            if key in answer:
+                chosen[fragment.id] = answer[key]
+        pending = [f for f in pending if f.id not in chosen]
+        if not pending:
+            break
+    return chosen  # what is still missing counts as unused
+
+
+def parse_answer(text: str, keys: Sequence[str], section_count: int) -> dict[str, int]:
+    """The valid part of a model's answer: known keys with a section number in range."""
+    body = strip_think(text)
+    start, end = body.find("{"), body.rfind("}")
+    try:
+        data = json.loads(body[start : end + 1]) if -1 < start < end else None
+    except json.JSONDecodeError:
+        data = None
+    if not isinstance(data, dict):
+        # Truncated or malformed JSON: keep every complete "fN": number pair that is there.
+        data = {key: int(value) for key, value in _PAIR.findall(body)}
+    valid: dict[str, int] = {}
+    known = set(keys)
+    for key, value in data.items():
+        key = str(key).strip("[] ")
+        if isinstance(value, str) and value.strip().isdigit():
+            value = int(value)
+        if key in known and isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= section_count:
+            valid[key] = value
+    return valid
+
+
+def _line_text(fragment: Fragment) -> str:
+    text = re.sub(r"\s+", " ", fragment.text).strip()
+    return text if len(text) <= FRAGMENT_PREVIEW_CHARS else text[:FRAGMENT_PREVIEW_CHARS] + "…"
+
+
+def _messages(prompt: Prompt, keyed: list[tuple[str, Fragment]]) -> list[dict[str, str]]:
+    return render(
+        "assign",
+        title=prompt.title,
+        instruction=prompt.instruction,
+        sections=[
+            {"number": n, "title": s.title, "questions": re.sub(r"\s+", " ", s.questions)}
+            for n, s in enumerate(prompt.sections, start=1)
+        ],
+        fragments=[{"key": k, "source": f.title, "text": _line_text(f)} for k, f in keyed],
+        count=len(keyed),
+    )

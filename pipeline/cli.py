@@ -1,0 +1,143 @@
+"""The `essay` command: parses options, calls the runner, prints. User errors are one red line."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pipeline import __version__
+from pipeline.config import load_settings, with_options
+from pipeline.errors import EssayError
+from pipeline.expand import SectionDraft
+from pipeline.notes import Notes
+from pipeline.providers import make_model
+from pipeline.runner import DryRun, Progress, draft_essay, dry_run, read_inputs
+
+app = typer.Typer(
+    help="Turn your own notes into a first draft of an essay, in your own voice.\n\n"
+    "Drafts are written to drafts/<prompt>/v001.md, v002.md, ... and never overwritten, so edit them freely.\n"
+    "By default everything runs on a small model on this machine: no key, no network.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+NotesOption = Annotated[Path, typer.Option("--notes", help="Your notes folder (markdown, Obsidian vaults welcome).")]
+DraftsOption = Annotated[Path, typer.Option("--drafts", help="Where drafts are written, one folder per prompt.")]
+ProviderOption = Annotated[
+    str | None,
+    typer.Option(
+        "--provider", help="local (the default: llama.cpp on this machine) or openai (any OpenAI-compatible endpoint)."
+    ),
+]
+ModelOption = Annotated[
+    str | None,
+    typer.Option("--model", help="For local: a .gguf file. For openai: the model name the endpoint serves."),
+]
+BaseUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--base-url", help="An OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1 (implies --provider openai)."
+    ),
+]
+VerboseOption = Annotated[bool, typer.Option("--verbose", help="Show the model's own log lines.")]
+
+
+class TerminalProgress(Progress):
+    """Progress on stderr, so stdout carries only the draft's path."""
+
+    def on_warning(self, message: str) -> None:
+        typer.secho(f"warning: {message}", fg=typer.colors.YELLOW, err=True)
+
+    def on_collected(self, notes: Notes, sent: int) -> None:
+        say(f"read {notes.note_count} notes: {len(notes.fragments)} fragments")
+
+    def on_assign_batch(self, number: int, total: int) -> None:
+        suffix = f" (batch {number} of {total})" if total > 1 else ""
+        say(f"sorting fragments into sections{suffix}…")
+
+    def on_section(self, section: SectionDraft, done: int, total: int) -> None:
+        state = "written" if section.generated else "no notes, left for you"
+        say(f"[{done}/{total}] {section.title.lower()}: {state}")
+
+
+def say(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+@app.command()
+def draft(
+    prompt: Annotated[
+        Path, typer.Argument(help="The essay prompt: a markdown file with an instruction and its sections.")
+    ],
+    notes: NotesOption = Path("notes"),
+    drafts: DraftsOption = Path("drafts"),
+    provider: ProviderOption = None,
+    model: ModelOption = None,
+    base_url: BaseUrlOption = None,
+    dry_run_only: Annotated[
+        bool, typer.Option("--dry-run", help="Show the sections and what would be sent; call no model.")
+    ] = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """Write a new draft of PROMPT from your notes, as the next version in drafts/."""
+    settings = with_options(load_settings(Path.cwd()), provider=provider, model=model, base_url=base_url)
+    llm = make_model(settings, verbose=verbose)
+    inputs = read_inputs(prompt, notes, drafts, settings, llm)
+    progress = TerminalProgress()
+    for warning in inputs.notes.warnings:
+        progress.on_warning(warning)
+    if inputs.withheld_private:
+        progress.on_warning(
+            f"{len(inputs.withheld_private)} private note(s) stay on this machine, not sent to {llm.endpoint}; "
+            "list the endpoint under [privacy] trusted in essay.toml to include them"
+        )
+    if dry_run_only:
+        print_dry_run(dry_run(inputs, llm))
+        return
+    progress.on_collected(inputs.notes, len(inputs.fragments))
+    result = draft_essay(inputs, drafts, llm, settings, progress)
+    usage = result.usage
+    say(f"{usage.calls} calls, {usage.prompt_tokens} tokens in, {usage.completion_tokens} out, {usage.seconds:.1f}s")
+    typer.echo(str(result.file.path))
+
+
+def print_dry_run(report: DryRun) -> None:
+    inputs = report.inputs
+    typer.echo(f"prompt: {inputs.prompt.title} ({inputs.prompt.path})")
+    for number, section in enumerate(inputs.prompt.sections, start=1):
+        typer.echo(f"  {number}. {section.title}  [{section.slug}]")
+    typer.echo(f"notes: {inputs.notes.note_count} read, {len(inputs.fragments)} fragments would go to the model")
+    typer.echo(
+        f"calls: {report.calls} ({report.batches} to sort fragments, {len(inputs.prompt.sections)} to write sections)"
+    )
+    typer.echo(f"tokens (estimate): ~{report.prompt_tokens} in, ~{report.output_tokens} out")
+    for path in inputs.withheld_private:
+        typer.echo(f"private, kept on this machine: {path}")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"essay {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
+) -> None:
+    """Turn your own notes into a first draft of an essay, in your own voice."""
+
+
+def run() -> None:
+    """Console entry point: user errors become one red line and an exit code, never a traceback."""
+    try:
+        app()
+    except EssayError as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        sys.exit(exc.exit_code)

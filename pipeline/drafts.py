@@ -1,0 +1,158 @@
+"""Write: a draft becomes drafts/<prompt>/vNNN.md, a new version every time, never overwritten.
+
+A version appears whole or not at all: the text goes to a temp file in the same folder, then is
+hard-linked to its final name, which fails if that name exists, so two concurrent runs can never
+take the same version (the loser takes the next one). Temp files of dead runs are swept away.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import re
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import frontmatter
+
+from pipeline.errors import DraftError
+from pipeline.expand import Draft
+from pipeline.text import slugify
+
+_VERSION_NAME = re.compile(r"^v(\d{3,})\.md$")
+_TEMP_NAME = re.compile(r"^\.v\d+\.md\.(\d+)\.\w+\.tmp$")
+
+
+@dataclass(frozen=True)
+class DraftFile:
+    path: Path
+    version: int
+
+
+def section_marker(slug: str) -> str:
+    """Invisible in Obsidian's preview; lets a later regeneration find the section after edits."""
+    return f"<!-- section: {slug} -->"
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.strip().encode()).hexdigest()[:16]
+
+
+def essay_dir(drafts_dir: Path, prompt_path: Path) -> Path:
+    """drafts/<prompt file stem>, with the stem made safe as a folder name and kept inside drafts/."""
+    name = slugify(prompt_path.stem) or "essay"
+    folder = drafts_dir / name
+    root = drafts_dir.resolve()
+    if not folder.resolve().is_relative_to(root):
+        raise DraftError(f"{folder} points outside {drafts_dir} (a symlink?): remove it or pick another --drafts")
+    return folder
+
+
+def list_versions(folder: Path) -> list[DraftFile]:
+    if not folder.is_dir():
+        return []
+    found = [DraftFile(p, int(m[1])) for p in folder.iterdir() if (m := _VERSION_NAME.match(p.name))]
+    return sorted(found, key=lambda d: d.version)
+
+
+def render_draft(draft: Draft, meta: dict[str, Any]) -> str:
+    """The draft file's text: provenance frontmatter, then each section under its marker and heading."""
+    sections_meta = []
+    body_parts = []
+    for section in draft.sections:
+        sections_meta.append(
+            {
+                "slug": section.slug,
+                "title": section.title,
+                "notes": meta["section_notes"].get(section.slug, []),
+                "fragments": list(section.fragment_ids),
+                "text_hash": text_hash(section.text),
+            }
+        )
+        body_parts.append(f"{section_marker(section.slug)}\n## {section.title.lower()}\n\n{section.text.strip()}\n")
+    fields = {k: v for k, v in meta.items() if k != "section_notes"}
+    fields["sections"] = sections_meta
+    post = frontmatter.Post("\n".join(body_parts), **fields)
+    return frontmatter.dumps(post, sort_keys=False, allow_unicode=True) + "\n"
+
+
+def write_new_version(folder: Path, make_text: Callable[[int], str]) -> DraftFile:
+    """Write the next free version atomically; `make_text(version)` gives the file's text."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DraftError(f"cannot create {folder}: {exc.strerror}") from None
+    sweep_stale_temp_files(folder)
+    versions = list_versions(folder)
+    version = versions[-1].version + 1 if versions else 1
+    while True:
+        final = folder / f"v{version:03d}.md"
+        temp = folder / f".{final.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+        try:
+            _write_synced(temp, make_text(version))
+            try:
+                os.link(temp, final)  # fails if `final` exists: never overwrite
+            except FileExistsError:
+                version += 1
+                continue
+            except OSError as exc:
+                if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EXDEV):
+                    raise
+                _claim_without_links(temp, final)
+            _sync_dir(folder)
+            return DraftFile(final, version)
+        except FileExistsError:
+            version += 1
+        except OSError as exc:
+            raise DraftError(f"cannot write {final}: {exc.strerror}") from None
+        finally:
+            temp.unlink(missing_ok=True)
+
+
+def _claim_without_links(temp: Path, final: Path) -> None:
+    """For filesystems without hard links: reserve the name exclusively, then replace it whole."""
+    descriptor = os.open(final, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+    os.close(descriptor)
+    os.replace(temp, final)
+
+
+def _write_synced(path: Path, text: str) -> None:
+    with open(path, "w", encoding="utf-8", newline="\n") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _sync_dir(folder: Path) -> None:
+    try:
+        descriptor = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def sweep_stale_temp_files(folder: Path) -> None:
+    """Remove temp files left by runs that were killed (their process is gone)."""
+    for path in folder.iterdir():
+        match = _TEMP_NAME.match(path.name)
+        if match and not _process_alive(int(match[1])):
+            path.unlink(missing_ok=True)
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

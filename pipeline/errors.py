@@ -1,0 +1,36 @@
+"""The one error type of the project, and its few kinds.
+
+    EssayError                 anything a user can act on; the CLI prints its message as one line
+     +-- UsageError            bad options, a missing file, a prompt with no sections (exit code 2)
+     +-- ConfigError           essay.toml unreadable or contradictory
+     +-- LLMError              the model could not give a usable answer (after retries)
+     +-- DraftError            the drafts folder cannot be written as asked
+
+Every message says what happened and what to do next.
+"""
+
+
+class EssayError(Exception):
+    """An error the user can fix; its message is shown as it is."""
+
+    exit_code = 1
+
+
+class UsageError(EssayError):
+    """The command was called with something that cannot work: fix the call."""
+
+    exit_code = 2
+
+
+class ConfigError(EssayError):
+    """essay.toml (or an option that overrides it) is not usable."""
+
+    exit_code = 2
+
+
+class LLMError(EssayError):
+    """The model or endpoint did not give a usable answer."""
+
+
+class DraftError(EssayError):
+    """A draft could not be read or written."""

@@ -1,0 +1,160 @@
+"""Expand: one LLM call per section turns its fragments into prose in the author's voice.
+
+Sections are written concurrently (bounded). A section with no fragments gets a note asking the
+author to write it: the model is never asked to invent material.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from pipeline.assign import Plan
+from pipeline.errors import LLMError
+from pipeline.instructions import render
+from pipeline.llm import ChatModel
+from pipeline.notes import Fragment
+from pipeline.prompt import Prompt, Section
+from pipeline.text import estimate_tokens, lowercase_prose, strip_think
+
+EMPTY_SECTION_NOTE = (
+    "> [!todo] no notes matched this section yet.\n> write it yourself, or add notes about it and draft again."
+)
+VOICE_SAMPLE_SHARE = 0.15  # of the context window, for samples of the author's own writing
+_OPENING_HEADING = re.compile(r"\A\s*(#{1,6}[^\n]*|\*\*[^\n]*\*\*:?)\s*\n")
+
+
+@dataclass(frozen=True)
+class SectionDraft:
+    slug: str
+    title: str
+    text: str
+    fragment_ids: tuple[str, ...]
+    generated: bool  # False when no fragment matched and the text asks the author to write it
+
+
+@dataclass(frozen=True)
+class Draft:
+    prompt: Prompt
+    sections: tuple[SectionDraft, ...]
+
+
+def expand_sections(
+    prompt: Prompt,
+    plan: Plan,
+    fragments: Mapping[str, Fragment],
+    llm: ChatModel,
+    *,
+    voice_samples: Sequence[str] = (),
+    concurrency: int = 4,
+    on_section: Callable[[SectionDraft], None] | None = None,
+    on_warning: Callable[[str], None] | None = None,
+) -> Draft:
+    samples = pick_voice_samples(voice_samples, int(llm.context_window * VOICE_SAMPLE_SHARE * 4))
+
+    def write(section: Section) -> SectionDraft:
+        chosen = [fragments[i] for i in plan.sections.get(section.slug, ()) if i in fragments]
+        result = expand_section(prompt, section, chosen, llm, samples=samples, on_warning=on_warning)
+        if on_section:
+            on_section(result)
+        return result
+
+    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+        sections = tuple(pool.map(write, prompt.sections))
+    return Draft(prompt, sections)
+
+
+def expand_section(
+    prompt: Prompt,
+    section: Section,
+    fragments: Sequence[Fragment],
+    llm: ChatModel,
+    *,
+    samples: Sequence[str] = (),
+    guidance: str = "",
+    on_warning: Callable[[str], None] | None = None,
+) -> SectionDraft:
+    if not fragments:
+        return SectionDraft(section.slug, section.title, EMPTY_SECTION_NOTE, (), generated=False)
+    words = target_words(fragments)
+    max_tokens = words * 2 + 64
+    fitted = _fit_fragments(prompt, section, fragments, samples, llm.context_window - max_tokens)
+    if len(fitted) < len(fragments) and on_warning:
+        on_warning(
+            f"section '{section.title}': {len(fragments)} fragments do not fit {llm.model}'s context, "
+            f"used the first {len(fitted)}"
+        )
+    messages = _messages(prompt, section, fitted, samples, words, guidance)
+    for _attempt in range(2):  # an empty answer is asked once more
+        reply = llm.complete(messages, max_tokens=max_tokens, temperature=0.7)
+        text = clean_section_text(reply.text)
+        if text:
+            return SectionDraft(section.slug, section.title, text, tuple(f.id for f in fitted), generated=True)
+    raise LLMError(f"{llm.model} gave an empty answer for section '{section.title}' twice: try again or another model")
+
+
+def target_words(fragments: Sequence[Fragment]) -> int:
+    """More notes, a longer section; within what one section of a short essay should be."""
+    return min(350, 90 + 40 * len(fragments))
+
+
+def clean_section_text(text: str) -> str:
+    """The model's prose, made ready for the draft: no thinking, no echoed heading, in lowercase."""
+    body = strip_think(text)
+    body = _OPENING_HEADING.sub("", body, count=1).strip()
+    return lowercase_prose(body)
+
+
+def pick_voice_samples(texts: Sequence[str], budget_chars: int) -> list[str]:
+    """Whole paragraphs of the author's writing, up to the budget, a few from each source."""
+    picked: list[str] = []
+    used = 0
+    paragraphs = [[p.strip() for p in t.split("\n\n") if len(p.strip()) > 80] for t in texts]
+    for round_index in range(max((len(p) for p in paragraphs), default=0)):
+        for source in paragraphs:
+            if round_index < len(source) and used + len(source[round_index]) <= budget_chars:
+                picked.append(source[round_index])
+                used += len(source[round_index])
+    return picked
+
+
+def _fit_fragments(
+    prompt: Prompt, section: Section, fragments: Sequence[Fragment], samples: Sequence[str], budget: int
+) -> list[Fragment]:
+    base = estimate_tokens("".join(m["content"] for m in _messages(prompt, section, [], samples, 0, "")))
+    fitted: list[Fragment] = []
+    used = base
+    for fragment in fragments:
+        cost = estimate_tokens(fragment.text) + 16
+        if fitted and used + cost > budget:
+            break
+        fitted.append(fragment)
+        used += cost
+    return fitted
+
+
+def _messages(
+    prompt: Prompt,
+    section: Section,
+    fragments: Sequence[Fragment],
+    samples: Sequence[str],
+    words: int,
+    guidance: str,
+) -> list[dict[str, str]]:
+    others = [s.title for s in prompt.sections if s.slug != section.slug]
+    return render(
+        "expand",
+        title=prompt.title,
+        instruction=prompt.instruction,
+        section_title=section.title,
+        questions=re.sub(r"\s+", " ", section.questions),
+        has_others=bool(others),
+        others="; ".join(others),
+        fragments=[{"source": f.title, "date": f.date or "", "text": f.text} for f in fragments],
+        has_samples=bool(samples),
+        samples=list(samples),
+        guidance=guidance,
+        words=words,
+    )

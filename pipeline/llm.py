@@ -1,0 +1,79 @@
+"""LLM access: the one small interface the stages call, and a meter that counts what they spend.
+
+A chat model takes messages and returns a Completion. With `schema`, the answer must be a JSON
+object of that schema; providers use whatever structured output their endpoint supports.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+Messages = Sequence[Mapping[str, str]]
+
+
+@dataclass(frozen=True)
+class Completion:
+    text: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    finish_reason: str | None = None
+
+
+class ChatModel(Protocol):
+    provider: str  # "local", "openai", or "fake" in tests
+    model: str
+    context_window: int  # tokens the model reads and writes in one call
+    sends_over_http: bool  # whether notes leave this process
+    endpoint: str  # where requests go: a URL, or "in-process"
+
+    def complete(
+        self,
+        messages: Messages,
+        *,
+        schema: dict[str, Any] | None = None,
+        max_tokens: int = 512,
+        temperature: float = 0.7,
+    ) -> Completion: ...
+
+
+@dataclass
+class Usage:
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    seconds: float = 0.0
+
+
+class MeteredModel:
+    """Wraps a ChatModel and counts calls, tokens and time; safe to share between threads."""
+
+    def __init__(self, inner: ChatModel) -> None:
+        self.inner = inner
+        self.provider = inner.provider
+        self.model = inner.model
+        self.context_window = inner.context_window
+        self.sends_over_http = inner.sends_over_http
+        self.endpoint = inner.endpoint
+        self.usage = Usage()
+        self._lock = threading.Lock()
+
+    def complete(
+        self,
+        messages: Messages,
+        *,
+        schema: dict[str, Any] | None = None,
+        max_tokens: int = 512,
+        temperature: float = 0.7,
+    ) -> Completion:
+        started = time.perf_counter()
+        result = self.inner.complete(messages, schema=schema, max_tokens=max_tokens, temperature=temperature)
+        with self._lock:
+            self.usage.calls += 1
+            self.usage.prompt_tokens += result.prompt_tokens
+            self.usage.completion_tokens += result.completion_tokens
+            self.usage.seconds += time.perf_counter() - started
+        return result

@@ -1,0 +1,253 @@
+"""Collect: walk a notes folder and split each note into fragments.
+
+A fragment is one paragraph, bullet group or heading block of one note. Its id is a hash of the
+note's path and its text, so it is stable across runs and changes only when that text changes.
+Bad files never stop a run: each gets one warning line naming the file and what was done.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+import hashlib
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import frontmatter
+import yaml
+
+from pipeline.errors import UsageError
+
+# A 400 KB pasted log is not material for an essay: keep the start of a note up to this budget.
+MAX_NOTE_CHARS = 20_000
+DEFAULT_IGNORE = ("templates/*", "*/templates/*")
+_DAILY_NAME = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_INLINE_TAG = re.compile(r"(?<![\w#/&])#([A-Za-z][\w/-]*)")
+_EMBED_ONLY = re.compile(r"^(\s*!\[\[[^\]]+\]\]\s*)+$")
+_FENCE = re.compile(r"^\s*(```|~~~)")
+_HEADING = re.compile(r"^#{1,6}\s")
+_FRONTMATTER_BLOCK = re.compile(r"\A---\s*\n.*?\n---\s*(\n|\Z)", re.S)
+
+
+@dataclass(frozen=True)
+class Fragment:
+    id: str
+    note_path: str  # relative to the notes folder, with forward slashes
+    title: str
+    date: str | None
+    tags: tuple[str, ...]
+    text: str
+    private: bool = False
+
+
+@dataclass(frozen=True)
+class VoiceSample:
+    """A note marked `voice: true`: the author's own finished writing, to match their voice."""
+
+    note_path: str
+    text: str
+    private: bool = False
+
+
+@dataclass(frozen=True)
+class Notes:
+    fragments: tuple[Fragment, ...]
+    voice_samples: tuple[VoiceSample, ...] = ()
+    warnings: tuple[str, ...] = ()
+    note_count: int = 0
+
+    def by_id(self) -> dict[str, Fragment]:
+        return {f.id: f for f in self.fragments}
+
+
+@dataclass
+class _Note:
+    path: str
+    title: str
+    date: str | None
+    tags: list[str]
+    body: str
+    private: bool
+    voice: bool
+    warnings: list[str] = field(default_factory=list)
+
+
+def collect_notes(
+    notes_dir: Path,
+    *,
+    ignore: tuple[str, ...] = (),
+    exclude: tuple[Path, ...] = (),
+    private_globs: tuple[str, ...] = (),
+) -> Notes:
+    """Read every markdown note under `notes_dir` (skipping dot-folders, templates and `ignore` globs)."""
+    if not notes_dir.is_dir():
+        raise UsageError(f"notes folder not found: {notes_dir} (pass --notes DIR)")
+    excluded = {p.resolve() for p in exclude}
+    patterns = DEFAULT_IGNORE + tuple(ignore)
+    fragments: list[Fragment] = []
+    voice: list[VoiceSample] = []
+    warnings: list[str] = []
+    count = 0
+    for path in _markdown_files(notes_dir):
+        rel = path.relative_to(notes_dir).as_posix()
+        if any(fnmatch.fnmatch(rel, p) for p in patterns) or path.resolve() in excluded:
+            continue
+        if any(path.resolve().is_relative_to(e) for e in excluded if e.is_dir()):
+            continue
+        note = read_note(path, rel)
+        warnings.extend(note.warnings if note else [f"{rel}: could not be read, skipped"])
+        if note is None or not note.body.strip():
+            continue
+        count += 1
+        private = note.private or any(fnmatch.fnmatch(rel, p) for p in private_globs)
+        if note.voice:
+            voice.append(VoiceSample(rel, note.body.strip(), private))
+        fragments.extend(split_note(note, private=private))
+    return Notes(tuple(fragments), tuple(voice), tuple(warnings), count)
+
+
+def _markdown_files(root: Path) -> list[Path]:
+    found: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        # Prune in place: .obsidian/, .trash/, .git/ and the like are never notes.
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d != "templates")
+        found.extend(Path(dirpath, f) for f in sorted(filenames) if f.endswith(".md") and not f.startswith("."))
+    return found
+
+
+def read_note(path: Path, rel: str) -> _Note | None:
+    """Read one note; every problem becomes a warning on the note rather than an exception."""
+    warnings: list[str] = []
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_NOTE_CHARS * 4 + 1)
+            size = os.fstat(handle.fileno()).st_size
+    except OSError as exc:
+        return _Note(rel, rel, None, [], "", False, False, [f"{rel}: cannot be read ({exc.strerror}), skipped"])
+    if b"\x00" in raw[:8192]:
+        return _Note(rel, rel, None, [], "", False, False, [f"{rel}: binary content, skipped"])
+    if not raw.strip():
+        return _Note(rel, rel, None, [], "", False, False, [f"{rel}: empty, skipped"])
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("utf-8-sig", errors="replace")
+        warnings.append(f"{rel}: not valid UTF-8, undecodable bytes replaced with \ufffd")
+    meta, body = _split_frontmatter(text, rel, warnings)
+    if size > MAX_NOTE_CHARS or len(body) > MAX_NOTE_CHARS:
+        body = _cut(body, MAX_NOTE_CHARS)
+        warnings.append(f"{rel}: {size // 1024} KB is too long, used the first {len(body) // 1024} KB")
+    stem = Path(rel).stem
+    title = str(meta.get("title") or _first_heading(body) or stem)
+    return _Note(
+        path=rel,
+        title=title,
+        date=_note_date(meta, stem, title),
+        tags=_note_tags(meta.get("tags"), body),
+        body=body,
+        private=meta.get("private") is True,
+        voice=meta.get("voice") is True,
+        warnings=warnings,
+    )
+
+
+def _split_frontmatter(text: str, rel: str, warnings: list[str]) -> tuple[dict, str]:
+    try:
+        post = frontmatter.loads(text)
+    except (yaml.YAMLError, ValueError) as exc:
+        warnings.append(f"{rel}: frontmatter is not valid YAML ({type(exc).__name__}), used the text without it")
+        return {}, _FRONTMATTER_BLOCK.sub("", text, count=1)
+    return dict(post.metadata), post.content
+
+
+def _cut(body: str, budget: int) -> str:
+    """Cut at the last paragraph break inside the budget, or hard at the budget."""
+    head = body[:budget]
+    cut = head.rfind("\n\n")
+    return head[:cut] if cut > budget // 2 else head
+
+
+def _first_heading(body: str) -> str | None:
+    for line in body.splitlines():
+        if _HEADING.match(line):
+            return line.lstrip("#").strip()
+    return None
+
+
+def _note_date(meta: dict, stem: str, title: str) -> str | None:
+    for key in ("date", "created"):
+        value = meta.get(key)
+        if isinstance(value, (dt.date, dt.datetime)):
+            return value.isoformat()[:10]
+        if isinstance(value, str) and value.strip():
+            return value.strip()[:10]
+    for candidate in (stem, title):
+        if _DAILY_NAME.match(candidate):
+            return candidate
+    return None
+
+
+def _note_tags(meta_tags: object, body: str) -> list[str]:
+    if isinstance(meta_tags, str):
+        tags = [t.strip().lstrip("#") for t in re.split(r"[,\s]+", meta_tags) if t.strip()]
+    elif isinstance(meta_tags, list):
+        tags = [str(t).lstrip("#") for t in meta_tags]
+    else:
+        tags = []
+    tags.extend(_INLINE_TAG.findall(_outside_code(body)))
+    return list(dict.fromkeys(tags))
+
+
+def _outside_code(body: str) -> str:
+    return re.sub(r"```.*?```|`[^`\n]*`", " ", body, flags=re.S)
+
+
+def split_note(note: _Note, *, private: bool = False) -> list[Fragment]:
+    """Split a note body into blocks: paragraphs, bullet groups, heading blocks, fenced code."""
+    fragments: list[Fragment] = []
+    seen: dict[str, int] = {}
+    for text in _blocks(note.body):
+        digest = hashlib.sha1(f"{note.path}\n{text}".encode()).hexdigest()[:10]
+        seen[digest] = seen.get(digest, 0) + 1
+        frag_id = digest if seen[digest] == 1 else f"{digest}-{seen[digest]}"
+        fragments.append(Fragment(frag_id, note.path, note.title, note.date, tuple(note.tags), text, private))
+    return fragments
+
+
+def _blocks(body: str) -> list[str]:
+    blocks: list[list[str]] = []
+    current: list[str] = []
+    in_fence = False
+    pending_heading: list[str] = []
+    for line in body.splitlines():
+        if _FENCE.match(line):
+            in_fence = not in_fence
+        if not in_fence and not line.strip():
+            if current:
+                blocks.append(current)
+                current = []
+            elif pending_heading and pending_heading[-1]:
+                pending_heading.append("")  # keep the blank line between a heading and its text
+            continue
+        if not in_fence and _HEADING.match(line) and not current:
+            # A heading opens a block and stays with the text under it.
+            pending_heading.append(line)
+            continue
+        if pending_heading:
+            current = pending_heading + current
+            pending_heading = []
+        current.append(line)
+    if current or pending_heading:
+        blocks.append(pending_heading + current)
+    merged: list[str] = []
+    for block in blocks:
+        text = "\n".join(block).strip()
+        if not re.search(r"\w", text):
+            continue
+        if merged and _EMBED_ONLY.match(text):
+            merged[-1] += "\n\n" + text  # an image stays with the text it illustrates
+        else:
+            merged.append(text)
+    return merged

@@ -1,0 +1,166 @@
+"""The runner: wires the stages together for one essay. The CLI only parses options and prints.
+
+collect_notes -> parse_prompt -> assign_fragments -> expand_sections -> write_new_version
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.assign import Plan, assign_fragments, plan_batches
+from pipeline.config import Settings, is_trusted
+from pipeline.drafts import DraftFile, essay_dir, render_draft, write_new_version
+from pipeline.expand import SectionDraft, expand_sections, target_words
+from pipeline.instructions import templates_hash
+from pipeline.llm import ChatModel, MeteredModel, Usage
+from pipeline.notes import Fragment, Notes, collect_notes
+from pipeline.prompt import Prompt, parse_prompt
+from pipeline.text import estimate_tokens
+
+
+class Progress:
+    """What a run reports as it goes; the CLI prints it. Every method may be left as it is."""
+
+    def on_warning(self, message: str) -> None: ...
+
+    def on_collected(self, notes: Notes, sent: int) -> None: ...
+
+    def on_assign_batch(self, number: int, total: int) -> None: ...
+
+    def on_section(self, section: SectionDraft, done: int, total: int) -> None: ...
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What a run reads: the prompt, the notes, and the fragments that may go to this model."""
+
+    prompt: Prompt
+    notes: Notes
+    fragments: tuple[Fragment, ...]
+    voice_samples: tuple[str, ...]  # the author's own writing: their draft in the prompt, `voice: true` notes
+    withheld_private: tuple[str, ...]  # note paths kept back from an untrusted HTTP endpoint
+
+
+@dataclass(frozen=True)
+class DraftResult:
+    file: DraftFile
+    plan: Plan
+    usage: Usage
+
+
+@dataclass(frozen=True)
+class DryRun:
+    inputs: Inputs
+    batches: int
+    calls: int
+    prompt_tokens: int
+    output_tokens: int
+
+
+def read_inputs(
+    prompt_path: Path,
+    notes_dir: Path,
+    drafts_dir: Path,
+    settings: Settings,
+    llm: ChatModel,
+) -> Inputs:
+    prompt = parse_prompt(prompt_path)
+    notes = collect_notes(
+        notes_dir,
+        ignore=settings.ignore,
+        exclude=(prompt_path, drafts_dir),
+        private_globs=settings.private,
+    )
+    fragments = notes.fragments
+    voice = notes.voice_samples
+    withheld: tuple[str, ...] = ()
+    if llm.sends_over_http and not is_trusted(settings, llm.endpoint):
+        withheld = tuple(
+            dict.fromkeys([f.note_path for f in fragments if f.private] + [v.note_path for v in voice if v.private])
+        )
+        fragments = tuple(f for f in fragments if not f.private)
+        voice = tuple(v for v in voice if not v.private)
+    samples = ((prompt.author_draft,) if prompt.author_draft else ()) + tuple(v.text for v in voice)
+    return Inputs(prompt, notes, fragments, samples, withheld)
+
+
+def draft_essay(
+    inputs: Inputs,
+    drafts_dir: Path,
+    llm: ChatModel,
+    settings: Settings,
+    progress: Progress | None = None,
+) -> DraftResult:
+    progress = progress or Progress()
+    metered = MeteredModel(llm)
+    prompt, fragments = inputs.prompt, inputs.fragments
+    folder = essay_dir(drafts_dir, prompt.path)  # checked before any call is spent
+    plan = assign_fragments(prompt, fragments, metered, on_batch=progress.on_assign_batch)
+    done = 0
+
+    def section_done(section: SectionDraft) -> None:
+        nonlocal done
+        done += 1
+        progress.on_section(section, done, len(prompt.sections))
+
+    draft = expand_sections(
+        prompt,
+        plan,
+        {f.id: f for f in fragments},
+        metered,
+        voice_samples=inputs.voice_samples,
+        concurrency=settings.concurrency,
+        on_section=section_done,
+        on_warning=progress.on_warning,
+    )
+    by_id = {f.id: f for f in fragments}
+    created = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+    meta = {
+        "title": prompt.title,
+        "prompt": prompt.path.as_posix(),
+        "version": 0,  # set when the version is claimed
+        "created": created,
+        "made_by": "draft",
+        "provider": llm.provider,
+        "model": llm.model,
+        "input_hash": input_hash(inputs, llm),
+        "calls": metered.usage.calls,
+        "prompt_tokens": metered.usage.prompt_tokens,
+        "output_tokens": metered.usage.completion_tokens,
+        "unused_fragments": len(plan.unused),
+        "section_notes": {
+            s.slug: list(dict.fromkeys(by_id[i].note_path for i in s.fragment_ids)) for s in draft.sections
+        },
+    }
+    written = write_new_version(folder, lambda version: render_draft(draft, {**meta, "version": version}))
+    return DraftResult(written, plan, metered.usage)
+
+
+def dry_run(inputs: Inputs, llm: ChatModel) -> DryRun:
+    """What a draft would send, estimated without any call."""
+    prompt, fragments = inputs.prompt, inputs.fragments
+    batches = plan_batches(prompt, fragments, llm.context_window) if fragments else []
+    fragment_tokens = sum(estimate_tokens(f.text) + 12 for f in fragments)
+    instructions = 400 * (len(batches) + len(prompt.sections))
+    per_section = max(1, len(prompt.sections))
+    output = sum(target_words(fragments[i::per_section]) * 2 for i in range(per_section)) + 8 * len(fragments)
+    return DryRun(
+        inputs=inputs,
+        batches=len(batches),
+        calls=len(batches) + len(prompt.sections),
+        prompt_tokens=2 * fragment_tokens + instructions,  # each fragment is read to assign it, then to write it
+        output_tokens=output,
+    )
+
+
+def input_hash(inputs: Inputs, llm: ChatModel) -> str:
+    """Changes when the prompt, the notes it may use, the model or the stage templates change."""
+    digest = hashlib.sha256()
+    digest.update(inputs.prompt.path.read_bytes())
+    for fragment in inputs.fragments:
+        digest.update(fragment.id.encode())
+    digest.update(f"{llm.provider}\n{llm.model}\n{templates_hash()}".encode())
+    return digest.hexdigest()[:16]

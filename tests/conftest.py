@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.fakes import FakeLLM
+
+BULLET_PROMPT = """---
+title: "what running a community garden taught me"
+---
+
+Write about three seasons of running the garden on elm street.
+
+- **Start with the ground.**
+    What did the plot teach you about patience?
+    What failed first?
+
+- **Then the people.**
+    Who showed up, who stopped coming, and why?
+
+- **Finally, look forward.**
+    What would you do differently next spring?
+"""
+
+HEADING_PROMPT = """---
+title: "on compost"
+---
+
+A short piece about compost.
+
+## what goes in
+What belongs in the pile, and what never does?
+
+## what comes out
+What did the first batch look like?
+"""
+
+
+def write(path: Path, text: str | bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def fake_llm() -> FakeLLM:
+    return FakeLLM()
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    """A held-out workspace, written here rather than copied from the repo's example notes."""
+    write(tmp_path / "prompts" / "garden.md", BULLET_PROMPT)
+    write(tmp_path / "prompts" / "compost.md", HEADING_PROMPT)
+    notes = tmp_path / "notes"
+    write(
+        notes / "2025-04-02.md",
+        (
+            '---\ntitle: "2025-04-02"\n---\n\n'
+            "turned the beds with ines. the clay is worse than we thought #garden\n\n"
+            "- bought 12 bags of compost\n- the tomatoes went in too early\n"
+        ),
+    )
+    write(
+        notes / "2025-06-19.md",
+        "first harvest. tomás brought his kids and they ate the peas straight off the vine\n\n![[peas.png]]\n",
+    )
+    write(
+        notes / "people.md",
+        (
+            "---\ntitle: people\ntags: [garden, people]\n---\n\n# who comes\n\n"
+            "marguerite has watered every tuesday since march. see [[people/marguerite|marguerite]]\n"
+        ),
+    )
+    write(
+        notes / "links.md",
+        "read [the soil guide [2nd ed]](https://example.org/Soil_Guide) before autumn\n\n```\nWATER = 2 * Days\n```\n",
+    )
+    write(notes / "groceries.md", "milk, eggs, a new trowel\n")
+    write(notes / ".obsidian" / "workspace.md", "not a note\n")
+    write(notes / "templates" / "daily.md", '---\ntitle: "{{date}}"\n---\n\ntemplate text\n')
+    write(notes / "peas.png", b"\x89PNG\r\n\x1a\n\x00\x00")
+    return tmp_path

@@ -1,0 +1,100 @@
+"""A loopback OpenAI-compatible chat server for integration tests; the real openai SDK talks to it.
+
+`structured` sets what it accepts, like the servers in the wild:
+    "json_schema"  OpenAI, vLLM: both response_format kinds
+    "json_object"  llama.cpp's server: json_schema answers HTTP 500 ("Input should be 'text' or 'json_object'")
+    "none"         any response_format answers HTTP 400
+Every request body is kept in `requests`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from tests.fakes import default_answer
+
+
+class FakeOpenAIServer:
+    def __init__(self, structured: str = "json_schema") -> None:
+        self.structured = structured
+        self.requests: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+
+    def __enter__(self) -> FakeOpenAIServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def answer(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        fmt = body.get("response_format")
+        if fmt and self.structured == "none":
+            return 400, _error("response_format is not supported by this server")
+        if fmt and fmt.get("type") == "json_schema" and self.structured == "json_object":
+            return 500, _error("1 validation error: response_format.type Input should be 'text' or 'json_object'")
+        user = next((m["content"] for m in body["messages"] if m["role"] == "user"), "")
+        schema = _schema(fmt) if fmt else _schema_from_text(user)
+        text = default_answer(user, schema)
+        return 200, {
+            "id": "chatcmpl-fake",
+            "object": "chat.completion",
+            "created": 0,
+            "model": body.get("model", "fake"),
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+            "usage": {
+                "prompt_tokens": len(json.dumps(body)) // 4,
+                "completion_tokens": len(text) // 4,
+                "total_tokens": 0,
+            },
+        }
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))))
+                with server._lock:
+                    server.requests.append(body)
+                status, payload = server.answer(body)
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        return Handler
+
+
+def _error(message: str) -> dict[str, Any]:
+    return {"error": {"message": message, "type": "invalid_request_error", "code": None}}
+
+
+def _schema(fmt: dict[str, Any]) -> dict[str, Any]:
+    return fmt["json_schema"]["schema"] if fmt["type"] == "json_schema" else fmt["schema"]
+
+
+def _schema_from_text(user: str) -> dict[str, Any] | None:
+    """With no response_format, an assignment request is recognised by its fragment list."""
+    keys = re.findall(r"^\[(f\d+)\]", user, re.M)
+    if not keys:
+        return None
+    sections = len(re.findall(r"^[1-9]\d*\. ", user, re.M))
+    choice = {"enum": list(range(sections + 1))}
+    return {"required": keys, "properties": {k: choice for k in keys}}

@@ -1,0 +1,81 @@
+"""A fake chat model to pass into the stages, in the spirit of simonw/llm's MockModel.
+
+Queue answers with `enqueue(...)`; with none queued it answers sensibly by itself: a complete
+assignment for a schema request, a paragraph of mixed-case prose for a section. Every call is
+kept in `history` so tests can assert on what the stages sent.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from pipeline.llm import Completion, Messages
+
+PROSE = (
+    "I Learned That The Queue Is The Org Chart. See [The Guide [v2]](https://Example.com/Guide_Path) "
+    "and [[Projects/Heron|Heron]], then run `Heron.Rollback()`."
+)
+
+
+@dataclass
+class Call:
+    messages: list[dict[str, str]]
+    schema: dict[str, Any] | None
+    max_tokens: int
+
+    @property
+    def user(self) -> str:
+        return next(m["content"] for m in self.messages if m["role"] == "user")
+
+    @property
+    def system(self) -> str:
+        return next(m["content"] for m in self.messages if m["role"] == "system")
+
+
+class FakeLLM:
+    provider = "fake"
+    model = "fake-model"
+    sends_over_http = False
+    endpoint = "fake"
+
+    def __init__(self, *, context_window: int = 8192) -> None:
+        self.context_window = context_window
+        self.history: list[Call] = []
+        self._queue: list[str] = []
+        self._lock = threading.Lock()
+
+    def enqueue(self, *answers: str) -> FakeLLM:
+        self._queue.extend(answers)
+        return self
+
+    def complete(
+        self,
+        messages: Messages,
+        *,
+        schema: dict[str, Any] | None = None,
+        max_tokens: int = 512,
+        temperature: float = 0.7,
+    ) -> Completion:
+        call = Call([dict(m) for m in messages], schema, max_tokens)
+        with self._lock:
+            self.history.append(call)
+            text = self._queue.pop(0) if self._queue else default_answer(call.user, schema)
+        return Completion(
+            text,
+            prompt_tokens=sum(len(m["content"]) for m in call.messages) // 4,
+            completion_tokens=len(text) // 4,
+            finish_reason="stop",
+        )
+
+
+def default_answer(user: str, schema: dict[str, Any] | None) -> str:
+    if schema is not None:
+        keys = schema["required"]
+        sections = max(schema["properties"][keys[0]]["enum"]) if keys else 1
+        return json.dumps({key: i % sections + 1 for i, key in enumerate(keys)})
+    title = re.search(r'write the section "(.+?)"', user)
+    return f"{PROSE}\n\nThis Part Is About {title[1] if title else 'Something'}."
