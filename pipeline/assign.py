@@ -20,7 +20,6 @@ from pipeline.notes import Fragment
 from pipeline.prompt import Prompt
 from pipeline.text import estimate_tokens, strip_think
 
-FRAGMENT_PREVIEW_CHARS = 400  # the model needs each fragment's gist to sort it, not all of it
 _TOKENS_PER_ANSWER_KEY = 10  # `"f12": 3, ` is 7 to 8 tokens, and some slack
 _PAIR = re.compile(r'"?\[?(f\d+)\]?"?\s*:\s*"?(\d+)"?')
 
@@ -56,13 +55,14 @@ def assign_fragments(
 
 def plan_batches(prompt: Prompt, fragments: Sequence[Fragment], context_window: int) -> list[list[Fragment]]:
     """Greedy batches whose instructions, fragments and answer all fit in the context window."""
-    fixed = estimate_tokens("".join(m["content"] for m in _messages(prompt, [])))
+    fixed = estimate_tokens("".join(m["content"] for m in _messages(prompt, [], 0)))
     budget = int(context_window * 0.85) - fixed
+    limit = preview_chars(context_window)
     batches: list[list[Fragment]] = []
     current: list[Fragment] = []
     used = 0
     for fragment in fragments:
-        cost = estimate_tokens(_line_text(fragment)) + 12 + _TOKENS_PER_ANSWER_KEY
+        cost = estimate_tokens(_line_text(fragment, limit)) + 12 + _TOKENS_PER_ANSWER_KEY
         if current and used + cost > budget:
             batches.append(current)
             current, used = [], 0
@@ -89,7 +89,7 @@ def _assign_batch(prompt: Prompt, batch: list[Fragment], llm: ChatModel) -> dict
     for _attempt in range(2):  # the first ask, then one re-ask of whatever is missing
         keys = [f"f{i}" for i in range(1, len(pending) + 1)]
         reply = llm.complete(
-            _messages(prompt, list(zip(keys, pending, strict=True))),
+            _messages(prompt, list(zip(keys, pending, strict=True)), preview_chars(llm.context_window)),
             schema=answer_schema(keys, len(prompt.sections)),
             max_tokens=len(keys) * _TOKENS_PER_ANSWER_KEY + 32,
             temperature=0.0,
@@ -126,12 +126,17 @@ def parse_answer(text: str, keys: Sequence[str], section_count: int) -> dict[str
     return valid
 
 
-def _line_text(fragment: Fragment) -> str:
+def preview_chars(context_window: int) -> int:
+    """To sort a fragment the model needs its gist, not all of it; a smaller window gets a terser gist."""
+    return max(120, min(400, context_window // 40))
+
+
+def _line_text(fragment: Fragment, limit: int) -> str:
     text = re.sub(r"\s+", " ", fragment.text).strip()
-    return text if len(text) <= FRAGMENT_PREVIEW_CHARS else text[:FRAGMENT_PREVIEW_CHARS] + "…"
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
-def _messages(prompt: Prompt, keyed: list[tuple[str, Fragment]]) -> list[dict[str, str]]:
+def _messages(prompt: Prompt, keyed: list[tuple[str, Fragment]], limit: int) -> list[dict[str, str]]:
     return render(
         "assign",
         title=prompt.title,
@@ -140,6 +145,6 @@ def _messages(prompt: Prompt, keyed: list[tuple[str, Fragment]]) -> list[dict[st
             {"number": n, "title": s.title, "questions": re.sub(r"\s+", " ", s.questions)}
             for n, s in enumerate(prompt.sections, start=1)
         ],
-        fragments=[{"key": k, "source": f.title, "text": _line_text(f)} for k, f in keyed],
+        fragments=[{"key": k, "source": f.title, "text": _line_text(f, limit)} for k, f in keyed],
         count=len(keyed),
     )

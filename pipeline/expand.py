@@ -22,7 +22,9 @@ from pipeline.text import estimate_tokens, lowercase_prose, strip_think
 EMPTY_SECTION_NOTE = (
     "> [!todo] no notes matched this section yet.\n> write it yourself, or add notes about it and draft again."
 )
-VOICE_SAMPLE_SHARE = 0.15  # of the context window, for samples of the author's own writing
+# Samples of the author's own writing: a share of the context window, and never more than this.
+VOICE_SAMPLE_SHARE = 0.1
+VOICE_SAMPLE_MAX_CHARS = 2000
 _OPENING_HEADING = re.compile(r"\A\s*(#{1,6}[^\n]*|\*\*[^\n]*\*\*:?)\s*\n")
 
 
@@ -52,7 +54,8 @@ def expand_sections(
     on_section: Callable[[SectionDraft], None] | None = None,
     on_warning: Callable[[str], None] | None = None,
 ) -> Draft:
-    samples = pick_voice_samples(voice_samples, int(llm.context_window * VOICE_SAMPLE_SHARE * 4))
+    budget = min(VOICE_SAMPLE_MAX_CHARS, int(llm.context_window * VOICE_SAMPLE_SHARE * 4))
+    samples = pick_voice_samples(voice_samples, budget)
 
     def write(section: Section) -> SectionDraft:
         chosen = [fragments[i] for i in plan.sections.get(section.slug, ()) if i in fragments]

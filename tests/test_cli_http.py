@@ -15,10 +15,11 @@ from tests.conftest import write
 from tests.fake_server import FakeOpenAIServer
 
 
-def essay(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+def essay(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run the command as a user would, with no OPENAI_* variables from this machine."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
     return subprocess.run(
-        [sys.executable, "-m", "pipeline", *args], cwd=cwd, env=clean | env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "pipeline", *args], cwd=cwd, env=clean, capture_output=True, text=True, timeout=timeout
     )
 
 

