@@ -89,7 +89,7 @@ def expand_section(
             f"section '{section.title}': {len(fragments)} fragments do not fit {llm.model}'s context, "
             f"used the first {len(fitted)}"
         )
-    messages = _messages(prompt, section, fitted, samples, words, guidance)
+    messages = section_messages(prompt, section, fitted, samples, words, guidance)
     for _attempt in range(2):  # an empty answer is asked once more
         reply = llm.complete(messages, max_tokens=max_tokens, temperature=0.7)
         text = clean_section_text(reply.text)
@@ -126,7 +126,7 @@ def pick_voice_samples(texts: Sequence[str], budget_chars: int) -> list[str]:
 def _fit_fragments(
     prompt: Prompt, section: Section, fragments: Sequence[Fragment], samples: Sequence[str], budget: int
 ) -> list[Fragment]:
-    base = estimate_tokens("".join(m["content"] for m in _messages(prompt, section, [], samples, 0, "")))
+    base = estimate_tokens("".join(m["content"] for m in section_messages(prompt, section, [], samples, 0, "")))
     fitted: list[Fragment] = []
     used = base
     for fragment in fragments:
@@ -138,7 +138,7 @@ def _fit_fragments(
     return fitted
 
 
-def _messages(
+def section_messages(
     prompt: Prompt,
     section: Section,
     fragments: Sequence[Fragment],

@@ -63,7 +63,8 @@ class LocalLlama:
         self.verbose = verbose
         self._call_lock = threading.Lock()
 
-    def _llama(self) -> Any:
+    def loaded(self) -> Any:
+        """The llama_cpp.Llama instance, loaded on first use and shared by every LocalLlama of that file."""
         key = f"{self.path.resolve()}:{self.context_window}"
         with _load_lock:
             if key not in _models:
@@ -78,7 +79,7 @@ class LocalLlama:
                     _models[key] = Llama(
                         model_path=str(self.path),
                         n_ctx=self.context_window,
-                        n_threads=os.cpu_count(),
+                        n_threads=len(os.sched_getaffinity(0)),  # the cores this process may use
                         verbose=self.verbose,
                     )
                 except (ValueError, RuntimeError) as exc:
@@ -93,7 +94,7 @@ class LocalLlama:
         max_tokens: int = 512,
         temperature: float = 0.7,
     ) -> Completion:
-        llama = self._llama()
+        llama = self.loaded()
         # In-process, llama-cpp-python ignores a json_schema response_format; json_object with a
         # schema becomes a grammar, so even a 135M model can only answer in the schema's shape.
         response_format = {"type": "json_object", "schema": schema} if schema else None
