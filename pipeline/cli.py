@@ -9,12 +9,15 @@ from typing import Annotated
 import typer
 
 from pipeline import __version__
-from pipeline.config import load_settings, with_options
+from pipeline.config import Settings, load_settings, with_options
 from pipeline.errors import EssayError
 from pipeline.expand import SectionDraft
+from pipeline.history import describe_versions, diff_versions, resolve_target
+from pipeline.llm import ChatModel
 from pipeline.notes import Notes
 from pipeline.providers import make_model
-from pipeline.runner import DryRun, Progress, draft_essay, dry_run, read_inputs
+from pipeline.regen import regen_section
+from pipeline.runner import DryRun, Inputs, Progress, draft_essay, dry_run, read_inputs
 
 app = typer.Typer(
     help="Turn your own notes into a first draft of an essay, in your own voice.\n\n"
@@ -44,6 +47,10 @@ BaseUrlOption = Annotated[
     ),
 ]
 VerboseOption = Annotated[bool, typer.Option("--verbose", help="Show the model's own log lines.")]
+TargetArgument = Annotated[
+    Path,
+    typer.Argument(help="The prompt file, its drafts folder (drafts/NAME) or one draft file (drafts/NAME/v002.md)."),
+]
 
 
 class TerminalProgress(Progress):
@@ -84,10 +91,84 @@ def draft(
     verbose: VerboseOption = False,
 ) -> None:
     """Write a new draft of PROMPT from your notes, as the next version in drafts/."""
-    settings = with_options(load_settings(Path.cwd()), provider=provider, model=model, base_url=base_url)
-    llm = make_model(settings, verbose=verbose)
+    settings, llm = _model(provider, model, base_url, verbose)
     inputs = read_inputs(prompt, notes, drafts, settings, llm)
     progress = TerminalProgress()
+    _report_inputs(inputs, llm, progress)
+    if dry_run_only:
+        print_dry_run(dry_run(inputs, llm))
+        return
+    progress.on_collected(inputs.notes, len(inputs.fragments))
+    result = draft_essay(inputs, drafts, llm, settings, progress)
+    _report_usage(result.usage.calls, result.usage.prompt_tokens, result.usage.completion_tokens, result.usage.seconds)
+    typer.echo(str(result.file.path))
+
+
+@app.command()
+def regen(
+    target: TargetArgument,
+    section: Annotated[
+        str, typer.Option("--section", "-s", help="The section: its number (1 is the first), slug, or title words.")
+    ],
+    instructions: Annotated[
+        str, typer.Option("--instructions", "-i", help='Your direction for it, e.g. "shorter, more concrete".')
+    ] = "",
+    reassign: Annotated[
+        bool, typer.Option("--reassign", help="Sort the notes into sections again instead of reusing the last sort.")
+    ] = False,
+    notes: NotesOption = Path("notes"),
+    drafts: DraftsOption = Path("drafts"),
+    provider: ProviderOption = None,
+    model: ModelOption = None,
+    base_url: BaseUrlOption = None,
+    verbose: VerboseOption = False,
+) -> None:
+    """Write one section again and save the result as the next version.
+
+    The latest version is read as it is on disk now, with your edits: the other sections stay as you left them.
+
+    Earlier versions are never touched.
+    """
+    found = resolve_target(target, drafts)
+    settings, llm = _model(provider, model, base_url, verbose)
+    progress = TerminalProgress()
+    result = regen_section(
+        found, section, notes, drafts, llm, settings, instructions=instructions, reassign=reassign, progress=progress
+    )
+    if result.replaced_edits:
+        progress.on_warning(
+            f"your edits to '{result.title}' are replaced in this version; they stay in {result.base.path.name}"
+        )
+    _report_usage(result.usage.calls, result.usage.prompt_tokens, result.usage.completion_tokens, result.usage.seconds)
+    typer.echo(str(result.file.path))
+
+
+@app.command()
+def versions(target: TargetArgument, drafts: DraftsOption = Path("drafts")) -> None:
+    """List an essay's versions: when and how each was made, and whether you have edited it since."""
+    for info in describe_versions(resolve_target(target, drafts)):
+        edited = {True: "edited since", False: "as written", None: "unknown"}[info.edited]
+        typer.echo(f"v{info.version:03d}  {info.created}  {info.made_by:<40}  {info.model:<28}  {edited}")
+
+
+@app.command()
+def diff(
+    target: TargetArgument,
+    old: Annotated[str | None, typer.Argument(help="The older version (default: the one before the latest).")] = None,
+    new: Annotated[str | None, typer.Argument(help="The newer version (default: the latest).")] = None,
+    drafts: DraftsOption = Path("drafts"),
+) -> None:
+    """Show what changed in the text between two versions, as a unified diff."""
+    text = diff_versions(resolve_target(target, drafts), old, new)
+    typer.echo(text if text else "the two versions are identical", nl=not text.endswith("\n"))
+
+
+def _model(provider: str | None, model: str | None, base_url: str | None, verbose: bool) -> tuple[Settings, ChatModel]:
+    settings = with_options(load_settings(Path.cwd()), provider=provider, model=model, base_url=base_url)
+    return settings, make_model(settings, verbose=verbose)
+
+
+def _report_inputs(inputs: Inputs, llm: ChatModel, progress: Progress) -> None:
     for warning in inputs.notes.warnings:
         progress.on_warning(warning)
     if inputs.withheld_private:
@@ -95,14 +176,10 @@ def draft(
             f"{len(inputs.withheld_private)} private note(s) stay on this machine, not sent to {llm.endpoint}; "
             "list the endpoint under [privacy] trusted in essay.toml to include them"
         )
-    if dry_run_only:
-        print_dry_run(dry_run(inputs, llm))
-        return
-    progress.on_collected(inputs.notes, len(inputs.fragments))
-    result = draft_essay(inputs, drafts, llm, settings, progress)
-    usage = result.usage
-    say(f"{usage.calls} calls, {usage.prompt_tokens} tokens in, {usage.completion_tokens} out, {usage.seconds:.1f}s")
-    typer.echo(str(result.file.path))
+
+
+def _report_usage(calls: int, tokens_in: int, tokens_out: int, seconds: float) -> None:
+    say(f"{calls} calls, {tokens_in} tokens in, {tokens_out} out, {seconds:.1f}s")
 
 
 def print_dry_run(report: DryRun) -> None:

@@ -8,19 +8,14 @@ take the same version (the loser takes the next one). Temp files of dead runs ar
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import frontmatter
 
 from pipeline.errors import DraftError
-from pipeline.expand import Draft
 from pipeline.text import slugify
 
 _VERSION_NAME = re.compile(r"^v(\d{3,})\.md$")
@@ -31,15 +26,6 @@ _TEMP_NAME = re.compile(r"^\.v\d+\.md\.(\d+)\.\w+\.tmp$")
 class DraftFile:
     path: Path
     version: int
-
-
-def section_marker(slug: str) -> str:
-    """Invisible in Obsidian's preview; lets a later regeneration find the section after edits."""
-    return f"<!-- section: {slug} -->"
-
-
-def text_hash(text: str) -> str:
-    return hashlib.sha256(text.strip().encode()).hexdigest()[:16]
 
 
 def essay_dir(drafts_dir: Path, prompt_path: Path) -> Path:
@@ -57,27 +43,6 @@ def list_versions(folder: Path) -> list[DraftFile]:
         return []
     found = [DraftFile(p, int(m[1])) for p in folder.iterdir() if (m := _VERSION_NAME.match(p.name))]
     return sorted(found, key=lambda d: d.version)
-
-
-def render_draft(draft: Draft, meta: dict[str, Any]) -> str:
-    """The draft file's text: provenance frontmatter, then each section under its marker and heading."""
-    sections_meta = []
-    body_parts = []
-    for section in draft.sections:
-        sections_meta.append(
-            {
-                "slug": section.slug,
-                "title": section.title,
-                "notes": meta["section_notes"].get(section.slug, []),
-                "fragments": list(section.fragment_ids),
-                "text_hash": text_hash(section.text),
-            }
-        )
-        body_parts.append(f"{section_marker(section.slug)}\n## {section.title.lower()}\n\n{section.text.strip()}\n")
-    fields = {k: v for k, v in meta.items() if k != "section_notes"}
-    fields["sections"] = sections_meta
-    post = frontmatter.Post("\n".join(body_parts), **fields)
-    return frontmatter.dumps(post, sort_keys=False, allow_unicode=True) + "\n"
 
 
 def write_new_version(folder: Path, make_text: Callable[[int], str]) -> DraftFile:

@@ -54,8 +54,7 @@ def expand_sections(
     on_section: Callable[[SectionDraft], None] | None = None,
     on_warning: Callable[[str], None] | None = None,
 ) -> Draft:
-    budget = min(VOICE_SAMPLE_MAX_CHARS, int(llm.context_window * VOICE_SAMPLE_SHARE * 4))
-    samples = pick_voice_samples(voice_samples, budget)
+    samples = pick_voice_samples(voice_samples, voice_budget(llm.context_window))
 
     def write(section: Section) -> SectionDraft:
         chosen = [fragments[i] for i in plan.sections.get(section.slug, ()) if i in fragments]
@@ -108,6 +107,11 @@ def clean_section_text(text: str) -> str:
     body = strip_think(text)
     body = _OPENING_HEADING.sub("", body, count=1).strip()
     return lowercase_prose(body)
+
+
+def voice_budget(context_window: int) -> int:
+    """Characters of the author's own writing to show the model."""
+    return min(VOICE_SAMPLE_MAX_CHARS, int(context_window * VOICE_SAMPLE_SHARE * 4))
 
 
 def pick_voice_samples(texts: Sequence[str], budget_chars: int) -> list[str]:

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.assign import Plan, assign_fragments, plan_batches
 from pipeline.config import Settings, is_trusted
-from pipeline.drafts import DraftFile, essay_dir, render_draft, write_new_version
+from pipeline.draftfile import body_hash, compose, render_body, text_hash
+from pipeline.drafts import DraftFile, essay_dir, write_new_version
 from pipeline.expand import SectionDraft, expand_sections, target_words
 from pipeline.instructions import templates_hash
 from pipeline.llm import ChatModel, MeteredModel, Usage
@@ -117,25 +119,26 @@ def draft_essay(
         on_warning=progress.on_warning,
     )
     by_id = {f.id: f for f in fragments}
-    created = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+    body = render_body([(s.slug, s.title, s.text) for s in draft.sections])
     meta = {
         "title": prompt.title,
         "prompt": prompt.path.as_posix(),
         "version": 0,  # set when the version is claimed
-        "created": created,
+        "parent": None,
+        "created": now(),
         "made_by": "draft",
         "provider": llm.provider,
         "model": llm.model,
         "input_hash": input_hash(inputs, llm),
+        "notes_hash": notes_hash(fragments),
         "calls": metered.usage.calls,
         "prompt_tokens": metered.usage.prompt_tokens,
         "output_tokens": metered.usage.completion_tokens,
         "unused_fragments": len(plan.unused),
-        "section_notes": {
-            s.slug: list(dict.fromkeys(by_id[i].note_path for i in s.fragment_ids)) for s in draft.sections
-        },
+        "body_hash": body_hash(body),
+        "sections": [section_entry(s, by_id) for s in draft.sections],
     }
-    written = write_new_version(folder, lambda version: render_draft(draft, {**meta, "version": version}))
+    written = write_new_version(folder, lambda version: compose({**meta, "version": version}, body))
     return DraftResult(written, plan, metered.usage)
 
 
@@ -154,6 +157,26 @@ def dry_run(inputs: Inputs, llm: ChatModel) -> DryRun:
         prompt_tokens=2 * fragment_tokens + instructions,  # each fragment is read to assign it, then to write it
         output_tokens=output,
     )
+
+
+def section_entry(section: SectionDraft, fragments: dict[str, Fragment]) -> dict[str, object]:
+    """What the frontmatter records of one section: where its text came from, and a hash of it."""
+    return {
+        "slug": section.slug,
+        "title": section.title,
+        "notes": list(dict.fromkeys(fragments[i].note_path for i in section.fragment_ids)),
+        "fragments": list(section.fragment_ids),
+        "text_hash": text_hash(section.text),
+    }
+
+
+def notes_hash(fragments: Sequence[Fragment]) -> str:
+    """Changes when any note the essay may use changes: then an earlier assignment is stale."""
+    return hashlib.sha256("\n".join(sorted(f.id for f in fragments)).encode()).hexdigest()[:16]
+
+
+def now() -> str:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
 
 
 def input_hash(inputs: Inputs, llm: ChatModel) -> str:

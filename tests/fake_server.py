@@ -47,6 +47,8 @@ class FakeOpenAIServer:
         user = next((m["content"] for m in body["messages"] if m["role"] == "user"), "")
         schema = _schema(fmt) if fmt else _schema_from_text(user)
         text = default_answer(user, schema)
+        if schema is None:
+            text += f" Answer {len(self.requests)}."  # each section text differs from the last one
         return 200, {
             "id": "chatcmpl-fake",
             "object": "chat.completion",

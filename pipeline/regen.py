@@ -1,0 +1,177 @@
+"""Regenerate one section of a draft as it is on disk now, author's edits included.
+
+Only that section's text changes; every other byte of the file the author has (their edits, text
+they added between sections, renamed headings) is carried into the next version as it is, and the
+earlier versions are never touched. The section's earlier assignment of notes is reused unless the
+notes changed or a reassignment is asked for, so a regeneration is usually one LLM call.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.assign import assign_fragments
+from pipeline.config import Settings
+from pipeline.draftfile import (
+    Span,
+    body_hash,
+    compose,
+    insert_section,
+    locate,
+    replace_section,
+    section_text,
+    text_hash,
+    unknown_heading,
+)
+from pipeline.drafts import DraftFile, write_new_version
+from pipeline.errors import DraftError, UsageError
+from pipeline.expand import expand_section, pick_voice_samples, voice_budget
+from pipeline.history import Target, read_version
+from pipeline.llm import ChatModel, MeteredModel, Usage
+from pipeline.prompt import Section
+from pipeline.runner import Progress, notes_hash, now, read_inputs, section_entry
+
+
+@dataclass(frozen=True)
+class RegenResult:
+    file: DraftFile
+    base: DraftFile
+    title: str
+    reassigned: bool
+    replaced_edits: bool  # the author had edited this section's text; it stays in the base version
+    usage: Usage
+
+
+def choose_section(sections: Sequence[tuple[str, str]], query: str, where: str) -> tuple[str, str]:
+    """A section by number (1-based), slug, a unique prefix of its title, or (starts of) words of its title."""
+    listing = "\n".join(f"  {n}. {title}  [{slug}]" for n, (slug, title) in enumerate(sections, start=1))
+    wanted = _normal(query)
+    if query.strip().isdigit():
+        number = int(query)
+        if 1 <= number <= len(sections):
+            return sections[number - 1]
+        raise UsageError(f"there is no section {number} in {where}; its sections are:\n{listing}")
+    tiers = [
+        [s for s in sections if s[0] == query.strip()],
+        [s for s in sections if _normal(s[1]).startswith(wanted)],
+        [s for s in sections if wanted and _words_start(wanted.split(), _normal(s[1]).split())],
+    ]
+    for found in tiers:
+        if len(found) == 1:
+            return found[0]
+        if len(found) > 1:
+            names = ", ".join(f"'{title}'" for _, title in found)
+            raise UsageError(f"'{query}' matches {names} in {where}; name one by number:\n{listing}")
+    raise UsageError(f"no section matches '{query}' in {where}; its sections are:\n{listing}")
+
+
+def regen_section(
+    target: Target,
+    query: str,
+    notes_dir: Path,
+    drafts_dir: Path,
+    llm: ChatModel,
+    settings: Settings,
+    *,
+    instructions: str = "",
+    reassign: bool = False,
+    progress: Progress | None = None,
+) -> RegenResult:
+    progress = progress or Progress()
+    base = target.chosen or target.versions[-1]
+    doc = read_version(base)
+    sections = doc.section_titles()
+    if not sections:
+        raise DraftError(f"{base.path} lists no sections in its frontmatter: was it written by essay?")
+    slug, title = choose_section(sections, query, base.path.name)
+    spans = locate(doc.body, sections)
+    span = spans[slug]
+    if span is not None and (heading := unknown_heading(doc.body, span)):
+        raise DraftError(
+            f"cannot tell where section '{title}' ends in {base.path}: the heading '{heading}' after it "
+            "matches no section. Put its marker back above it (<!-- section: SLUG -->, with the slug of the "
+            "section it starts) or restore its heading, then try again; nothing was written"
+        )
+    prompt_path = target.prompt_path or Path(str(doc.meta.get("prompt", "")))
+    if not prompt_path.is_file():
+        raise UsageError(f"the prompt of {base.path} ({prompt_path}) is not found: pass the prompt file as TARGET")
+
+    inputs = read_inputs(prompt_path, notes_dir, drafts_dir, settings, llm)
+    for warning in inputs.notes.warnings:
+        progress.on_warning(warning)
+    metered = MeteredModel(llm)
+    by_id = {f.id: f for f in inputs.fragments}
+    stored = [str(i) for i in doc.section_meta(slug).get("fragments") or []]
+    notes_unchanged = doc.meta.get("notes_hash") == notes_hash(inputs.fragments)
+    reassigned = reassign or not notes_unchanged or not all(i in by_id for i in stored)
+    if reassigned:
+        if slug not in {s.slug for s in inputs.prompt.sections}:
+            raise UsageError(f"section '{title}' is no longer in {prompt_path}: put it back to reassign its notes")
+        ids = list(
+            assign_fragments(inputs.prompt, inputs.fragments, metered, on_batch=progress.on_assign_batch).sections[slug]
+        )
+    else:
+        ids = stored
+    if not ids:
+        hint = "" if reassigned else " (or run again with --reassign)"
+        raise UsageError(f"no notes are assigned to section '{title}': write it yourself, or add notes about it{hint}")
+
+    section = next((s for s in inputs.prompt.sections if s.slug == slug), Section(slug, title, ""))
+    new = expand_section(
+        inputs.prompt,
+        section,
+        [by_id[i] for i in ids],
+        metered,
+        samples=pick_voice_samples(inputs.voice_samples, voice_budget(llm.context_window)),
+        guidance=instructions,
+        on_warning=progress.on_warning,
+    )
+    progress.on_section(new, 1, 1)
+    if span is None:  # the author deleted it: put it back where it belongs in the prompt's order
+        body = insert_section(doc.body, _insertion_point(sections, spans, slug, len(doc.body)), slug, title, new.text)
+        replaced_edits = False
+    else:
+        replaced_edits = text_hash(section_text(doc.body, span)) != doc.section_meta(slug).get("text_hash")
+        body = replace_section(doc.body, span, new.text)
+
+    meta = {k: v for k, v in doc.meta.items() if k != "instructions"}
+    meta.update(
+        parent=base.version,
+        created=now(),
+        made_by="regen",
+        regenerated=slug,
+        provider=llm.provider,
+        model=llm.model,
+        calls=metered.usage.calls,
+        prompt_tokens=metered.usage.prompt_tokens,
+        output_tokens=metered.usage.completion_tokens,
+        body_hash=body_hash(body),
+        sections=[section_entry(new, by_id) if s.get("slug") == slug else s for s in doc.meta["sections"]],
+    )
+    if instructions:
+        meta["instructions"] = instructions
+    written = write_new_version(target.folder, lambda version: compose({**meta, "version": version}, body))
+    return RegenResult(written, base, title, reassigned, replaced_edits, metered.usage)
+
+
+def _insertion_point(
+    sections: Sequence[tuple[str, str]], spans: dict[str, Span | None], slug: str, body_end: int
+) -> int:
+    """After the last section before it that is still there; else before the first one after it."""
+    order = [s for s, _ in sections]
+    index = order.index(slug)
+    ends = [span.end for s in order[:index] if (span := spans[s])]
+    if ends:
+        return max(ends)
+    return min((span.start for s in order[index + 1 :] if (span := spans[s])), default=body_end)
+
+
+def _words_start(wanted: list[str], title_words: list[str]) -> bool:
+    return all(any(word.startswith(w) for word in title_words) for w in wanted)
+
+
+def _normal(text: str) -> str:
+    return re.sub(r"[^\w]+", " ", text.lower()).strip()
