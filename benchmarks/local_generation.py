@@ -16,7 +16,7 @@ from pipeline.expand import expand_section, section_messages, target_words
 from pipeline.llm import MeteredModel
 from pipeline.notes import collect_notes
 from pipeline.prompt import parse_prompt
-from pipeline.providers.local import LocalLlama
+from pipeline.providers.local import PROSE_REPEAT_PENALTY, LocalLlama
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,7 +39,9 @@ def run(rounds: int = 3) -> list[tuple[str, str]]:
 
     def raw_side() -> tuple[int, float]:
         started = time.perf_counter()
-        out = llama.create_chat_completion(messages=messages, max_tokens=max_tokens, temperature=0.7)
+        out = llama.create_chat_completion(
+            messages=messages, max_tokens=max_tokens, temperature=0.7, repeat_penalty=PROSE_REPEAT_PENALTY
+        )
         return out["usage"]["completion_tokens"], time.perf_counter() - started
 
     raw_side()  # warm up: load, and put the shared prompt prefix in llama.cpp's cache for both sides

@@ -146,9 +146,14 @@ def regen(
 @app.command()
 def versions(target: TargetArgument, drafts: DraftsOption = Path("drafts")) -> None:
     """List an essay's versions: when and how each was made, and whether you have edited it since."""
-    for info in describe_versions(resolve_target(target, drafts)):
+    infos = describe_versions(resolve_target(target, drafts))
+    made_width = max(len(i.made_by) for i in infos)
+    model_width = max(len(i.model) for i in infos)
+    for info in infos:
         edited = {True: "edited since", False: "as written", None: "unknown"}[info.edited]
-        typer.echo(f"v{info.version:03d}  {info.created}  {info.made_by:<40}  {info.model:<28}  {edited}")
+        typer.echo(
+            f"v{info.version:03d}  {info.created}  {info.made_by:<{made_width}}  {info.model:<{model_width}}  {edited}"
+        )
 
 
 @app.command()

