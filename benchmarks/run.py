@@ -7,11 +7,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import local_generation
+from benchmarks import batch_concurrency, local_generation
+
+BENCHMARKS = {"local": local_generation.run, "batch": batch_concurrency.run}
 
 
 def main() -> None:
-    rows = local_generation.run()
+    """Every benchmark, or those named: `python benchmarks/run.py batch`."""
+    names = sys.argv[1:] or list(BENCHMARKS)
+    rows = [row for name in names for row in BENCHMARKS[name]()]
     width = max(len(name) for name, _ in rows)
     print(f"{'benchmark'.ljust(width)}  result")
     print(f"{'-' * width}  ------")

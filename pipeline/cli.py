@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import sys
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
 
 from pipeline import __version__
+from pipeline.batch import find_prompts, run_batch
+from pipeline.cache import Store
 from pipeline.config import Settings, load_settings, with_options
+from pipeline.display import BatchDisplay, TerminalProgress, say, summary, warn
 from pipeline.errors import EssayError
-from pipeline.expand import SectionDraft
 from pipeline.history import describe_versions, diff_versions, resolve_target
-from pipeline.llm import ChatModel
-from pipeline.notes import Notes
+from pipeline.llm import ChatModel, SharedLimit
 from pipeline.providers import make_model
 from pipeline.regen import regen_section
 from pipeline.runner import DryRun, Inputs, Progress, draft_essay, dry_run, read_inputs
@@ -47,32 +50,14 @@ BaseUrlOption = Annotated[
     ),
 ]
 VerboseOption = Annotated[bool, typer.Option("--verbose", help="Show the model's own log lines.")]
+NoCacheOption = Annotated[
+    bool, typer.Option("--no-cache", help="Send every call, even one answered before (answers are kept in .essay/).")
+]
+STATE_DIR = Path(".essay")  # the workspace's own state: answered calls, the call log, temp files
 TargetArgument = Annotated[
     Path,
     typer.Argument(help="The prompt file, its drafts folder (drafts/NAME) or one draft file (drafts/NAME/v002.md)."),
 ]
-
-
-class TerminalProgress(Progress):
-    """Progress on stderr, so stdout carries only the draft's path."""
-
-    def on_warning(self, message: str) -> None:
-        typer.secho(f"warning: {message}", fg=typer.colors.YELLOW, err=True)
-
-    def on_collected(self, notes: Notes, sent: int) -> None:
-        say(f"read {notes.note_count} notes: {len(notes.fragments)} fragments")
-
-    def on_assign_batch(self, number: int, total: int) -> None:
-        suffix = f" (batch {number} of {total})" if total > 1 else ""
-        say(f"sorting fragments into sections{suffix}…")
-
-    def on_section(self, section: SectionDraft, done: int, total: int) -> None:
-        state = "written" if section.generated else "no notes, left for you"
-        say(f"[{done}/{total}] {section.title.lower()}: {state}")
-
-
-def say(message: str) -> None:
-    typer.echo(message, err=True)
 
 
 @app.command()
@@ -88,6 +73,7 @@ def draft(
     dry_run_only: Annotated[
         bool, typer.Option("--dry-run", help="Show the sections and what would be sent; call no model.")
     ] = False,
+    no_cache: NoCacheOption = False,
     verbose: VerboseOption = False,
 ) -> None:
     """Write a new draft of PROMPT from your notes, as the next version in drafts/."""
@@ -99,7 +85,8 @@ def draft(
         print_dry_run(dry_run(inputs, llm))
         return
     progress.on_collected(inputs.notes, len(inputs.fragments))
-    result = draft_essay(inputs, drafts, llm, settings, progress)
+    with _open_store(no_cache) as store:
+        result = draft_essay(inputs, drafts, llm, settings, progress, store=store, temp_dir=STATE_DIR / "tmp")
     _report_usage(result.usage.calls, result.usage.prompt_tokens, result.usage.completion_tokens, result.usage.seconds)
     typer.echo(str(result.file.path))
 
@@ -121,6 +108,7 @@ def regen(
     provider: ProviderOption = None,
     model: ModelOption = None,
     base_url: BaseUrlOption = None,
+    no_cache: NoCacheOption = False,
     verbose: VerboseOption = False,
 ) -> None:
     """Write one section again and save the result as the next version.
@@ -131,16 +119,80 @@ def regen(
     """
     found = resolve_target(target, drafts)
     settings, llm = _model(provider, model, base_url, verbose)
-    progress = TerminalProgress()
-    result = regen_section(
-        found, section, notes, drafts, llm, settings, instructions=instructions, reassign=reassign, progress=progress
-    )
-    if result.replaced_edits:
-        progress.on_warning(
-            f"your edits to '{result.title}' are replaced in this version; they stay in {result.base.path.name}"
+    with _open_store(no_cache) as store:
+        result = regen_section(
+            found,
+            section,
+            notes,
+            drafts,
+            llm,
+            settings,
+            instructions=instructions,
+            reassign=reassign,
+            progress=TerminalProgress(),
+            store=store,
+            temp_dir=STATE_DIR / "tmp",
         )
+    if result.replaced_edits:
+        warn(f"your edits to '{result.title}' are replaced in this version; they stay in {result.base.path.name}")
     _report_usage(result.usage.calls, result.usage.prompt_tokens, result.usage.completion_tokens, result.usage.seconds)
     typer.echo(str(result.file.path))
+
+
+@app.command()
+def batch(
+    prompts: Annotated[
+        Path, typer.Option("--prompts", help="The folder of prompts to draft, every *.md in it.")
+    ] = Path("prompts"),
+    notes: NotesOption = Path("notes"),
+    drafts: DraftsOption = Path("drafts"),
+    jobs: Annotated[
+        int | None,
+        typer.Option("--jobs", "-j", min=1, help="Model calls at once, across all essays (default: 1 local, 4 HTTP)."),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Draft every essay, even those already up to date.")] = False,
+    provider: ProviderOption = None,
+    model: ModelOption = None,
+    base_url: BaseUrlOption = None,
+    no_cache: NoCacheOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """Draft every prompt in a folder. Essays whose prompt, notes and model are unchanged since their
+    latest draft are skipped; a failing essay does not stop the others.
+
+    Interrupt it at any time: run it again and it finishes the rest without sending answered calls again.
+    """
+    settings, llm = _model(provider, model, base_url, verbose)
+    limit = jobs or (1 if settings.provider == "local" else settings.concurrency)
+    shared = SharedLimit(llm, limit)
+    paths = find_prompts(prompts)
+    try:
+        with _open_store(no_cache) as store, BatchDisplay() as display:
+            outcomes = run_batch(
+                paths,
+                notes,
+                drafts,
+                shared,
+                settings,
+                jobs=limit,
+                force=force,
+                store=store,
+                temp_dir=STATE_DIR / "tmp",
+                progress=display,
+            )
+    except KeyboardInterrupt:
+        typer.secho(
+            "interrupted: finished drafts are kept; run `essay batch` again to finish the rest",
+            fg=typer.colors.RED,
+            err=True,
+        )
+        raise typer.Exit(130) from None
+    Console().print(summary(outcomes))
+    failed = [o for o in outcomes if o.status == "failed"]
+    for outcome in failed:
+        typer.secho(f"error: {outcome.name}: {outcome.error}", fg=typer.colors.RED, err=True)
+    if failed:
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -166,6 +218,10 @@ def diff(
     """Show what changed in the text between two versions, as a unified diff."""
     text = diff_versions(resolve_target(target, drafts), old, new)
     typer.echo(text if text else "the two versions are identical", nl=not text.endswith("\n"))
+
+
+def _open_store(no_cache: bool) -> AbstractContextManager[Store | None]:
+    return nullcontext() if no_cache else Store(STATE_DIR / "state.sqlite")
 
 
 def _model(provider: str | None, model: str | None, base_url: str | None, verbose: bool) -> tuple[Settings, ChatModel]:

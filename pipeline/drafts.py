@@ -45,18 +45,30 @@ def list_versions(folder: Path) -> list[DraftFile]:
     return sorted(found, key=lambda d: d.version)
 
 
-def write_new_version(folder: Path, make_text: Callable[[int], str]) -> DraftFile:
-    """Write the next free version atomically; `make_text(version)` gives the file's text."""
+def next_version(folder: Path) -> int:
+    versions = list_versions(folder)
+    return versions[-1].version + 1 if versions else 1
+
+
+def write_new_version(folder: Path, make_text: Callable[[int], str], *, temp_dir: Path | None = None) -> DraftFile:
+    """Write the next free version atomically; `make_text(version)` gives the file's text.
+
+    The temp file lives in `temp_dir` (the workspace's .essay/tmp) when given, so that a run killed
+    mid-write leaves nothing in drafts/; it falls back to the draft's folder across filesystems.
+    """
     try:
         folder.mkdir(parents=True, exist_ok=True)
+        if temp_dir is not None:
+            temp_dir.mkdir(parents=True, exist_ok=True)
+            sweep_stale_temp_files(temp_dir)
     except OSError as exc:
-        raise DraftError(f"cannot create {folder}: {exc.strerror}") from None
+        raise DraftError(f"cannot create {exc.filename}: {exc.strerror}") from None
     sweep_stale_temp_files(folder)
-    versions = list_versions(folder)
-    version = versions[-1].version + 1 if versions else 1
+    version = next_version(folder)
+    scratch = temp_dir or folder
     while True:
         final = folder / f"v{version:03d}.md"
-        temp = folder / f".{final.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+        temp = scratch / f".{final.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
         try:
             _write_synced(temp, make_text(version))
             try:
@@ -65,7 +77,10 @@ def write_new_version(folder: Path, make_text: Callable[[int], str]) -> DraftFil
                 version += 1
                 continue
             except OSError as exc:
-                if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EXDEV):
+                if exc.errno == errno.EXDEV and scratch != folder:
+                    scratch = folder  # the workspace and drafts/ are on different filesystems
+                    continue
+                if exc.errno not in (errno.EPERM, errno.ENOTSUP):
                     raise
                 _claim_without_links(temp, final)
             _sync_dir(folder)

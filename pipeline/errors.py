@@ -34,3 +34,9 @@ class LLMError(EssayError):
 
 class DraftError(EssayError):
     """A draft could not be read or written."""
+
+
+class Cancelled(EssayError):
+    """The run was interrupted (Ctrl-C) before this call was sent."""
+
+    exit_code = 130

@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from pipeline.errors import Cancelled
+
 Messages = Sequence[Mapping[str, str]]
 
 
@@ -77,3 +79,37 @@ class MeteredModel:
             self.usage.completion_tokens += result.completion_tokens
             self.usage.seconds += time.perf_counter() - started
         return result
+
+
+class SharedLimit:
+    """Wraps a ChatModel so that at most `limit` calls are under way at once, across every essay
+    and stage that shares it; `cancel()` stops calls that have not been sent yet."""
+
+    def __init__(self, inner: ChatModel, limit: int) -> None:
+        self.inner = inner
+        self.provider, self.model = inner.provider, inner.model
+        self.context_window = inner.context_window
+        self.sends_over_http, self.endpoint = inner.sends_over_http, inner.endpoint
+        self._slots = threading.Semaphore(max(1, limit))
+        self._cancelled = threading.Event()
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+
+    def complete(
+        self,
+        messages: Messages,
+        *,
+        schema: dict[str, Any] | None = None,
+        max_tokens: int = 512,
+        temperature: float = 0.7,
+    ) -> Completion:
+        while not self._slots.acquire(timeout=0.2):
+            if self._cancelled.is_set():
+                raise Cancelled("interrupted")
+        try:
+            if self._cancelled.is_set():
+                raise Cancelled("interrupted")
+            return self.inner.complete(messages, schema=schema, max_tokens=max_tokens, temperature=temperature)
+        finally:
+            self._slots.release()

@@ -49,6 +49,8 @@ class Prompt:
     instruction: str
     sections: tuple[Section, ...]
     author_draft: str = ""  # the author's own writing below the sections, if any
+    note_globs: tuple[str, ...] = ()  # frontmatter `notes:`: only notes whose path matches one
+    tags: tuple[str, ...] = ()  # frontmatter `tags:`: only notes with one of these tags
 
     def section(self, slug: str) -> Section:
         return next(s for s in self.sections if s.slug == slug)
@@ -75,7 +77,24 @@ def parse_prompt(path: Path) -> Prompt:
         instruction, sections, draft = _heading_form(lines)
     if not sections:
         raise UsageError(f"prompt {path} has no sections; {FORMS_HELP}")
-    return Prompt(path, title, instruction, _with_unique_slugs(sections), draft)
+    return Prompt(
+        path,
+        title,
+        instruction,
+        _with_unique_slugs(sections),
+        draft,
+        note_globs=_strings(post.metadata.get("notes")),
+        tags=tuple(t.lstrip("#") for t in _strings(post.metadata.get("tags"))),
+    )
+
+
+def _strings(value: object) -> tuple[str, ...]:
+    """A frontmatter value that may be one string or a list of them."""
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list):
+        return tuple(str(v) for v in value)
+    return ()
 
 
 def _bullet_form(lines: list[str]) -> tuple[str, list[tuple[str, str]], str]:

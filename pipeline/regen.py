@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.assign import assign_fragments
+from pipeline.cache import CachedModel, Store
 from pipeline.config import Settings
 from pipeline.draftfile import (
     Span,
@@ -26,7 +27,7 @@ from pipeline.draftfile import (
     text_hash,
     unknown_heading,
 )
-from pipeline.drafts import DraftFile, write_new_version
+from pipeline.drafts import DraftFile, next_version, write_new_version
 from pipeline.errors import DraftError, UsageError
 from pipeline.expand import expand_section, pick_voice_samples, voice_budget
 from pipeline.history import Target, read_version
@@ -79,6 +80,8 @@ def regen_section(
     instructions: str = "",
     reassign: bool = False,
     progress: Progress | None = None,
+    store: Store | None = None,
+    temp_dir: Path | None = None,
 ) -> RegenResult:
     progress = progress or Progress()
     base = target.chosen or target.versions[-1]
@@ -110,9 +113,11 @@ def regen_section(
     if reassigned:
         if slug not in {s.slug for s in inputs.prompt.sections}:
             raise UsageError(f"section '{title}' is no longer in {prompt_path}: put it back to reassign its notes")
+        sorter = CachedModel(metered, store, essay=target.folder.name, stage="assign")
         ids = list(
-            assign_fragments(inputs.prompt, inputs.fragments, metered, on_batch=progress.on_assign_batch).sections[slug]
+            assign_fragments(inputs.prompt, inputs.fragments, sorter, on_batch=progress.on_assign_batch).sections[slug]
         )
+
     else:
         ids = stored
     if not ids:
@@ -124,7 +129,13 @@ def regen_section(
         inputs.prompt,
         section,
         [by_id[i] for i in ids],
-        metered,
+        CachedModel(
+            metered,
+            store,
+            essay=target.folder.name,
+            stage="regen",
+            sample=f"{target.folder.name}/v{next_version(target.folder)}",
+        ),
         samples=pick_voice_samples(inputs.voice_samples, voice_budget(llm.context_window)),
         guidance=instructions,
         on_warning=progress.on_warning,
@@ -153,7 +164,9 @@ def regen_section(
     )
     if instructions:
         meta["instructions"] = instructions
-    written = write_new_version(target.folder, lambda version: compose({**meta, "version": version}, body))
+    written = write_new_version(
+        target.folder, lambda version: compose({**meta, "version": version}, body), temp_dir=temp_dir
+    )
     return RegenResult(written, base, title, reassigned, replaced_edits, metered.usage)
 
 

@@ -6,15 +6,17 @@ collect_notes -> parse_prompt -> assign_fragments -> expand_sections -> write_ne
 from __future__ import annotations
 
 import datetime as dt
+import fnmatch
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.assign import Plan, assign_fragments, plan_batches
+from pipeline.cache import CachedModel, Store
 from pipeline.config import Settings, is_trusted
 from pipeline.draftfile import body_hash, compose, render_body, text_hash
-from pipeline.drafts import DraftFile, essay_dir, write_new_version
+from pipeline.drafts import DraftFile, essay_dir, next_version, write_new_version
 from pipeline.expand import SectionDraft, expand_sections, target_words
 from pipeline.instructions import templates_hash
 from pipeline.llm import ChatModel, MeteredModel, Usage
@@ -76,7 +78,7 @@ def read_inputs(
         exclude=(prompt_path, drafts_dir),
         private_globs=settings.private,
     )
-    fragments = notes.fragments
+    fragments = tuple(f for f in notes.fragments if prompt_selects(prompt, f))
     voice = notes.voice_samples
     withheld: tuple[str, ...] = ()
     if llm.sends_over_http and not is_trusted(settings, llm.endpoint):
@@ -89,18 +91,36 @@ def read_inputs(
     return Inputs(prompt, notes, fragments, samples, withheld)
 
 
+def prompt_selects(prompt: Prompt, fragment: Fragment) -> bool:
+    """Whether a prompt's `notes:` globs and `tags:` (if it has any) let this fragment in."""
+    if prompt.note_globs and not any(fnmatch.fnmatch(fragment.note_path, g) for g in prompt.note_globs):
+        return False
+    return not prompt.tags or any(tag in fragment.tags for tag in prompt.tags)
+
+
 def draft_essay(
     inputs: Inputs,
     drafts_dir: Path,
     llm: ChatModel,
     settings: Settings,
     progress: Progress | None = None,
+    *,
+    store: Store | None = None,
+    temp_dir: Path | None = None,
 ) -> DraftResult:
+    """Draft one essay. With a store, answered calls are reused: a run that was interrupted
+    before it wrote its version resumes where it stopped."""
     progress = progress or Progress()
     metered = MeteredModel(llm)
     prompt, fragments = inputs.prompt, inputs.fragments
     folder = essay_dir(drafts_dir, prompt.path)  # checked before any call is spent
-    plan = assign_fragments(prompt, fragments, metered, on_batch=progress.on_assign_batch)
+    version = next_version(folder)
+    plan = assign_fragments(
+        prompt,
+        fragments,
+        CachedModel(metered, store, essay=folder.name, stage="assign"),
+        on_batch=progress.on_assign_batch,
+    )
     done = 0
 
     def section_done(section: SectionDraft) -> None:
@@ -112,7 +132,7 @@ def draft_essay(
         prompt,
         plan,
         {f.id: f for f in fragments},
-        metered,
+        CachedModel(metered, store, essay=folder.name, stage="expand", sample=f"{folder.name}/v{version}"),
         voice_samples=inputs.voice_samples,
         concurrency=settings.concurrency,
         on_section=section_done,
@@ -138,7 +158,7 @@ def draft_essay(
         "body_hash": body_hash(body),
         "sections": [section_entry(s, by_id) for s in draft.sections],
     }
-    written = write_new_version(folder, lambda version: compose({**meta, "version": version}, body))
+    written = write_new_version(folder, lambda number: compose({**meta, "version": number}, body), temp_dir=temp_dir)
     return DraftResult(written, plan, metered.usage)
 
 

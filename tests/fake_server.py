@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -19,9 +20,11 @@ from tests.fakes import default_answer
 
 
 class FakeOpenAIServer:
-    def __init__(self, structured: str = "json_schema") -> None:
+    def __init__(self, structured: str = "json_schema", *, latency: float = 0.0, per_token: float = 0.0) -> None:
         self.structured = structured
+        self.latency, self.per_token = latency, per_token  # simulated time to first token, and per output token
         self.requests: list[dict[str, Any]] = []
+        self.busy_seconds: list[float] = []  # the simulated time of each answer
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -71,6 +74,11 @@ class FakeOpenAIServer:
                 with server._lock:
                     server.requests.append(body)
                 status, payload = server.answer(body)
+                usage = payload.get("usage") or {}
+                busy = server.latency + server.per_token * usage.get("completion_tokens", 0)
+                with server._lock:
+                    server.busy_seconds.append(busy)
+                time.sleep(busy)
                 data = json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("content-type", "application/json")

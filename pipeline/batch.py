@@ -1,0 +1,150 @@
+"""Batch: draft every prompt in a folder, sharing one limit on model calls.
+
+An essay whose inputs are unchanged since its latest draft is skipped without a call. A failing
+essay fails alone. With the workspace's store, a batch that was interrupted (Ctrl-C, kill -9)
+resumes where it stopped: answered calls are not sent again and written versions stay written.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.cache import Store
+from pipeline.config import Settings
+from pipeline.draftfile import parse
+from pipeline.drafts import essay_dir, list_versions
+from pipeline.errors import Cancelled, EssayError, UsageError
+from pipeline.expand import SectionDraft
+from pipeline.llm import SharedLimit
+from pipeline.runner import Progress, draft_essay, input_hash, read_inputs
+
+
+@dataclass(frozen=True)
+class EssayOutcome:
+    name: str
+    status: str  # "drafted", "up to date" or "failed"
+    version: int | None = None
+    calls: int = 0
+    tokens: int = 0
+    seconds: float = 0.0
+    error: str = ""
+
+
+class BatchProgress:
+    """What a batch reports per essay; the CLI shows it live. Every method may be left as it is."""
+
+    def on_stage(self, essay: str, stage: str) -> None: ...
+
+    def on_warning(self, essay: str, message: str) -> None: ...
+
+    def on_done(self, outcome: EssayOutcome) -> None: ...
+
+
+class _EssayProgress(Progress):
+    """Forwards one essay's stage events to the batch display, with the essay's name."""
+
+    def __init__(self, name: str, batch: BatchProgress) -> None:
+        self.name, self.batch = name, batch
+
+    def on_warning(self, message: str) -> None:
+        self.batch.on_warning(self.name, message)
+
+    def on_assign_batch(self, number: int, total: int) -> None:
+        self.batch.on_stage(self.name, "sorting notes" + (f" ({number}/{total})" if total > 1 else ""))
+
+    def on_section(self, section: SectionDraft, done: int, total: int) -> None:
+        self.batch.on_stage(self.name, f"writing sections {done}/{total}")
+
+
+def find_prompts(prompts_dir: Path) -> list[Path]:
+    if not prompts_dir.is_dir():
+        raise UsageError(f"prompts folder not found: {prompts_dir} (pass --prompts DIR)")
+    found = sorted(p for p in prompts_dir.glob("*.md") if not p.name.startswith("."))
+    if not found:
+        raise UsageError(f"no prompts (*.md) in {prompts_dir}")
+    return found
+
+
+def run_batch(
+    prompts: list[Path],
+    notes_dir: Path,
+    drafts_dir: Path,
+    llm: SharedLimit,
+    settings: Settings,
+    *,
+    jobs: int,
+    force: bool = False,
+    store: Store | None = None,
+    temp_dir: Path | None = None,
+    progress: BatchProgress | None = None,
+) -> list[EssayOutcome]:
+    progress = progress or BatchProgress()
+
+    def one(path: Path) -> EssayOutcome:
+        outcome = _draft_one(path, notes_dir, drafts_dir, llm, settings, force, store, temp_dir, progress)
+        progress.on_done(outcome)
+        return outcome
+
+    # More essays in flight than call slots, so that one essay's sorting step does not leave slots idle.
+    workers = 1 if jobs == 1 else min(len(prompts), jobs * 2)
+    pool = ThreadPoolExecutor(max_workers=workers)
+    try:
+        return list(pool.map(one, prompts))
+    except BaseException:
+        llm.cancel()  # calls not yet sent stop at once; calls under way finish or time out
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _draft_one(
+    path: Path,
+    notes_dir: Path,
+    drafts_dir: Path,
+    llm: SharedLimit,
+    settings: Settings,
+    force: bool,
+    store: Store | None,
+    temp_dir: Path | None,
+    progress: BatchProgress,
+) -> EssayOutcome:
+    name = path.stem
+    started = time.perf_counter()
+
+    def elapsed() -> float:
+        return time.perf_counter() - started
+
+    try:
+        progress.on_stage(name, "reading notes")
+        inputs = read_inputs(path, notes_dir, drafts_dir, settings, llm)
+        versions = list_versions(essay_dir(drafts_dir, path))
+        if versions and not force and _latest_input_hash(versions[-1].path) == input_hash(inputs, llm):
+            return EssayOutcome(name, "up to date", versions[-1].version, seconds=elapsed())
+        result = draft_essay(
+            inputs, drafts_dir, llm, settings, _EssayProgress(name, progress), store=store, temp_dir=temp_dir
+        )
+    except Cancelled:
+        raise
+    except EssayError as exc:
+        return EssayOutcome(name, "failed", seconds=elapsed(), error=str(exc))
+    except Exception as exc:  # one essay's bug must not stop the others; say what it was
+        return EssayOutcome(name, "failed", seconds=elapsed(), error=f"{type(exc).__name__}: {exc}")
+    usage = result.usage
+    return EssayOutcome(
+        name,
+        "drafted",
+        result.file.version,
+        calls=usage.calls,
+        tokens=usage.prompt_tokens + usage.completion_tokens,
+        seconds=elapsed(),
+    )
+
+
+def _latest_input_hash(path: Path) -> str | None:
+    try:
+        return str(parse(path.read_text(encoding="utf-8"), path.name).meta.get("input_hash"))
+    except (OSError, UnicodeDecodeError, EssayError):
+        return None  # unreadable: draft it again rather than guess
