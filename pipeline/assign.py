@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pipeline.errors import ContextTooLong
 from pipeline.instructions import render
 from pipeline.llm import ChatModel
 from pipeline.notes import Fragment
@@ -84,6 +85,16 @@ def answer_schema(keys: Sequence[str], section_count: int) -> dict[str, Any]:
 
 
 def _assign_batch(prompt: Prompt, batch: list[Fragment], llm: ChatModel) -> dict[str, int]:
+    try:
+        return _ask_for_sections(prompt, batch, llm)
+    except ContextTooLong:
+        if len(batch) == 1:
+            raise
+        half = len(batch) // 2  # our estimate was off for this model: split the batch and try again
+        return _assign_batch(prompt, batch[:half], llm) | _assign_batch(prompt, batch[half:], llm)
+
+
+def _ask_for_sections(prompt: Prompt, batch: list[Fragment], llm: ChatModel) -> dict[str, int]:
     chosen: dict[str, int] = {}
     pending = list(batch)
     for _attempt in range(2):  # the first ask, then one re-ask of whatever is missing

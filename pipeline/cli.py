@@ -82,7 +82,7 @@ def draft(
     progress = TerminalProgress()
     _report_inputs(inputs, llm, progress)
     if dry_run_only:
-        print_dry_run(dry_run(inputs, llm))
+        print_dry_run(dry_run(inputs, llm), llm, settings)
         return
     progress.on_collected(inputs.notes, len(inputs.fragments))
     with _open_store(no_cache) as store:
@@ -243,7 +243,7 @@ def _report_usage(calls: int, tokens_in: int, tokens_out: int, seconds: float) -
     say(f"{calls} calls, {tokens_in} tokens in, {tokens_out} out, {seconds:.1f}s")
 
 
-def print_dry_run(report: DryRun) -> None:
+def print_dry_run(report: DryRun, llm: ChatModel, settings: Settings) -> None:
     inputs = report.inputs
     typer.echo(f"prompt: {inputs.prompt.title} ({inputs.prompt.path})")
     for number, section in enumerate(inputs.prompt.sections, start=1):
@@ -253,6 +253,14 @@ def print_dry_run(report: DryRun) -> None:
         f"calls: {report.calls} ({report.batches} to sort fragments, {len(inputs.prompt.sections)} to write sections)"
     )
     typer.echo(f"tokens (estimate): ~{report.prompt_tokens} in, ~{report.output_tokens} out")
+    if not llm.sends_over_http:
+        typer.echo(f"nothing leaves this machine: {llm.model} runs in this process")
+    else:
+        leaving = list(dict.fromkeys(f.note_path for f in inputs.fragments))
+        redacted = f", with {len(settings.redact)} term(s) redacted" if settings.redact else ""
+        typer.echo(f"these {len(leaving)} notes would be sent to {llm.endpoint}{redacted}:")
+        for path in leaving:
+            typer.echo(f"  {path}")
     for path in inputs.withheld_private:
         typer.echo(f"private, kept on this machine: {path}")
 

@@ -14,6 +14,7 @@
 
     [privacy]
     trusted = ["http://127.0.0.1:8080/v1"]   # endpoints that may receive private notes
+    redact = ["dana", "kestrel"]             # swapped for placeholders before sending, restored in the draft
 
 Environment: OPENAI_API_KEY (never logged), OPENAI_BASE_URL (used by the openai provider only:
 setting it does not send notes anywhere unless the provider is openai).
@@ -44,6 +45,7 @@ class Settings:
     ignore: tuple[str, ...] = ()
     private: tuple[str, ...] = ()
     trusted: tuple[str, ...] = ()  # endpoints that may receive private notes
+    redact: tuple[str, ...] = ()  # names and codenames swapped for placeholders before anything is sent
     source: Path | None = field(default=None, compare=False)  # the essay.toml read, if any
 
 
@@ -69,6 +71,7 @@ def load_settings(workspace: Path) -> Settings:
             ignore=tuple(str(g) for g in notes.get("ignore", ())),
             private=tuple(str(g) for g in notes.get("private", ())),
             trusted=tuple(str(u) for u in privacy.get("trusted", ())),
+            redact=tuple(str(t) for t in privacy.get("redact", ())),
             source=path,
         )
     except (TypeError, ValueError) as exc:

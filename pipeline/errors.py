@@ -40,3 +40,7 @@ class Cancelled(EssayError):
     """The run was interrupted (Ctrl-C) before this call was sent."""
 
     exit_code = 130
+
+
+class ContextTooLong(LLMError):
+    """The request does not fit the model's context window; the stage splits its input and tries again."""

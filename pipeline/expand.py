@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from pipeline.assign import Plan
-from pipeline.errors import LLMError
+from pipeline.errors import ContextTooLong, LLMError
 from pipeline.instructions import render
 from pipeline.llm import ChatModel
 from pipeline.notes import Fragment
@@ -83,18 +83,42 @@ def expand_section(
     words = target_words(fragments)
     max_tokens = words * 2 + 64
     fitted = _fit_fragments(prompt, section, fragments, samples, llm.context_window - max_tokens)
+    while True:
+        try:
+            text = _ask_for_prose(llm, section_messages(prompt, section, fitted, samples, words, guidance), max_tokens)
+            break
+        except ContextTooLong:
+            if len(fitted) == 1:
+                raise
+            fitted = fitted[: len(fitted) // 2]  # our estimate was off for this model: send half, then less
     if len(fitted) < len(fragments) and on_warning:
         on_warning(
             f"section '{section.title}': {len(fragments)} fragments do not fit {llm.model}'s context, "
             f"used the first {len(fitted)}"
         )
-    messages = section_messages(prompt, section, fitted, samples, words, guidance)
-    for _attempt in range(2):  # an empty answer is asked once more
+    if not text:
+        raise LLMError(
+            f"{llm.model} gave an empty answer for section '{section.title}' twice: try again, or another model"
+        )
+    return SectionDraft(section.slug, section.title, text, tuple(f.id for f in fitted), generated=True)
+
+
+def _ask_for_prose(llm: ChatModel, messages: list[dict[str, str]], max_tokens: int) -> str:
+    """The section's prose; an empty answer is asked once more, one cut off at max_tokens ends at its
+    last whole sentence."""
+    for _attempt in range(2):
         reply = llm.complete(messages, max_tokens=max_tokens, temperature=0.7)
         text = clean_section_text(reply.text)
+        if text and reply.finish_reason == "length":
+            text = _without_unfinished_sentence(text)
         if text:
-            return SectionDraft(section.slug, section.title, text, tuple(f.id for f in fitted), generated=True)
-    raise LLMError(f"{llm.model} gave an empty answer for section '{section.title}' twice: try again or another model")
+            return text
+    return ""
+
+
+def _without_unfinished_sentence(text: str) -> str:
+    ends = [m.end() for m in re.finditer(r"[.!?…][)\]\"'*_]*(?=\s|$)", text)]
+    return text[: ends[-1]].rstrip() if ends and ends[-1] > len(text) // 2 else text
 
 
 def target_words(fragments: Sequence[Fragment]) -> int:

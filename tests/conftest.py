@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -35,6 +38,21 @@ What belongs in the pile, and what never does?
 ## what comes out
 What did the first batch look like?
 """
+
+
+def essay(
+    *args: str, cwd: Path, timeout: float = 120, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the command as a user would: a new process, with no OPENAI_* variables from this machine."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline", *args],
+        cwd=cwd,
+        env=clean | (env or {}),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def write(path: Path, text: str | bytes) -> Path:

@@ -1,5 +1,11 @@
 """A loopback OpenAI-compatible chat server for integration tests; the real openai SDK talks to it.
 
+`faults` is a script of failures for the next requests, one each, in order; `always` fails every
+request the same way. A fault is one of: "429", "500" (both with a short Retry-After), "500-bare"
+(no Retry-After), "401" (echoing the key it was sent, as a careless server might), "badbody" (a
+truncated HTTP body), "badjson" (broken JSON in an assignment's content), "empty", "length"
+(cut off mid-sentence), "think" (a reasoning block before the answer).
+
 `structured` sets what it accepts, like the servers in the wild:
     "json_schema"  OpenAI, vLLM: both response_format kinds
     "json_object"  llama.cpp's server: json_schema answers HTTP 500 ("Input should be 'text' or 'json_object'")
@@ -20,8 +26,18 @@ from tests.fakes import default_answer
 
 
 class FakeOpenAIServer:
-    def __init__(self, structured: str = "json_schema", *, latency: float = 0.0, per_token: float = 0.0) -> None:
+    def __init__(
+        self,
+        structured: str = "json_schema",
+        *,
+        latency: float = 0.0,
+        per_token: float = 0.0,
+        faults: list[str] | None = None,
+        always: str | None = None,
+    ) -> None:
         self.structured = structured
+        self.faults = list(faults or [])
+        self.always = always
         self.latency, self.per_token = latency, per_token  # simulated time to first token, and per output token
         self.requests: list[dict[str, Any]] = []
         self.busy_seconds: list[float] = []  # the simulated time of each answer
@@ -41,7 +57,17 @@ class FakeOpenAIServer:
         self._server.shutdown()
         self._server.server_close()
 
-    def answer(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    def next_fault(self) -> str | None:
+        with self._lock:
+            return self.always or (self.faults.pop(0) if self.faults else None)
+
+    def answer(self, body: dict[str, Any], fault: str | None = None, key: str = "") -> tuple[int, dict[str, Any]]:
+        if fault == "429":
+            return 429, _error("rate limited, slow down")
+        if fault in ("500", "500-bare"):
+            return 500, _error("the server had an error")
+        if fault == "401":
+            return 401, _error(f"Incorrect API key provided: {key}")
         fmt = body.get("response_format")
         if fmt and self.structured == "none":
             return 400, _error("response_format is not supported by this server")
@@ -52,12 +78,21 @@ class FakeOpenAIServer:
         text = default_answer(user, schema)
         if schema is None:
             text += f" Answer {len(self.requests)}."  # each section text differs from the last one
+        finish = "stop"
+        if fault == "badjson" and schema is not None:
+            text = text[: len(text) // 2]
+        elif fault == "empty":
+            text = ""
+        elif fault == "think":
+            text = f"<think>Let Me Plan This Carefully.</think>\n{text}"
+        elif fault == "length":
+            text, finish = text + " And Then The Sentence Was Cut Off In The Mid", "length"
         return 200, {
             "id": "chatcmpl-fake",
             "object": "chat.completion",
             "created": 0,
             "model": body.get("model", "fake"),
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish}],
             "usage": {
                 "prompt_tokens": len(json.dumps(body)) // 4,
                 "completion_tokens": len(text) // 4,
@@ -73,14 +108,20 @@ class FakeOpenAIServer:
                 body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))))
                 with server._lock:
                     server.requests.append(body)
-                status, payload = server.answer(body)
+                fault = server.next_fault()
+                key = self.headers.get("authorization", "").removeprefix("Bearer ")
+                status, payload = server.answer(body, fault, key)
                 usage = payload.get("usage") or {}
                 busy = server.latency + server.per_token * usage.get("completion_tokens", 0)
                 with server._lock:
                     server.busy_seconds.append(busy)
                 time.sleep(busy)
                 data = json.dumps(payload).encode()
+                if fault == "badbody":
+                    data = data[: len(data) // 2]
                 self.send_response(status)
+                if fault in ("429", "500"):
+                    self.send_header("retry-after", "0.05")
                 self.send_header("content-type", "application/json")
                 self.send_header("content-length", str(len(data)))
                 self.end_headers()

@@ -13,9 +13,8 @@ from pathlib import Path
 import frontmatter
 import pytest
 
-from tests.conftest import write
+from tests.conftest import essay, write
 from tests.fake_server import FakeOpenAIServer
-from tests.test_cli_http import essay
 
 NARROW_PROMPT = """---
 title: people only

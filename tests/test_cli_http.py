@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import frontmatter
 import pytest
 
 from pipeline.notes import MAX_NOTE_CHARS
-from tests.conftest import write
+from tests.conftest import essay, write
 from tests.fake_server import FakeOpenAIServer
-
-
-def essay(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """Run the command as a user would, with no OPENAI_* variables from this machine."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
-    return subprocess.run(
-        [sys.executable, "-m", "pipeline", *args], cwd=cwd, env=clean, capture_output=True, text=True, timeout=timeout
-    )
 
 
 @pytest.mark.parametrize("structured", ["json_schema", "json_object", "none"])

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.conftest import write
+from tests.conftest import essay, write
 from tests.fake_server import FakeOpenAIServer
-from tests.test_cli_http import essay
 from tests.test_regen import FOUR_SECTIONS, SLUGS, _append_inside, _sections
 
 

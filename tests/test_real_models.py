@@ -20,8 +20,7 @@ import frontmatter
 import pytest
 
 from pipeline.providers.local import bundled_model_path
-from tests.conftest import write
-from tests.test_cli_http import essay
+from tests.conftest import essay, write
 
 REPO = Path(__file__).resolve().parent.parent
 

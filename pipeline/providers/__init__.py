@@ -8,6 +8,7 @@ from pathlib import Path
 from pipeline.config import OPENAI_DEFAULT_MODEL, Settings, openai_base_url
 from pipeline.errors import UsageError
 from pipeline.llm import ChatModel
+from pipeline.redact import RedactingModel
 
 OPENAI_CONTEXT = 16_384
 
@@ -28,13 +29,14 @@ def make_model(settings: Settings, *, verbose: bool = False) -> ChatModel:
     from pipeline.providers.openai_chat import OpenAIChat
 
     base_url = openai_base_url(settings)
-    return OpenAIChat(
+    remote = OpenAIChat(
         model=settings.model or OPENAI_DEFAULT_MODEL,
         base_url=base_url,
         api_key=_api_key(base_url),
         timeout=settings.timeout,
         context_window=settings.context_window or OPENAI_CONTEXT,
     )
+    return RedactingModel(remote, settings.redact) if settings.redact else remote
 
 
 def _api_key(base_url: str | None) -> str:

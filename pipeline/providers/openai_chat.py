@@ -3,11 +3,16 @@
 Endpoints differ in structured output. OpenAI and vLLM take `response_format` json_schema;
 llama.cpp's server rejects that (HTTP 500) but takes json_object with a schema; some take
 neither. We try them in that order and remember, per endpoint and model, what worked.
-Retries live here, in tenacity; the SDK's own retries are off so the two do not multiply.
+
+Retries live here, in tenacity, and only here: the SDK's own retries are off so the two do not
+multiply. Rate limits (honouring Retry-After), 5xx, timeouts, refused connections and garbled
+answers are retried with exponential backoff and jitter, within a bound on the total time; a bad
+key, a missing model or a bad request fail at once, since retrying cannot fix them.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 from typing import Any
 
@@ -16,7 +21,7 @@ from openai import OpenAI
 from tenacity import RetryCallState, retry, retry_if_exception, stop_after_attempt, stop_after_delay
 from tenacity.wait import wait_exponential_jitter
 
-from pipeline.errors import LLMError
+from pipeline.errors import ContextTooLong, LLMError
 from pipeline.llm import Completion, Messages
 
 STRUCTURED_MODES = ("json_schema", "json_object", "prompt")
@@ -25,7 +30,11 @@ _learned_lock = threading.Lock()
 _backoff = wait_exponential_jitter(initial=1, max=30)
 
 
-def _rejects_response_format(exc: Exception) -> bool:
+class _Garbled(Exception):
+    """A 200 answer that is not a chat completion (truncated body, no choices): worth asking again."""
+
+
+def _rejects_response_format(exc: BaseException | None) -> bool:
     """An endpoint saying no to our response_format, as opposed to failing for another reason."""
     if not isinstance(exc, openai.APIStatusError) or exc.status_code not in (400, 422, 500, 501):
         return False
@@ -34,11 +43,9 @@ def _rejects_response_format(exc: Exception) -> bool:
 
 
 def _retryable(exc: BaseException) -> bool:
-    if isinstance(exc, (openai.RateLimitError, openai.APITimeoutError, openai.APIConnectionError)):
+    if isinstance(exc, (openai.RateLimitError, openai.APITimeoutError, openai.APIConnectionError, _Garbled)):
         return True
-    if isinstance(exc, openai.InternalServerError) or (
-        isinstance(exc, openai.APIStatusError) and exc.status_code in (408, 409, 502, 503, 504)
-    ):
+    if isinstance(exc, openai.APIStatusError) and (exc.status_code >= 500 or exc.status_code in (408, 409)):
         return not _rejects_response_format(exc)
     return False
 
@@ -46,11 +53,8 @@ def _retryable(exc: BaseException) -> bool:
 def _stop_connection_errors_early(state: RetryCallState) -> bool:
     """A refused connection is rarely passing: give up after three tries rather than the full budget."""
     exc = state.outcome.exception() if state.outcome else None
-    return (
-        isinstance(exc, openai.APIConnectionError)
-        and not isinstance(exc, openai.APITimeoutError)
-        and state.attempt_number >= 3
-    )
+    refused = isinstance(exc, openai.APIConnectionError) and not isinstance(exc, openai.APITimeoutError)
+    return refused and state.attempt_number >= 3
 
 
 def _wait(state: RetryCallState) -> float:
@@ -60,7 +64,7 @@ def _wait(state: RetryCallState) -> float:
     header = response.headers.get("retry-after") if response is not None else None
     if header:
         try:
-            return min(float(header), 60.0)
+            return min(max(float(header), 0.0), 60.0)
         except ValueError:
             pass
     return _backoff(state)
@@ -83,14 +87,15 @@ class OpenAIChat:
     ) -> None:
         self.model = model
         self.context_window = context_window
+        self._api_key = api_key
         self.client = OpenAI(base_url=base_url, api_key=api_key, timeout=timeout, max_retries=0)
-        self.endpoint = str(self.client.base_url)
-        self._create = retry(
+        self.endpoint = str(self.client.base_url).rstrip("/")
+        self._call = retry(
             retry=retry_if_exception(_retryable),
             wait=_wait,
             stop=stop_after_attempt(max_attempts) | stop_after_delay(max_seconds) | _stop_connection_errors_early,
             reraise=True,
-        )(self.client.chat.completions.create)
+        )(self._call_once)
 
     def complete(
         self,
@@ -110,12 +115,11 @@ class OpenAIChat:
             return self._send(request)
         key = (self.endpoint, self.model)
         learned = _learned_modes.get(key)
-        modes = (learned,) if learned else STRUCTURED_MODES
-        for mode in modes:
+        for mode in (learned,) if learned else STRUCTURED_MODES:
             try:
                 result = self._send({**request, **_response_format(mode, schema)})
             except LLMError as exc:
-                if isinstance(exc.__cause__, Exception) and _rejects_response_format(exc.__cause__):
+                if _rejects_response_format(exc.__cause__):
                     continue
                 raise
             with _learned_lock:
@@ -123,30 +127,14 @@ class OpenAIChat:
             return result
         raise LLMError(f"{self.endpoint} rejected every form of structured output") from None
 
-    def _send(self, request: dict[str, Any]) -> Completion:
+    def _call_once(self, request: dict[str, Any]) -> Completion:
         try:
-            response = self._create(**request)
-        except openai.AuthenticationError as exc:
-            raise LLMError(f"{self.endpoint} refused the API key (401): set OPENAI_API_KEY to a valid key") from exc
-        except openai.PermissionDeniedError as exc:
-            raise LLMError(
-                f"{self.endpoint} denied access to model '{self.model}' (403): check the key's access"
-            ) from exc
-        except openai.NotFoundError as exc:
-            raise LLMError(
-                f"model '{self.model}' not found at {self.endpoint} (404): check --model and --base-url"
-            ) from exc
-        except openai.APITimeoutError as exc:
-            raise LLMError(
-                f"{self.endpoint} did not answer in time: try again, or raise timeout in essay.toml"
-            ) from exc
-        except openai.APIConnectionError as exc:
-            raise LLMError(f"cannot reach {self.endpoint}: is the server running, and is --base-url right?") from exc
-        except openai.APIStatusError as exc:
-            raise LLMError(f"{self.endpoint} answered HTTP {exc.status_code}: {_short(exc)}") from exc
+            response = self.client.chat.completions.create(**request)
+        except json.JSONDecodeError as exc:
+            raise _Garbled(f"its answer is not JSON ({exc.msg})") from None
         choice = response.choices[0] if response.choices else None
-        if choice is None:
-            raise LLMError(f"{self.endpoint} answered with no choices: is it an OpenAI-compatible chat endpoint?")
+        if choice is None or choice.message is None:
+            raise _Garbled("its answer holds no chat message")
         usage = response.usage
         return Completion(
             text=choice.message.content or "",
@@ -154,6 +142,45 @@ class OpenAIChat:
             completion_tokens=usage.completion_tokens if usage else 0,
             finish_reason=choice.finish_reason,
         )
+
+    def _send(self, request: dict[str, Any]) -> Completion:
+        try:
+            return self._call(request)
+        except Exception as exc:
+            error = _explain(exc, self.endpoint, self.model)
+            if error is None:
+                raise
+            # Whatever a server echoes back, the key never reaches a message, a log or a file.
+            message = str(error).replace(self._api_key, "***") if self._api_key else str(error)
+            raise type(error)(message) from exc
+
+
+def _explain(exc: Exception, endpoint: str, model: str) -> LLMError | None:
+    """The one line a writer needs for a failed call, or None for an error that is not the endpoint's."""
+    if isinstance(exc, openai.AuthenticationError):
+        return LLMError(f"{endpoint} refused the API key (401): set OPENAI_API_KEY to a valid key")
+    if isinstance(exc, openai.PermissionDeniedError):
+        return LLMError(f"{endpoint} denied access to model '{model}' (403): check what the key may use")
+    if isinstance(exc, openai.NotFoundError):
+        return LLMError(f"model '{model}' not found at {endpoint} (404): check --model and --base-url")
+    if isinstance(exc, openai.BadRequestError) and _is_context_overflow(exc):
+        return ContextTooLong(f"the request does not fit {model}'s context window")
+    if isinstance(exc, openai.APITimeoutError):
+        return LLMError(f"{endpoint} did not answer in time, after retries: try again later, or raise timeout")
+    if isinstance(exc, openai.APIConnectionError):
+        return LLMError(f"cannot reach {endpoint}: is the server running, and is --base-url right?")
+    if isinstance(exc, openai.RateLimitError):
+        return LLMError(f"{endpoint} kept answering 429 (rate limit), after retries: try again later")
+    if isinstance(exc, openai.APIStatusError):
+        return LLMError(f"{endpoint} answered HTTP {exc.status_code}, after retries: {_short(exc)}")
+    if isinstance(exc, _Garbled):
+        return LLMError(f"{endpoint} did not give a usable answer, after retries: {exc}")
+    return None
+
+
+def _is_context_overflow(exc: openai.BadRequestError) -> bool:
+    text = f"{getattr(exc, 'code', '')} {exc}".lower()
+    return "context_length_exceeded" in text or "context window" in text or "maximum context length" in text
 
 
 def _response_format(mode: str, schema: dict[str, Any]) -> dict[str, Any]:

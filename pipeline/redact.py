@@ -1,0 +1,53 @@
+"""Redaction: names and codenames listed in essay.toml never reach an HTTP endpoint as written.
+
+Each listed term is swapped for a placeholder (`Redacted-3`) in what is sent, and the placeholder
+is swapped back in what returns, so the draft reads as the author wrote the notes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from pipeline.llm import ChatModel, Completion, Messages
+
+_PLACEHOLDER = re.compile(r"\bredacted-(\d+)\b", re.I)
+
+
+class RedactingModel:
+    def __init__(self, inner: ChatModel, terms: Sequence[str]) -> None:
+        self.inner = inner
+        self.provider, self.model = inner.provider, inner.model
+        self.context_window = inner.context_window
+        self.sends_over_http, self.endpoint = inner.sends_over_http, inner.endpoint
+        # Longest first, so "dana scully" is one term rather than "dana" and a stray surname.
+        self.terms = sorted({t.strip() for t in terms if t.strip()}, key=len, reverse=True)
+        self._numbers = {term.lower(): n for n, term in enumerate(self.terms, start=1)}
+        alternatives = "|".join(re.escape(t) for t in self.terms)
+        self._pattern = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.I) if self.terms else None
+
+    def redact(self, text: str) -> str:
+        if self._pattern is None:
+            return text
+        return self._pattern.sub(lambda m: f"Redacted-{self._numbers[m[0].lower()]}", text)
+
+    def restore(self, text: str) -> str:
+        def original(match: re.Match[str]) -> str:
+            number = int(match[1])
+            return self.terms[number - 1] if 1 <= number <= len(self.terms) else match[0]
+
+        return _PLACEHOLDER.sub(original, text)
+
+    def complete(
+        self,
+        messages: Messages,
+        *,
+        schema: dict[str, Any] | None = None,
+        max_tokens: int = 512,
+        temperature: float = 0.7,
+    ) -> Completion:
+        sent = [{**m, "content": self.redact(m["content"])} for m in messages]
+        reply = self.inner.complete(sent, schema=schema, max_tokens=max_tokens, temperature=temperature)
+        return dataclasses.replace(reply, text=self.restore(reply.text))
