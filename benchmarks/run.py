@@ -7,9 +7,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import batch_concurrency, local_generation
+from benchmarks import batch_concurrency, large_vault, local_generation, single_shot
 
-BENCHMARKS = {"local": local_generation.run, "batch": batch_concurrency.run}
+BENCHMARKS = {
+    "single-shot": single_shot.run,
+    "large-vault": large_vault.run,
+    "batch": batch_concurrency.run,
+    "local": local_generation.run,
+}
 
 
 def main() -> None:

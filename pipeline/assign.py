@@ -74,6 +74,20 @@ def plan_batches(prompt: Prompt, fragments: Sequence[Fragment], context_window: 
     return batches
 
 
+def answer_tokens(fragment_count: int) -> int:
+    """The most tokens an answer for this many fragments takes."""
+    return fragment_count * _TOKENS_PER_ANSWER_KEY + 32
+
+
+def sorting_cost(prompt: Prompt, fragments: Sequence[Fragment], context_window: int) -> tuple[int, int, int]:
+    """Calls, prompt tokens and answer tokens that sorting these fragments takes, estimated without a call."""
+    batches = plan_batches(prompt, fragments, context_window) if fragments else []
+    fixed = estimate_tokens("".join(m["content"] for m in _messages(prompt, [], 0)))
+    limit = preview_chars(context_window)
+    lines = sum(estimate_tokens(_line_text(f, limit)) + 4 for f in fragments)
+    return len(batches), fixed * len(batches) + lines, sum(answer_tokens(len(b)) for b in batches)
+
+
 def answer_schema(keys: Sequence[str], section_count: int) -> dict[str, Any]:
     choice = {"type": "integer", "enum": list(range(section_count + 1))}
     return {
@@ -102,7 +116,7 @@ def _ask_for_sections(prompt: Prompt, batch: list[Fragment], llm: ChatModel) -> 
         reply = llm.complete(
             _messages(prompt, list(zip(keys, pending, strict=True)), preview_chars(llm.context_window)),
             schema=answer_schema(keys, len(prompt.sections)),
-            max_tokens=len(keys) * _TOKENS_PER_ANSWER_KEY + 32,
+            max_tokens=answer_tokens(len(keys)),
             temperature=0.0,
         )
         answer = parse_answer(reply.text, keys, len(prompt.sections))
@@ -139,7 +153,17 @@ def parse_answer(text: str, keys: Sequence[str], section_count: int) -> dict[str
 
 def preview_chars(context_window: int) -> int:
     """To sort a fragment the model needs its gist, not all of it; a smaller window gets a terser gist."""
-    return max(120, min(400, context_window // 40))
+    return max(80, min(160, context_window // 80))
+
+
+def _by_note(keyed: list[tuple[str, Fragment]], limit: int) -> list[dict[str, object]]:
+    """Fragments grouped under their note's title (in order), so each title is sent once."""
+    groups: list[dict[str, object]] = []
+    for key, fragment in keyed:
+        if not groups or groups[-1]["path"] != fragment.note_path:
+            groups.append({"path": fragment.note_path, "source": fragment.title, "fragments": []})
+        groups[-1]["fragments"].append({"key": key, "text": _line_text(fragment, limit)})  # type: ignore[union-attr]
+    return groups
 
 
 def _line_text(fragment: Fragment, limit: int) -> str:
@@ -156,6 +180,6 @@ def _messages(prompt: Prompt, keyed: list[tuple[str, Fragment]], limit: int) -> 
             {"number": n, "title": s.title, "questions": re.sub(r"\s+", " ", s.questions)}
             for n, s in enumerate(prompt.sections, start=1)
         ],
-        fragments=[{"key": k, "source": f.title, "text": _line_text(f, limit)} for k, f in keyed],
+        notes=_by_note(keyed, limit),
         count=len(keyed),
     )

@@ -85,6 +85,28 @@ class Store:
                 ),
             )
 
+    def recent_calls(self, limit: int) -> list[tuple[float, str, str, str, int, int, float, bool]]:
+        """The latest calls, oldest first: when, essay, stage, model, tokens in and out, seconds, cache hit."""
+        with self._lock:
+            rows = self._db.execute(
+                "select at, essay, stage, model, prompt_tokens, completion_tokens, seconds, cache_hit "
+                "from calls order by at desc limit ?",
+                (limit,),
+            ).fetchall()
+        return [(*row[:7], bool(row[7])) for row in reversed(rows)]
+
+    def totals(self, essay: str | None = None) -> list[tuple[str, str, int, int, int, int]]:
+        """Per provider and model: calls sent, cache hits, and the tokens of the calls sent."""
+        where, args = ("where essay = ?", (essay,)) if essay else ("", ())
+        with self._lock:
+            return self._db.execute(
+                "select provider, model, sum(1 - cache_hit), sum(cache_hit), "
+                "sum(case when cache_hit then 0 else prompt_tokens end), "
+                f"sum(case when cache_hit then 0 else completion_tokens end) from calls {where} "
+                "group by provider, model order by provider, model",
+                args,
+            ).fetchall()
+
     def close(self) -> None:
         with self._lock:
             self._db.close()

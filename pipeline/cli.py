@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
@@ -9,13 +10,14 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
-from pipeline import __version__
+from pipeline import __version__, prices
 from pipeline.batch import find_prompts, run_batch
 from pipeline.cache import Store
 from pipeline.config import Settings, load_settings, with_options
 from pipeline.display import BatchDisplay, TerminalProgress, say, summary, warn
-from pipeline.errors import EssayError
+from pipeline.errors import EssayError, UsageError
 from pipeline.history import describe_versions, diff_versions, resolve_target
 from pipeline.llm import ChatModel, SharedLimit
 from pipeline.providers import make_model
@@ -220,6 +222,58 @@ def diff(
     typer.echo(text if text else "the two versions are identical", nl=not text.endswith("\n"))
 
 
+@app.command()
+def log(
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="How many of the latest calls to show.")] = 20,
+) -> None:
+    """Show the latest model calls: essay, stage, model, tokens, time, and whether the cache answered."""
+    with _existing_store() as store:
+        calls = store.recent_calls(limit)
+    table = Table(box=None)
+    for column in ("when", "essay", "stage", "model", "in", "out", "seconds", "cache"):
+        table.add_column(column, justify="right" if column in ("in", "out", "seconds") else "left", no_wrap=True)
+    for at, essay, stage, model, tokens_in, tokens_out, seconds, hit in calls:
+        when = dt.datetime.fromtimestamp(at).strftime("%m-%d %H:%M:%S")
+        table.add_row(
+            when, essay, stage, model, str(tokens_in), str(tokens_out), f"{seconds:.2f}", "hit" if hit else ""
+        )
+    Console().print(table)
+
+
+@app.command()
+def cost(
+    target: Annotated[
+        Path | None, typer.Argument(help="An essay (its prompt file or drafts folder); all essays if left out.")
+    ] = None,
+    drafts: DraftsOption = Path("drafts"),
+) -> None:
+    """Total the tokens sent and, where the model's price is known or set in essay.toml, the money."""
+    essay = resolve_target(target, drafts).folder.name if target else None
+    settings = load_settings(Path.cwd())
+    with _existing_store() as store:
+        totals = store.totals(essay)
+    table = Table(box=None)
+    for column in ("provider", "model", "calls sent", "cache hits", "tokens in", "tokens out", "cost"):
+        table.add_column(column, justify="left" if column in ("provider", "model") else "right", no_wrap=True)
+    unpriced = []
+    for provider, model, sent, hits, tokens_in, tokens_out in totals:
+        dollars = prices.cost(provider, model, tokens_in, tokens_out, settings.prices)
+        if dollars is None:
+            unpriced.append(model)
+        shown = "?" if dollars is None else f"${dollars:.4f}"
+        table.add_row(provider, model, str(sent), str(hits), str(tokens_in), str(tokens_out), shown)
+    Console().print(table)
+    if unpriced:
+        say(f'no price known for {", ".join(unpriced)}: set [prices."MODEL"] input and output in essay.toml')
+
+
+def _existing_store() -> Store:
+    path = STATE_DIR / "state.sqlite"
+    if not path.is_file():
+        raise UsageError("no calls logged here yet: run `essay draft` in this folder first")
+    return Store(path)
+
+
 def _open_store(no_cache: bool) -> AbstractContextManager[Store | None]:
     return nullcontext() if no_cache else Store(STATE_DIR / "state.sqlite")
 
@@ -252,7 +306,10 @@ def print_dry_run(report: DryRun, llm: ChatModel, settings: Settings) -> None:
     typer.echo(
         f"calls: {report.calls} ({report.batches} to sort fragments, {len(inputs.prompt.sections)} to write sections)"
     )
-    typer.echo(f"tokens (estimate): ~{report.prompt_tokens} in, ~{report.output_tokens} out")
+    typer.echo(
+        f"tokens (estimate, as if the notes split evenly across sections): "
+        f"~{report.prompt_tokens} in, ~{report.output_tokens} out"
+    )
     if not llm.sends_over_http:
         typer.echo(f"nothing leaves this machine: {llm.model} runs in this process")
     else:

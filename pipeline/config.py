@@ -16,6 +16,10 @@
     trusted = ["http://127.0.0.1:8080/v1"]   # endpoints that may receive private notes
     redact = ["dana", "kestrel"]             # swapped for placeholders before sending, restored in the draft
 
+    [prices."my-model"]                      # dollars per million tokens, for `essay cost`
+    input = 0.15
+    output = 0.60
+
 Environment: OPENAI_API_KEY (never logged), OPENAI_BASE_URL (used by the openai provider only:
 setting it does not send notes anywhere unless the provider is openai).
 """
@@ -46,6 +50,7 @@ class Settings:
     private: tuple[str, ...] = ()
     trusted: tuple[str, ...] = ()  # endpoints that may receive private notes
     redact: tuple[str, ...] = ()  # names and codenames swapped for placeholders before anything is sent
+    prices: dict[str, tuple[float, float]] = field(default_factory=dict)  # model -> dollars per M tokens in, out
     source: Path | None = field(default=None, compare=False)  # the essay.toml read, if any
 
 
@@ -72,9 +77,13 @@ def load_settings(workspace: Path) -> Settings:
             private=tuple(str(g) for g in notes.get("private", ())),
             trusted=tuple(str(u) for u in privacy.get("trusted", ())),
             redact=tuple(str(t) for t in privacy.get("redact", ())),
+            prices={
+                str(model): (float(p.get("input", 0)), float(p.get("output", 0)))
+                for model, p in data.get("prices", {}).items()
+            },
             source=path,
         )
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, AttributeError) as exc:
         raise ConfigError(f"{path}: a value has the wrong type ({exc})") from None
     return _checked(settings)
 

@@ -151,6 +151,13 @@ def pick_voice_samples(texts: Sequence[str], budget_chars: int) -> list[str]:
     return picked
 
 
+def writing_prompt_tokens(
+    prompt: Prompt, section: Section, fragments: Sequence[Fragment], samples: Sequence[str]
+) -> int:
+    messages = section_messages(prompt, section, fragments, samples, target_words(fragments), "")
+    return estimate_tokens("".join(m["content"] for m in messages))
+
+
 def _fit_fragments(
     prompt: Prompt, section: Section, fragments: Sequence[Fragment], samples: Sequence[str], budget: int
 ) -> list[Fragment]:
@@ -183,9 +190,20 @@ def section_messages(
         questions=re.sub(r"\s+", " ", section.questions),
         has_others=bool(others),
         others="; ".join(others),
-        fragments=[{"source": f.title, "date": f.date or "", "text": f.text} for f in fragments],
+        notes=_by_note(fragments),
         has_samples=bool(samples),
         samples=list(samples),
         guidance=guidance,
         words=words,
     )
+
+
+def _by_note(fragments: Sequence[Fragment]) -> list[dict[str, object]]:
+    """Fragments grouped under their note's title, sent once; the date only where the title lacks it."""
+    groups: list[dict[str, object]] = []
+    for fragment in fragments:
+        if not groups or groups[-1]["path"] != fragment.note_path:
+            date = fragment.date if fragment.date and fragment.date not in fragment.title else ""
+            groups.append({"path": fragment.note_path, "source": fragment.title, "date": date, "fragments": []})
+        groups[-1]["fragments"].append({"text": fragment.text})  # type: ignore[union-attr]
+    return groups

@@ -9,6 +9,7 @@ notes changed or a reassignment is asked for, so a regeneration is usually one L
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,6 +85,7 @@ def regen_section(
     temp_dir: Path | None = None,
 ) -> RegenResult:
     progress = progress or Progress()
+    started = time.perf_counter()
     base = target.chosen or target.versions[-1]
     doc = read_version(base)
     sections = doc.section_titles()
@@ -159,6 +161,7 @@ def regen_section(
         calls=metered.usage.calls,
         prompt_tokens=metered.usage.prompt_tokens,
         output_tokens=metered.usage.completion_tokens,
+        seconds=round(time.perf_counter() - started, 1),
         body_hash=body_hash(body),
         sections=[section_entry(new, by_id) if s.get("slug") == slug else s for s in doc.meta["sections"]],
     )

@@ -8,21 +8,28 @@ from __future__ import annotations
 import datetime as dt
 import fnmatch
 import hashlib
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.assign import Plan, assign_fragments, plan_batches
+from pipeline.assign import Plan, assign_fragments, sorting_cost
 from pipeline.cache import CachedModel, Store
 from pipeline.config import Settings, is_trusted
 from pipeline.draftfile import body_hash, compose, render_body, text_hash
 from pipeline.drafts import DraftFile, essay_dir, next_version, write_new_version
-from pipeline.expand import SectionDraft, expand_sections, target_words
+from pipeline.expand import (
+    SectionDraft,
+    expand_sections,
+    pick_voice_samples,
+    target_words,
+    voice_budget,
+    writing_prompt_tokens,
+)
 from pipeline.instructions import templates_hash
 from pipeline.llm import ChatModel, MeteredModel, Usage
 from pipeline.notes import Fragment, Notes, collect_notes
 from pipeline.prompt import Prompt, parse_prompt
-from pipeline.text import estimate_tokens
 
 
 class Progress:
@@ -111,6 +118,7 @@ def draft_essay(
     """Draft one essay. With a store, answered calls are reused: a run that was interrupted
     before it wrote its version resumes where it stopped."""
     progress = progress or Progress()
+    started = time.perf_counter()
     metered = MeteredModel(llm)
     prompt, fragments = inputs.prompt, inputs.fragments
     folder = essay_dir(drafts_dir, prompt.path)  # checked before any call is spent
@@ -154,6 +162,7 @@ def draft_essay(
         "calls": metered.usage.calls,
         "prompt_tokens": metered.usage.prompt_tokens,
         "output_tokens": metered.usage.completion_tokens,
+        "seconds": round(time.perf_counter() - started, 1),
         "unused_fragments": len(plan.unused),
         "body_hash": body_hash(body),
         "sections": [section_entry(s, by_id) for s in draft.sections],
@@ -163,19 +172,24 @@ def draft_essay(
 
 
 def dry_run(inputs: Inputs, llm: ChatModel) -> DryRun:
-    """What a draft would send, estimated without any call."""
+    """What a draft would send, estimated without any call, as if the notes split evenly across sections."""
     prompt, fragments = inputs.prompt, inputs.fragments
-    batches = plan_batches(prompt, fragments, llm.context_window) if fragments else []
-    fragment_tokens = sum(estimate_tokens(f.text) + 12 for f in fragments)
-    instructions = 400 * (len(batches) + len(prompt.sections))
-    per_section = max(1, len(prompt.sections))
-    output = sum(target_words(fragments[i::per_section]) * 2 for i in range(per_section)) + 8 * len(fragments)
+    batches, sort_in, sort_out = sorting_cost(prompt, fragments, llm.context_window)
+    sections = len(prompt.sections)
+    write_in = write_out = 0
+    samples = pick_voice_samples(inputs.voice_samples, voice_budget(llm.context_window))
+    for number, section in enumerate(prompt.sections):
+        share = list(fragments[number::sections])
+        if share:
+            out = target_words(share) * 2 + 64
+            write_in += min(writing_prompt_tokens(prompt, section, share, samples), llm.context_window - out)
+            write_out += out
     return DryRun(
         inputs=inputs,
-        batches=len(batches),
-        calls=len(batches) + len(prompt.sections),
-        prompt_tokens=2 * fragment_tokens + instructions,  # each fragment is read to assign it, then to write it
-        output_tokens=output,
+        batches=batches,
+        calls=batches + sum(1 for n in range(sections) if fragments[n::sections]),
+        prompt_tokens=sort_in + write_in,
+        output_tokens=sort_out + write_out,
     )
 
 

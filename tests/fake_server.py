@@ -34,11 +34,13 @@ class FakeOpenAIServer:
         per_token: float = 0.0,
         faults: list[str] | None = None,
         always: str | None = None,
+        fill: float = 0.0,
     ) -> None:
         self.structured = structured
         self.faults = list(faults or [])
         self.always = always
         self.latency, self.per_token = latency, per_token  # simulated time to first token, and per output token
+        self.fill = fill  # if set, prose answers run to this share of max_tokens, like a model that writes at length
         self.requests: list[dict[str, Any]] = []
         self.busy_seconds: list[float] = []  # the simulated time of each answer
         self._lock = threading.Lock()
@@ -78,6 +80,9 @@ class FakeOpenAIServer:
         text = default_answer(user, schema)
         if schema is None:
             text += f" Answer {len(self.requests)}."  # each section text differs from the last one
+            if self.fill:
+                wanted_chars = int(body.get("max_tokens", 256) * self.fill * 4)
+                text = (text + " ") * max(1, wanted_chars // (len(text) + 1))
         finish = "stop"
         if fault == "badjson" and schema is not None:
             text = text[: len(text) // 2]
@@ -94,7 +99,7 @@ class FakeOpenAIServer:
             "model": body.get("model", "fake"),
             "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish}],
             "usage": {
-                "prompt_tokens": len(json.dumps(body)) // 4,
+                "prompt_tokens": sum(len(m["content"]) for m in body["messages"]) // 4,
                 "completion_tokens": len(text) // 4,
                 "total_tokens": 0,
             },

@@ -1,0 +1,88 @@
+"""Answered calls are reused: a redraft sorts nothing again, a resumed run sends nothing again."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import frontmatter
+
+from pipeline.cache import Store
+from pipeline.config import Settings
+from pipeline.runner import draft_essay, read_inputs
+from tests.conftest import essay, write
+from tests.fake_server import FakeOpenAIServer
+from tests.fakes import FakeLLM
+
+
+def _draft(workspace: Path, llm: FakeLLM, store: Store | None):
+    inputs = read_inputs(
+        workspace / "prompts" / "garden.md", workspace / "notes", workspace / "drafts", Settings(), llm
+    )
+    return draft_essay(inputs, workspace / "drafts", llm, Settings(), store=store)
+
+
+def test_a_redraft_reuses_the_sort_but_writes_fresh_sections(workspace: Path) -> None:
+    llm = FakeLLM()
+    with Store(workspace / ".essay" / "state.sqlite") as store:
+        first = _draft(workspace, llm, store)
+        calls_first = len(llm.history)
+        second = _draft(workspace, llm, store)
+    second_calls = llm.history[calls_first:]
+    assert [c.schema is None for c in second_calls] == [True, True, True]  # three sections, no sorting call
+    assert second.file.version == 2 and second.usage.calls == 3
+    assert first.plan == second.plan
+
+
+def test_a_resumed_run_of_the_same_version_sends_nothing(workspace: Path) -> None:
+    llm = FakeLLM()
+    with Store(workspace / ".essay" / "state.sqlite") as store:
+        first = _draft(workspace, llm, store)
+        first.file.path.unlink()  # as if the run had been killed just before writing v001
+        sent = len(llm.history)
+        resumed = _draft(workspace, llm, store)
+    assert len(llm.history) == sent and resumed.usage.calls == 0
+    assert resumed.file.path.name == "v001.md"
+
+
+def test_without_the_cache_every_call_is_sent(workspace: Path) -> None:
+    llm = FakeLLM()
+    _draft(workspace, llm, None)
+    _draft(workspace, llm, None)
+    assert sum(c.schema is not None for c in llm.history) == 2
+
+
+def test_each_draft_records_its_own_calls_tokens_and_time(workspace: Path) -> None:
+    result = _draft(workspace, FakeLLM(), None)
+    post = frontmatter.load(result.file.path)
+    assert post["calls"] == 4 and post["prompt_tokens"] > 0 and post["output_tokens"] > 0
+    assert isinstance(post["seconds"], float)
+
+
+def test_log_and_cost_show_the_calls(workspace: Path) -> None:
+    write(workspace / "essay.toml", '[prices."house-model"]\ninput = 1.0\noutput = 2.0\n')
+    with FakeOpenAIServer() as server:
+        for model in ("gpt-4o-mini", "house-model", "mystery-model"):
+            done = essay("draft", "prompts/garden.md", "--base-url", server.base_url, "--model", model, cwd=workspace)
+            assert done.returncode == 0, done.stderr
+        again = essay(
+            "draft", "prompts/garden.md", "--base-url", server.base_url, "--model", "gpt-4o-mini", cwd=workspace
+        )
+        assert again.returncode == 0
+    log = essay("log", "-n", "50", cwd=workspace)
+    assert log.returncode == 0
+    rows = [line.split() for line in log.stdout.splitlines()[1:]]
+    assert [r[3] for r in rows].count("assign") == 4 and [r[3] for r in rows].count("expand") == 12
+    assert sum(1 for r in rows if r[-1] == "hit") == 1  # the fourth draft's sort came from the cache
+    cost = essay("cost", "prompts/garden.md", cwd=workspace)
+    assert cost.returncode == 0, cost.stderr
+    lines = {line.split()[1]: line.split() for line in cost.stdout.splitlines()[1:]}
+    assert lines["gpt-4o-mini"][2:4] == ["7", "1"]  # calls sent, cache hits
+    assert lines["gpt-4o-mini"][-1].startswith("$") and lines["house-model"][-1].startswith("$")
+    assert lines["mystery-model"][-1] == "?"
+    assert 'no price known for mystery-model: set [prices."MODEL"]' in cost.stderr
+
+
+def test_log_before_any_run_says_what_to_do(tmp_path: Path) -> None:
+    done = essay("log", cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.strip() == "error: no calls logged here yet: run `essay draft` in this folder first"
