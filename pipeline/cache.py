@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pipeline.llm import ChatModel, Completion, Messages
+from pipeline.llm import ChatModel, Completion, Messages, WrappedModel
 
 _SCHEMA = """
 create table if not exists responses (
@@ -129,16 +129,13 @@ def request_key(
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-class CachedModel:
+class CachedModel(WrappedModel):
     """A ChatModel that answers from the store when it can, and logs every call it is asked."""
 
     def __init__(self, inner: ChatModel, store: Store | None, *, essay: str, stage: str, sample: str = "") -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.store = store
         self.essay, self.stage, self.sample = essay, stage, sample
-        self.provider, self.model = inner.provider, inner.model
-        self.context_window = inner.context_window
-        self.sends_over_http, self.endpoint = inner.sends_over_http, inner.endpoint
 
     def complete(
         self,

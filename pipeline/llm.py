@@ -42,6 +42,17 @@ class ChatModel(Protocol):
     ) -> Completion: ...
 
 
+class WrappedModel:
+    """Base of a ChatModel that wraps another one (to count, limit, cache or redact its calls):
+    it describes itself as the model it wraps."""
+
+    def __init__(self, inner: ChatModel) -> None:
+        self.inner = inner
+        self.provider, self.model = inner.provider, inner.model
+        self.context_window = inner.context_window
+        self.sends_over_http, self.endpoint = inner.sends_over_http, inner.endpoint
+
+
 @dataclass
 class Usage:
     calls: int = 0
@@ -50,16 +61,11 @@ class Usage:
     seconds: float = 0.0
 
 
-class MeteredModel:
-    """Wraps a ChatModel and counts calls, tokens and time; safe to share between threads."""
+class MeteredModel(WrappedModel):
+    """Counts the calls, tokens and time of the model it wraps; safe to share between threads."""
 
     def __init__(self, inner: ChatModel) -> None:
-        self.inner = inner
-        self.provider = inner.provider
-        self.model = inner.model
-        self.context_window = inner.context_window
-        self.sends_over_http = inner.sends_over_http
-        self.endpoint = inner.endpoint
+        super().__init__(inner)
         self.usage = Usage()
         self._lock = threading.Lock()
 
@@ -81,15 +87,12 @@ class MeteredModel:
         return result
 
 
-class SharedLimit:
-    """Wraps a ChatModel so that at most `limit` calls are under way at once, across every essay
-    and stage that shares it; `cancel()` stops calls that have not been sent yet."""
+class SharedLimit(WrappedModel):
+    """At most `limit` calls of the wrapped model under way at once, across every essay and stage
+    that shares it; `cancel()` stops calls that have not been sent yet."""
 
     def __init__(self, inner: ChatModel, limit: int) -> None:
-        self.inner = inner
-        self.provider, self.model = inner.provider, inner.model
-        self.context_window = inner.context_window
-        self.sends_over_http, self.endpoint = inner.sends_over_http, inner.endpoint
+        super().__init__(inner)
         self._slots = threading.Semaphore(max(1, limit))
         self._cancelled = threading.Event()
 

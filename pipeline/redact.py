@@ -11,17 +11,14 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from pipeline.llm import ChatModel, Completion, Messages
+from pipeline.llm import ChatModel, Completion, Messages, WrappedModel
 
 _PLACEHOLDER = re.compile(r"\bredacted-(\d+)\b", re.I)
 
 
-class RedactingModel:
+class RedactingModel(WrappedModel):
     def __init__(self, inner: ChatModel, terms: Sequence[str]) -> None:
-        self.inner = inner
-        self.provider, self.model = inner.provider, inner.model
-        self.context_window = inner.context_window
-        self.sends_over_http, self.endpoint = inner.sends_over_http, inner.endpoint
+        super().__init__(inner)
         # Longest first, so "dana scully" is one term rather than "dana" and a stray surname.
         self.terms = sorted({t.strip() for t in terms if t.strip()}, key=len, reverse=True)
         self._numbers = {term.lower(): n for n, term in enumerate(self.terms, start=1)}

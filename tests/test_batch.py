@@ -33,6 +33,23 @@ def batch_workspace(workspace: Path) -> Path:
     return workspace
 
 
+def _batch_answered(workspace: Path, server: FakeOpenAIServer, *, jobs: int, answered: int) -> subprocess.Popen[str]:
+    """`essay batch` started in the background, once the server has had `answered` requests."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
+    run = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "batch", "--jobs", str(jobs), "--base-url", server.base_url],
+        cwd=workspace,
+        env=clean,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while len(server.requests) < answered and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return run
+
+
 def _files(folder: Path) -> list[str]:
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
 
@@ -85,18 +102,8 @@ def test_batch_killed_mid_run_resumes_without_duplicates_or_leftovers(workspace:
         write(workspace / "prompts" / f"essay{n}.md", f"## part one of {n}\nfirst?\n\n## part two of {n}\nsecond?\n")
     for name in ("garden.md", "compost.md"):
         (workspace / "prompts" / name).unlink()
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
     with FakeOpenAIServer(latency=0.15) as server:
-        run = subprocess.Popen(
-            [sys.executable, "-m", "pipeline", "batch", "--jobs", "2", "--base-url", server.base_url],
-            cwd=workspace,
-            env=clean,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 60
-        while len(server.requests) < 8 and time.monotonic() < deadline:
-            time.sleep(0.02)
+        run = _batch_answered(workspace, server, jobs=2, answered=8)
         os.kill(run.pid, signal.SIGKILL)
         run.wait()
         with sqlite3.connect(workspace / ".essay" / "state.sqlite") as db:
@@ -126,19 +133,8 @@ def test_batch_progress_is_plain_lines_off_a_terminal(workspace: Path) -> None:
 def test_ctrl_c_stops_cleanly_and_a_rerun_finishes(workspace: Path) -> None:
     for n in range(4):
         write(workspace / "prompts" / f"essay{n}.md", f"## one {n}\nfirst?\n\n## two {n}\nsecond?\n")
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
     with FakeOpenAIServer(latency=0.2) as server:
-        run = subprocess.Popen(
-            [sys.executable, "-m", "pipeline", "batch", "--jobs", "1", "--base-url", server.base_url],
-            cwd=workspace,
-            env=clean,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        deadline = time.monotonic() + 60
-        while len(server.requests) < 4 and time.monotonic() < deadline:
-            time.sleep(0.02)
+        run = _batch_answered(workspace, server, jobs=1, answered=4)
         run.send_signal(signal.SIGINT)
         _, stderr = run.communicate(timeout=60)
         assert run.returncode == 130
