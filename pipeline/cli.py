@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import sys
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
@@ -10,19 +9,28 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
-from pipeline import __version__, prices
+from pipeline import __version__
 from pipeline.batch import find_prompts, run_batch
 from pipeline.cache import Store
 from pipeline.config import Settings, load_settings, with_options
-from pipeline.display import BatchDisplay, TerminalProgress, say, summary, warn
+from pipeline.display import (
+    BatchDisplay,
+    TerminalProgress,
+    calls_table,
+    cost_table,
+    dry_run_lines,
+    say,
+    summary,
+    version_lines,
+    warn,
+)
 from pipeline.errors import EssayError, UsageError
 from pipeline.history import describe_versions, diff_versions, resolve_target
 from pipeline.llm import ChatModel, SharedLimit
 from pipeline.providers import make_model
 from pipeline.regen import regen_section
-from pipeline.runner import DryRun, Inputs, Progress, draft_essay, dry_run, read_inputs
+from pipeline.runner import Inputs, Progress, draft_essay, dry_run, read_inputs
 
 app = typer.Typer(
     help="Turn your own notes into a first draft of an essay, in your own voice.\n\n"
@@ -84,7 +92,8 @@ def draft(
     progress = TerminalProgress()
     _report_inputs(inputs, llm, progress)
     if dry_run_only:
-        print_dry_run(dry_run(inputs, llm), llm, settings)
+        for line in dry_run_lines(dry_run(inputs, llm), llm, settings):
+            typer.echo(line)
         return
     progress.on_collected(inputs.notes, len(inputs.fragments))
     with _open_store(no_cache) as store:
@@ -200,14 +209,8 @@ def batch(
 @app.command()
 def versions(target: TargetArgument, drafts: DraftsOption = Path("drafts")) -> None:
     """List an essay's versions: when and how each was made, and whether you have edited it since."""
-    infos = describe_versions(resolve_target(target, drafts))
-    made_width = max(len(i.made_by) for i in infos)
-    model_width = max(len(i.model) for i in infos)
-    for info in infos:
-        edited = {True: "edited since", False: "as written", None: "unknown"}[info.edited]
-        typer.echo(
-            f"v{info.version:03d}  {info.created}  {info.made_by:<{made_width}}  {info.model:<{model_width}}  {edited}"
-        )
+    for line in version_lines(describe_versions(resolve_target(target, drafts))):
+        typer.echo(line)
 
 
 @app.command()
@@ -228,16 +231,7 @@ def log(
 ) -> None:
     """Show the latest model calls: essay, stage, model, tokens, time, and whether the cache answered."""
     with _existing_store() as store:
-        calls = store.recent_calls(limit)
-    table = Table(box=None)
-    for column in ("when", "essay", "stage", "model", "in", "out", "seconds", "cache"):
-        table.add_column(column, justify="right" if column in ("in", "out", "seconds") else "left", no_wrap=True)
-    for at, essay, stage, model, tokens_in, tokens_out, seconds, hit in calls:
-        when = dt.datetime.fromtimestamp(at).strftime("%m-%d %H:%M:%S")
-        table.add_row(
-            when, essay, stage, model, str(tokens_in), str(tokens_out), f"{seconds:.2f}", "hit" if hit else ""
-        )
-    Console().print(table)
+        Console().print(calls_table(store.recent_calls(limit)))
 
 
 @app.command()
@@ -251,17 +245,7 @@ def cost(
     essay = resolve_target(target, drafts).folder.name if target else None
     settings = load_settings(Path.cwd())
     with _existing_store() as store:
-        totals = store.totals(essay)
-    table = Table(box=None)
-    for column in ("provider", "model", "calls sent", "cache hits", "tokens in", "tokens out", "cost"):
-        table.add_column(column, justify="left" if column in ("provider", "model") else "right", no_wrap=True)
-    unpriced = []
-    for provider, model, sent, hits, tokens_in, tokens_out in totals:
-        dollars = prices.cost(provider, model, tokens_in, tokens_out, settings.prices)
-        if dollars is None:
-            unpriced.append(model)
-        shown = "?" if dollars is None else f"${dollars:.4f}"
-        table.add_row(provider, model, str(sent), str(hits), str(tokens_in), str(tokens_out), shown)
+        table, unpriced = cost_table(store.totals(essay), settings.prices)
     Console().print(table)
     if unpriced:
         say(f'no price known for {", ".join(unpriced)}: set [prices."MODEL"] input and output in essay.toml')
@@ -295,31 +279,6 @@ def _report_inputs(inputs: Inputs, llm: ChatModel, progress: Progress) -> None:
 
 def _report_usage(calls: int, tokens_in: int, tokens_out: int, seconds: float) -> None:
     say(f"{calls} calls, {tokens_in} tokens in, {tokens_out} out, {seconds:.1f}s")
-
-
-def print_dry_run(report: DryRun, llm: ChatModel, settings: Settings) -> None:
-    inputs = report.inputs
-    typer.echo(f"prompt: {inputs.prompt.title} ({inputs.prompt.path})")
-    for number, section in enumerate(inputs.prompt.sections, start=1):
-        typer.echo(f"  {number}. {section.title}  [{section.slug}]")
-    typer.echo(f"notes: {inputs.notes.note_count} read, {len(inputs.fragments)} fragments would go to the model")
-    typer.echo(
-        f"calls: {report.calls} ({report.batches} to sort fragments, {len(inputs.prompt.sections)} to write sections)"
-    )
-    typer.echo(
-        f"tokens (estimate, as if the notes split evenly across sections): "
-        f"~{report.prompt_tokens} in, ~{report.output_tokens} out"
-    )
-    if not llm.sends_over_http:
-        typer.echo(f"nothing leaves this machine: {llm.model} runs in this process")
-    else:
-        leaving = list(dict.fromkeys(f.note_path for f in inputs.fragments))
-        redacted = f", with {len(settings.redact)} term(s) redacted" if settings.redact else ""
-        typer.echo(f"these {len(leaving)} notes would be sent to {llm.endpoint}{redacted}:")
-        for path in leaving:
-            typer.echo(f"  {path}")
-    for path in inputs.withheld_private:
-        typer.echo(f"private, kept on this machine: {path}")
 
 
 def _version(value: bool) -> None:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from types import TracebackType
 
 import typer
@@ -12,10 +13,14 @@ from rich.progress import Progress as RichProgress
 from rich.progress import SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from pipeline import prices
 from pipeline.batch import BatchProgress, EssayOutcome
+from pipeline.config import Settings
 from pipeline.expand import SectionDraft
+from pipeline.history import VersionInfo
+from pipeline.llm import ChatModel
 from pipeline.notes import Notes
-from pipeline.runner import Progress
+from pipeline.runner import DryRun, Progress
 
 
 def say(message: str) -> None:
@@ -107,3 +112,69 @@ def _first_clause(message: str, limit: int = 48) -> str:
     """The gist of an error for a table cell; the whole message is printed below the table."""
     head = message.splitlines()[0].split(";")[0].split(":")[0]
     return head if len(head) <= limit else head[: limit - 1] + "…"
+
+
+def dry_run_lines(report: DryRun, llm: ChatModel, settings: Settings) -> list[str]:
+    """What `draft --dry-run` prints: the sections, the calls and tokens, and which notes would leave."""
+    inputs = report.inputs
+    sections = inputs.prompt.sections
+    lines = [f"prompt: {inputs.prompt.title} ({inputs.prompt.path})"]
+    lines += [f"  {number}. {s.title}  [{s.slug}]" for number, s in enumerate(sections, start=1)]
+    lines += [
+        f"notes: {inputs.notes.note_count} read, {len(inputs.fragments)} fragments would go to the model",
+        f"calls: {report.calls} ({report.batches} to sort fragments, {len(sections)} to write sections)",
+        f"tokens (estimate, as if the notes split evenly across sections): "
+        f"~{report.prompt_tokens} in, ~{report.output_tokens} out",
+    ]
+    if not llm.sends_over_http:
+        lines.append(f"nothing leaves this machine: {llm.model} runs in this process")
+    else:
+        leaving = list(dict.fromkeys(f.note_path for f in inputs.fragments))
+        redacted = f", with {len(settings.redact)} term(s) redacted" if settings.redact else ""
+        lines.append(f"these {len(leaving)} notes would be sent to {llm.endpoint}{redacted}:")
+        lines += [f"  {path}" for path in leaving]
+    lines += [f"private, kept on this machine: {path}" for path in inputs.withheld_private]
+    return lines
+
+
+def version_lines(infos: Sequence[VersionInfo]) -> list[str]:
+    made_width = max(len(i.made_by) for i in infos)
+    model_width = max(len(i.model) for i in infos)
+    edited = {True: "edited since", False: "as written", None: "unknown"}
+    return [
+        f"v{i.version:03d}  {i.created}  {i.made_by:<{made_width}}  {i.model:<{model_width}}  {edited[i.edited]}"
+        for i in infos
+    ]
+
+
+def calls_table(calls: Sequence[tuple[float, str, str, str, int, int, float, bool]]) -> Table:
+    table = _table("when", "essay", "stage", "model", "in", "out", "seconds", "cache", right=("in", "out", "seconds"))
+    for at, essay, stage, model, tokens_in, tokens_out, seconds, hit in calls:
+        when = dt.datetime.fromtimestamp(at).strftime("%m-%d %H:%M:%S")
+        table.add_row(
+            when, essay, stage, model, str(tokens_in), str(tokens_out), f"{seconds:.2f}", "hit" if hit else ""
+        )
+    return table
+
+
+def cost_table(
+    totals: Sequence[tuple[str, str, int, int, int, int]], configured: Mapping[str, tuple[float, float]]
+) -> tuple[Table, list[str]]:
+    """The table, and the models whose price is not known."""
+    columns = ("provider", "model", "calls sent", "cache hits", "tokens in", "tokens out", "cost")
+    table = _table(*columns, right=columns[2:])
+    unpriced = []
+    for provider, model, sent, hits, tokens_in, tokens_out in totals:
+        dollars = prices.cost(provider, model, tokens_in, tokens_out, configured)
+        if dollars is None:
+            unpriced.append(model)
+        shown = "?" if dollars is None else f"${dollars:.4f}"
+        table.add_row(provider, model, str(sent), str(hits), str(tokens_in), str(tokens_out), shown)
+    return table, unpriced
+
+
+def _table(*columns: str, right: Sequence[str]) -> Table:
+    table = Table(box=None)
+    for column in columns:
+        table.add_column(column, justify="right" if column in right else "left", no_wrap=True)
+    return table
