@@ -118,11 +118,9 @@ class Store:
         self.close()
 
 
-def request_key(
-    llm: ChatModel, messages: Messages, schema: Any, max_tokens: int, temperature: float, sample: str
-) -> str:
+def request_key(llm: ChatModel, messages: Messages, options: dict[str, Any], sample: str) -> str:
     payload = json.dumps(
-        [llm.provider, llm.endpoint, llm.model, [dict(m) for m in messages], schema, max_tokens, temperature, sample],
+        [llm.provider, llm.endpoint, llm.model, [dict(m) for m in messages], options, sample],
         sort_keys=True,
         ensure_ascii=False,
     )
@@ -137,22 +135,15 @@ class CachedModel(WrappedModel):
         self.store = store
         self.essay, self.stage, self.sample = essay, stage, sample
 
-    def complete(
-        self,
-        messages: Messages,
-        *,
-        schema: dict[str, Any] | None = None,
-        max_tokens: int = 512,
-        temperature: float = 0.7,
-    ) -> Completion:
+    def complete(self, messages: Messages, **options: Any) -> Completion:
         if self.store is None:
-            return self.inner.complete(messages, schema=schema, max_tokens=max_tokens, temperature=temperature)
-        key = request_key(self.inner, messages, schema, max_tokens, temperature, self.sample)
+            return self.inner.complete(messages, **options)
+        key = request_key(self.inner, messages, options, self.sample)
         started = time.perf_counter()
         answer = self.store.get(key)
         hit = answer is not None
         if answer is None:
-            answer = self.inner.complete(messages, schema=schema, max_tokens=max_tokens, temperature=temperature)
+            answer = self.inner.complete(messages, **options)
             if answer.text.strip():
                 self.store.put(key, answer)
         self.store.log_call(self.essay, self.stage, self.inner, answer, time.perf_counter() - started, hit)

@@ -44,7 +44,7 @@ class ChatModel(Protocol):
 
 class WrappedModel:
     """Base of a ChatModel that wraps another one (to count, limit, cache or redact its calls):
-    it describes itself as the model it wraps."""
+    it describes itself as the model it wraps, and passes the call's options through as they are."""
 
     def __init__(self, inner: ChatModel) -> None:
         self.inner = inner
@@ -69,16 +69,9 @@ class MeteredModel(WrappedModel):
         self.usage = Usage()
         self._lock = threading.Lock()
 
-    def complete(
-        self,
-        messages: Messages,
-        *,
-        schema: dict[str, Any] | None = None,
-        max_tokens: int = 512,
-        temperature: float = 0.7,
-    ) -> Completion:
+    def complete(self, messages: Messages, **options: Any) -> Completion:
         started = time.perf_counter()
-        result = self.inner.complete(messages, schema=schema, max_tokens=max_tokens, temperature=temperature)
+        result = self.inner.complete(messages, **options)
         with self._lock:
             self.usage.calls += 1
             self.usage.prompt_tokens += result.prompt_tokens
@@ -99,20 +92,13 @@ class SharedLimit(WrappedModel):
     def cancel(self) -> None:
         self._cancelled.set()
 
-    def complete(
-        self,
-        messages: Messages,
-        *,
-        schema: dict[str, Any] | None = None,
-        max_tokens: int = 512,
-        temperature: float = 0.7,
-    ) -> Completion:
+    def complete(self, messages: Messages, **options: Any) -> Completion:
         while not self._slots.acquire(timeout=0.2):
             if self._cancelled.is_set():
                 raise Cancelled("interrupted")
         try:
             if self._cancelled.is_set():
                 raise Cancelled("interrupted")
-            return self.inner.complete(messages, schema=schema, max_tokens=max_tokens, temperature=temperature)
+            return self.inner.complete(messages, **options)
         finally:
             self._slots.release()

@@ -37,14 +37,7 @@ class RedactingModel(WrappedModel):
 
         return _PLACEHOLDER.sub(original, text)
 
-    def complete(
-        self,
-        messages: Messages,
-        *,
-        schema: dict[str, Any] | None = None,
-        max_tokens: int = 512,
-        temperature: float = 0.7,
-    ) -> Completion:
+    def complete(self, messages: Messages, **options: Any) -> Completion:
         sent = [{**m, "content": self.redact(m["content"])} for m in messages]
-        reply = self.inner.complete(sent, schema=schema, max_tokens=max_tokens, temperature=temperature)
+        reply = self.inner.complete(sent, **options)
         return dataclasses.replace(reply, text=self.restore(reply.text))
