@@ -58,9 +58,6 @@ class Notes:
     warnings: tuple[str, ...] = ()
     note_count: int = 0
 
-    def by_id(self) -> dict[str, Fragment]:
-        return {f.id: f for f in self.fragments}
-
 
 @dataclass
 class _Note:

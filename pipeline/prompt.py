@@ -52,9 +52,6 @@ class Prompt:
     note_globs: tuple[str, ...] = ()  # frontmatter `notes:`: only notes whose path matches one
     tags: tuple[str, ...] = ()  # frontmatter `tags:`: only notes with one of these tags
 
-    def section(self, slug: str) -> Section:
-        return next(s for s in self.sections if s.slug == slug)
-
 
 def parse_prompt(path: Path) -> Prompt:
     try:
