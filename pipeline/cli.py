@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from pipeline import __version__
 from pipeline.batch import find_prompts, run_batch
@@ -21,6 +20,7 @@ from pipeline.display import (
     cost_table,
     dry_run_lines,
     say,
+    show,
     summary,
     version_lines,
     warn,
@@ -198,7 +198,7 @@ def batch(
             err=True,
         )
         raise typer.Exit(130) from None
-    Console().print(summary(outcomes))
+    show(summary(outcomes))
     failed = [o for o in outcomes if o.status == "failed"]
     for outcome in failed:
         typer.secho(f"error: {outcome.name}: {outcome.error}", fg=typer.colors.RED, err=True)
@@ -231,7 +231,7 @@ def log(
 ) -> None:
     """Show the latest model calls: essay, stage, model, tokens, time, and whether the cache answered."""
     with _existing_store() as store:
-        Console().print(calls_table(store.recent_calls(limit)))
+        show(calls_table(store.recent_calls(limit)))
 
 
 @app.command()
@@ -246,7 +246,7 @@ def cost(
     settings = load_settings(Path.cwd())
     with _existing_store() as store:
         table, unpriced = cost_table(store.totals(essay), settings.prices)
-    Console().print(table)
+    show(table)
     if unpriced:
         say(f'no price known for {", ".join(unpriced)}: set [prices."MODEL"] input and output in essay.toml')
 

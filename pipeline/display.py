@@ -27,6 +27,12 @@ def say(message: str) -> None:
     typer.echo(message, err=True)
 
 
+def show(table: Table) -> None:
+    """A table on stdout; piped into a file or another program, it is not cut to 80 columns."""
+    console = Console()
+    (console if console.is_terminal else Console(width=200)).print(table)
+
+
 def warn(message: str) -> None:
     typer.secho(f"warning: {message}", fg=typer.colors.YELLOW, err=True)
 
