@@ -119,13 +119,12 @@ def _draft_one(
 
     try:
         progress.on_stage(name, "reading notes")
-        inputs = read_inputs(path, notes_dir, drafts_dir, settings, llm)
+        essay_progress = _EssayProgress(name, progress)
+        inputs = read_inputs(path, notes_dir, drafts_dir, settings, llm, essay_progress)
         versions = list_versions(essay_dir(drafts_dir, path))
         if versions and not force and _latest_input_hash(versions[-1].path) == input_hash(inputs, llm):
             return EssayOutcome(name, "up to date", versions[-1].version, seconds=elapsed())
-        result = draft_essay(
-            inputs, drafts_dir, llm, settings, _EssayProgress(name, progress), store=store, temp_dir=temp_dir
-        )
+        result = draft_essay(inputs, drafts_dir, llm, settings, essay_progress, store=store, temp_dir=temp_dir)
     except Cancelled:
         raise
     except EssayError as exc:

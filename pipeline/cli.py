@@ -30,7 +30,7 @@ from pipeline.history import describe_versions, diff_versions, resolve_target
 from pipeline.llm import ChatModel, SharedLimit
 from pipeline.providers import make_model
 from pipeline.regen import regen_section
-from pipeline.runner import Inputs, Progress, draft_essay, dry_run, read_inputs
+from pipeline.runner import draft_essay, dry_run, read_inputs
 
 app = typer.Typer(
     help="Turn your own notes into a first draft of an essay, in your own voice.\n\n"
@@ -88,9 +88,8 @@ def draft(
 ) -> None:
     """Write a new draft of PROMPT from your notes, as the next version in drafts/."""
     settings, llm = _model(provider, model, base_url, verbose)
-    inputs = read_inputs(prompt, notes, drafts, settings, llm)
     progress = TerminalProgress()
-    _report_inputs(inputs, llm, progress)
+    inputs = read_inputs(prompt, notes, drafts, settings, llm, progress)
     if dry_run_only:
         for line in dry_run_lines(dry_run(inputs, llm), llm, settings):
             typer.echo(line)
@@ -265,16 +264,6 @@ def _open_store(no_cache: bool) -> AbstractContextManager[Store | None]:
 def _model(provider: str | None, model: str | None, base_url: str | None, verbose: bool) -> tuple[Settings, ChatModel]:
     settings = with_options(load_settings(Path.cwd()), provider=provider, model=model, base_url=base_url)
     return settings, make_model(settings, verbose=verbose)
-
-
-def _report_inputs(inputs: Inputs, llm: ChatModel, progress: Progress) -> None:
-    for warning in inputs.notes.warnings:
-        progress.on_warning(warning)
-    if inputs.withheld_private:
-        progress.on_warning(
-            f"{len(inputs.withheld_private)} private note(s) stay on this machine, not sent to {llm.endpoint}; "
-            "list the endpoint under [privacy] trusted in essay.toml to include them"
-        )
 
 
 def _report_usage(calls: int, tokens_in: int, tokens_out: int, seconds: float) -> None:

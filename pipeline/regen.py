@@ -42,7 +42,6 @@ class RegenResult:
     file: DraftFile
     base: DraftFile
     title: str
-    reassigned: bool
     replaced_edits: bool  # the author had edited this section's text; it stays in the base version
     usage: Usage
 
@@ -104,9 +103,7 @@ def regen_section(
     if not prompt_path.is_file():
         raise UsageError(f"the prompt of {base.path} ({prompt_path}) is not found: pass the prompt file as TARGET")
 
-    inputs = read_inputs(prompt_path, notes_dir, drafts_dir, settings, llm)
-    for warning in inputs.notes.warnings:
-        progress.on_warning(warning)
+    inputs = read_inputs(prompt_path, notes_dir, drafts_dir, settings, llm, progress)
     metered = MeteredModel(llm)
     by_id = {f.id: f for f in inputs.fragments}
     stored = [str(i) for i in doc.section_meta(slug).get("fragments") or []]
@@ -119,7 +116,6 @@ def regen_section(
         ids = list(
             assign_fragments(inputs.prompt, inputs.fragments, sorter, on_batch=progress.on_assign_batch).sections[slug]
         )
-
     else:
         ids = stored
     if not ids:
@@ -170,7 +166,7 @@ def regen_section(
     written = write_new_version(
         target.folder, lambda version: compose({**meta, "version": version}, body), temp_dir=temp_dir
     )
-    return RegenResult(written, base, title, reassigned, replaced_edits, metered.usage)
+    return RegenResult(written, base, title, replaced_edits, metered.usage)
 
 
 def _insertion_point(

@@ -77,7 +77,9 @@ def read_inputs(
     drafts_dir: Path,
     settings: Settings,
     llm: ChatModel,
+    progress: Progress | None = None,
 ) -> Inputs:
+    """The prompt and the notes it may use; bad notes and private notes kept home are reported as warnings."""
     prompt = parse_prompt(prompt_path)
     notes = collect_notes(
         notes_dir,
@@ -95,6 +97,14 @@ def read_inputs(
         fragments = tuple(f for f in fragments if not f.private)
         voice = tuple(v for v in voice if not v.private)
     samples = ((prompt.author_draft,) if prompt.author_draft else ()) + tuple(v.text for v in voice)
+    progress = progress or Progress()
+    for warning in notes.warnings:
+        progress.on_warning(warning)
+    if withheld:
+        progress.on_warning(
+            f"{len(withheld)} private note(s) stay on this machine, not sent to {llm.endpoint}; "
+            "list the endpoint under [privacy] trusted in essay.toml to include them"
+        )
     return Inputs(prompt, notes, fragments, samples, withheld)
 
 
