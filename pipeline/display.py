@@ -9,6 +9,7 @@ from types import TracebackType
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress as RichProgress
 from rich.progress import SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -82,7 +83,7 @@ class BatchDisplay(BatchProgress):
 
     def on_stage(self, essay: str, stage: str) -> None:
         if not self.live:
-            self.console.print(f"{essay}: {stage}", highlight=False)
+            self.console.print(f"{essay}: {stage}", highlight=False, soft_wrap=True)
             return
         with self._lock:
             if essay not in self._rows:
@@ -91,12 +92,12 @@ class BatchDisplay(BatchProgress):
                 self._view.update(self._rows[essay], description=stage)
 
     def on_warning(self, essay: str, message: str) -> None:
-        self.console.print(f"[yellow]warning: {essay}: {message}", highlight=False, markup=True)
+        self.console.print(f"[yellow]warning: {escape(essay)}: {escape(message)}", highlight=False, markup=True, soft_wrap=True)
 
     def on_done(self, outcome: EssayOutcome) -> None:
         text = outcome.status + (f" v{outcome.version:03d}" if outcome.version else "")
         if not self.live:
-            self.console.print(f"{outcome.name}: {text}", highlight=False)
+            self.console.print(f"{outcome.name}: {text}", highlight=False, soft_wrap=True)
             return
         with self._lock:
             row = self._rows.get(outcome.name) or self._view.add_task(text, essay=outcome.name, total=None)
