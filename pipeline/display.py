@@ -92,7 +92,9 @@ class BatchDisplay(BatchProgress):
                 self._view.update(self._rows[essay], description=stage)
 
     def on_warning(self, essay: str, message: str) -> None:
-        self.console.print(f"[yellow]warning: {escape(essay)}: {escape(message)}", highlight=False, markup=True, soft_wrap=True)
+        self.console.print(
+            f"[yellow]warning: {escape(essay)}: {escape(message)}", highlight=False, markup=True, soft_wrap=True
+        )
 
     def on_done(self, outcome: EssayOutcome) -> None:
         text = outcome.status + (f" v{outcome.version:03d}" if outcome.version else "")
