@@ -56,14 +56,13 @@ def assign_fragments(
 
 def plan_batches(prompt: Prompt, fragments: Sequence[Fragment], context_window: int) -> list[list[Fragment]]:
     """Greedy batches whose instructions, fragments and answer all fit in the context window."""
-    fixed = estimate_tokens("".join(m["content"] for m in _messages(prompt, [], 0)))
-    budget = int(context_window * 0.85) - fixed
+    budget = int(context_window * 0.85) - _fixed_tokens(prompt)
     limit = preview_chars(context_window)
     batches: list[list[Fragment]] = []
     current: list[Fragment] = []
     used = 0
     for fragment in fragments:
-        cost = estimate_tokens(_line_text(fragment, limit)) + 12 + _TOKENS_PER_ANSWER_KEY
+        cost = _fragment_tokens(fragment, limit) + _TOKENS_PER_ANSWER_KEY
         if current and used + cost > budget:
             batches.append(current)
             current, used = [], 0
@@ -74,18 +73,26 @@ def plan_batches(prompt: Prompt, fragments: Sequence[Fragment], context_window: 
     return batches
 
 
+def _fixed_tokens(prompt: Prompt) -> int:
+    return estimate_tokens("".join(m["content"] for m in _messages(prompt, [], 0)))
+
+
+def _fragment_tokens(fragment: Fragment, limit: int) -> int:
+    """What one fragment's line costs in the sorting prompt (its text and its key)."""
+    return estimate_tokens(_line_text(fragment, limit)) + 4
+
+
 def answer_tokens(fragment_count: int) -> int:
     """The most tokens an answer for this many fragments takes."""
     return fragment_count * _TOKENS_PER_ANSWER_KEY + 32
 
 
 def sorting_cost(prompt: Prompt, fragments: Sequence[Fragment], context_window: int) -> tuple[int, int, int]:
-    """Calls, prompt tokens and answer tokens that sorting these fragments takes, estimated without a call."""
+    """Calls, prompt tokens and answer tokens that sorting these fragments takes: the same batches a run makes."""
     batches = plan_batches(prompt, fragments, context_window) if fragments else []
-    fixed = estimate_tokens("".join(m["content"] for m in _messages(prompt, [], 0)))
     limit = preview_chars(context_window)
-    lines = sum(estimate_tokens(_line_text(f, limit)) + 4 for f in fragments)
-    return len(batches), fixed * len(batches) + lines, sum(answer_tokens(len(b)) for b in batches)
+    lines = sum(_fragment_tokens(f, limit) for f in fragments)
+    return len(batches), _fixed_tokens(prompt) * len(batches) + lines, sum(answer_tokens(len(b)) for b in batches)
 
 
 def answer_schema(keys: Sequence[str], section_count: int) -> dict[str, Any]:

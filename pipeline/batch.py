@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
-from pipeline.cache import Store
-from pipeline.config import Settings
 from pipeline.draftfile import parse
 from pipeline.drafts import essay_dir, list_versions
 from pipeline.errors import Cancelled, EssayError, UsageError
-from pipeline.expand import SectionDraft
-from pipeline.llm import SharedLimit
-from pipeline.runner import Progress, draft_essay, input_hash, read_inputs
+from pipeline.progress import Progress
+from pipeline.runner import draft_essay, input_hash, read_inputs
+from pipeline.session import Run
 
 
 @dataclass(frozen=True)
@@ -52,10 +51,10 @@ class _EssayProgress(Progress):
     def on_warning(self, message: str) -> None:
         self.batch.on_warning(self.name, message)
 
-    def on_assign_batch(self, number: int, total: int) -> None:
-        self.batch.on_stage(self.name, "sorting notes" + (f" ({number}/{total})" if total > 1 else ""))
+    def on_sort(self, message: str) -> None:
+        self.batch.on_stage(self.name, message.rstrip("…"))
 
-    def on_section(self, section: SectionDraft, done: int, total: int) -> None:
+    def on_section(self, section: Any, done: int, total: int) -> None:
         self.batch.on_stage(self.name, f"writing sections {done}/{total}")
 
 
@@ -69,48 +68,29 @@ def find_prompts(prompts_dir: Path) -> list[Path]:
 
 
 def run_batch(
-    prompts: list[Path],
-    notes_dir: Path,
-    drafts_dir: Path,
-    llm: SharedLimit,
-    settings: Settings,
-    *,
-    jobs: int,
-    force: bool = False,
-    store: Store | None = None,
-    temp_dir: Path | None = None,
-    progress: BatchProgress | None = None,
+    run: Run, prompts: list[Path], *, force: bool = False, progress: BatchProgress | None = None
 ) -> list[EssayOutcome]:
     progress = progress or BatchProgress()
 
     def one(path: Path) -> EssayOutcome:
-        outcome = _draft_one(path, notes_dir, drafts_dir, llm, settings, force, store, temp_dir, progress)
+        outcome = _draft_one(run, path, force, progress)
         progress.on_done(outcome)
         return outcome
 
+    jobs = run.limit_size
     # More essays in flight than call slots, so that one essay's sorting step does not leave slots idle.
     workers = 1 if jobs == 1 else min(len(prompts), jobs * 2)
     pool = ThreadPoolExecutor(max_workers=workers)
     try:
         return list(pool.map(one, prompts))
     except BaseException:
-        llm.cancel()  # calls not yet sent stop at once; calls under way finish or time out
+        run.limit.cancel()  # calls not yet sent stop at once; calls under way finish or time out
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _draft_one(
-    path: Path,
-    notes_dir: Path,
-    drafts_dir: Path,
-    llm: SharedLimit,
-    settings: Settings,
-    force: bool,
-    store: Store | None,
-    temp_dir: Path | None,
-    progress: BatchProgress,
-) -> EssayOutcome:
+def _draft_one(run: Run, path: Path, force: bool, progress: BatchProgress) -> EssayOutcome:
     name = path.stem
     started = time.perf_counter()
 
@@ -119,12 +99,12 @@ def _draft_one(
 
     try:
         progress.on_stage(name, "reading notes")
-        essay_progress = _EssayProgress(name, progress)
-        inputs = read_inputs(path, notes_dir, drafts_dir, settings, llm, essay_progress)
-        versions = list_versions(essay_dir(drafts_dir, path))
-        if versions and not force and _latest_input_hash(versions[-1].path) == input_hash(inputs, llm):
+        essay_run = replace(run, progress=_EssayProgress(name, progress))
+        inputs = read_inputs(essay_run, path)
+        versions = list_versions(essay_dir(run.workspace.drafts, path, run.workspace.root))
+        if versions and not force and _latest_input_hash(versions[-1].path) == input_hash(inputs, run.provider):
             return EssayOutcome(name, "up to date", versions[-1].version, seconds=elapsed())
-        result = draft_essay(inputs, drafts_dir, llm, settings, essay_progress, store=store, temp_dir=temp_dir)
+        result = draft_essay(essay_run, inputs)
     except Cancelled:
         raise
     except EssayError as exc:
@@ -144,6 +124,6 @@ def _draft_one(
 
 def _latest_input_hash(path: Path) -> str | None:
     try:
-        return str(parse(path.read_text(encoding="utf-8"), path.name).meta.get("input_hash"))
+        return parse(path.read_text(encoding="utf-8"), path.name).meta.input_hash
     except (OSError, UnicodeDecodeError, EssayError):
         return None  # unreadable: draft it again rather than guess

@@ -1,45 +1,44 @@
-"""The workspace's own state in .essay/state.sqlite: answered calls, and a log of every call.
+"""The workspace's own state in .essay/state.sqlite: answered calls, a log of every call, the versions
+written, and what structured output each endpoint accepts.
 
 A request identical to one already answered is not sent again. That makes an interrupted run
 resumable and a rerun on unchanged inputs free. Each call is keyed by what was sent (endpoint,
-model, messages, schema, limits) and a `sample` label: sorting notes uses none, so an unchanged
-sort is reused; writing sections uses the essay and the version being written, so a resumed run
-of v003 reuses its answers while a new draft (v004) asks afresh. API keys are never stored.
+model, messages, schema, limits) and its purpose's `sample` label: sorting notes uses none, so an
+unchanged sort is reused; writing sections uses the essay and the version being written, so a
+resumed run of v003 reuses its answers while a new draft (v004) asks afresh. API keys are never stored.
+The cache and the log are separate layers: `--no-cache` still logs every call.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import sqlite3
 import threading
 import time
+from collections.abc import Callable, Iterator, MutableMapping
 from pathlib import Path
 from typing import Any
 
-from pipeline.llm import ChatModel, Completion, Messages, WrappedModel
+from pipeline.errors import StateError
+from pipeline.llm import ChatModel, Completion, Messages, Purpose, WrappedModel
 
-_SCHEMA = """
-create table if not exists responses (
-    key text primary key,
-    text text not null,
-    prompt_tokens integer not null,
-    completion_tokens integer not null,
-    finish_reason text,
-    created real not null
-);
-create table if not exists calls (
-    at real not null,
-    essay text not null,
-    stage text not null,
-    provider text not null,
-    model text not null,
-    prompt_tokens integer not null,
-    completion_tokens integer not null,
-    seconds real not null,
-    cache_hit integer not null
-);
-"""
+# Each step brings a state file of the version before it up to date; user_version counts the steps.
+_MIGRATIONS: list[str] = [
+    """
+    create table if not exists responses (key text primary key, text text not null,
+        prompt_tokens integer not null, completion_tokens integer not null, finish_reason text, created real not null);
+    create table if not exists calls (at real not null, essay text not null, stage text not null,
+        provider text not null, model text not null, prompt_tokens integer not null,
+        completion_tokens integer not null, seconds real not null, cache_hit integer not null);
+    """,
+    """
+    alter table calls add column cached_tokens integer not null default 0;
+    create table written (essay text not null, version integer not null, at real not null);
+    create table modes (endpoint text primary key, mode text not null);
+    """,
+]
 
 
 class Store:
@@ -47,65 +46,101 @@ class Store:
     so a run killed at any moment keeps every call that was already answered."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._db = sqlite3.connect(path, check_same_thread=False, timeout=30, isolation_level=None)
-        self._db.execute("pragma journal_mode=wal")
-        self._db.executescript(_SCHEMA)
+        self.recovered: str | None = None  # set when a damaged file was moved aside
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise StateError(
+                f"{path.parent} is a file, but essay keeps its state in a folder of that name: "
+                "move the file away and run again"
+            ) from None
+        try:
+            self._db = self._open()
+        except sqlite3.DatabaseError as exc:
+            aside = path.with_name(f"{path.name}.damaged-{dt.datetime.now():%Y%m%d-%H%M%S}")
+            path.rename(aside)
+            for suffix in ("-wal", "-shm"):
+                path.with_name(path.name + suffix).unlink(missing_ok=True)
+            self.recovered = (
+                f"{path} was damaged ({exc}): moved it to {aside.name} and started afresh; the answers "
+                "it kept and the call log are lost, so calls are sent again (your drafts are untouched)"
+            )
+            self._db = self._open()
         self._lock = threading.Lock()
+        self.modes = _Modes(self)
+
+    def _open(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, check_same_thread=False, timeout=30, isolation_level=None)
+        try:
+            db.execute("pragma journal_mode=wal")
+            done = db.execute("pragma user_version").fetchone()[0]
+            for number, script in enumerate(_MIGRATIONS[done:], start=done + 1):
+                db.executescript(f"begin; {script}; pragma user_version = {number}; commit;")
+        except sqlite3.DatabaseError:
+            db.close()
+            raise
+        return db
+
+    def _rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
 
     def get(self, key: str) -> Completion | None:
-        with self._lock:
-            row = self._db.execute(
-                "select text, prompt_tokens, completion_tokens, finish_reason from responses where key = ?", (key,)
-            ).fetchone()
-        return Completion(*row) if row else None
+        rows = self._rows(
+            "select text, prompt_tokens, completion_tokens, finish_reason from responses where key = ?", (key,)
+        )
+        return Completion(*rows[0], from_cache=True) if rows else None
 
     def put(self, key: str, answer: Completion) -> None:
-        with self._lock:
-            self._db.execute(
-                "insert or replace into responses values (?, ?, ?, ?, ?, ?)",
-                (key, answer.text, answer.prompt_tokens, answer.completion_tokens, answer.finish_reason, time.time()),
-            )
+        self._rows(
+            "insert or replace into responses values (?, ?, ?, ?, ?, ?)",
+            (key, answer.text, answer.prompt_tokens, answer.completion_tokens, answer.finish_reason, time.time()),
+        )
 
-    def log_call(self, essay: str, stage: str, llm: ChatModel, answer: Completion, seconds: float, hit: bool) -> None:
-        with self._lock:
-            self._db.execute(
-                "insert into calls values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    time.time(),
-                    essay,
-                    stage,
-                    llm.provider,
-                    llm.model,
-                    answer.prompt_tokens,
-                    answer.completion_tokens,
-                    seconds,
-                    int(hit),
-                ),
-            )
+    def log_call(self, purpose: Purpose, llm: ChatModel, answer: Completion, seconds: float) -> None:
+        self._rows(
+            "insert into calls values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                time.time(),
+                purpose.essay,
+                purpose.stage,
+                llm.provider,
+                llm.model,
+                answer.prompt_tokens,
+                answer.completion_tokens,
+                seconds,
+                int(answer.from_cache),
+                answer.cached_tokens,
+            ),
+        )
+
+    def mark_written(self, essay: str, version: int) -> None:
+        self._rows("insert into written values (?, ?, ?)", (essay, version, time.time()))
+
+    def times_written(self, essay: str, version: int) -> int:
+        """How often a version of this number was written: a deleted v003 drafted again is a new sample."""
+        return self._rows("select count(*) from written where essay = ? and version = ?", (essay, version))[0][0]
 
     def recent_calls(self, limit: int) -> list[tuple[float, str, str, str, int, int, float, bool]]:
         """The latest calls, oldest first: when, essay, stage, model, tokens in and out, seconds, cache hit."""
-        with self._lock:
-            rows = self._db.execute(
-                "select at, essay, stage, model, prompt_tokens, completion_tokens, seconds, cache_hit "
-                "from calls order by at desc limit ?",
-                (limit,),
-            ).fetchall()
+        rows = self._rows(
+            "select at, essay, stage, model, prompt_tokens, completion_tokens, seconds, cache_hit "
+            "from calls order by at desc limit ?",
+            (limit,),
+        )
         return [(*row[:7], bool(row[7])) for row in reversed(rows)]
 
     def totals(self, essay: str | None = None) -> list[tuple[str, str, int, int, int, int]]:
         """Per provider and model: calls sent, cache hits, and the tokens of the calls sent."""
         where, args = ("where essay = ?", (essay,)) if essay else ("", ())
-        with self._lock:
-            return self._db.execute(
-                "select provider, model, sum(1 - cache_hit), sum(cache_hit), "
-                "sum(case when cache_hit then 0 else prompt_tokens end), "
-                f"sum(case when cache_hit then 0 else completion_tokens end) from calls {where} "
-                "group by provider, model order by provider, model",
-                args,
-            ).fetchall()
+        return self._rows(
+            "select provider, model, sum(1 - cache_hit), sum(cache_hit), "
+            "sum(case when cache_hit then 0 else prompt_tokens end), "
+            f"sum(case when cache_hit then 0 else completion_tokens end) from calls {where} "
+            "group by provider, model order by provider, model",
+            args,
+        )
 
     def close(self) -> None:
         with self._lock:
@@ -118,6 +153,31 @@ class Store:
         self.close()
 
 
+class _Modes(MutableMapping[str, str]):
+    """The structured-output mode each endpoint and model accepts, kept across runs."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def __getitem__(self, key: str) -> str:
+        rows = self._store._rows("select mode from modes where endpoint = ?", (key,))
+        if not rows:
+            raise KeyError(key)
+        return str(rows[0][0])
+
+    def __setitem__(self, key: str, mode: str) -> None:
+        self._store._rows("insert or replace into modes values (?, ?)", (key, mode))
+
+    def __delitem__(self, key: str) -> None:
+        self._store._rows("delete from modes where endpoint = ?", (key,))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([row[0] for row in self._store._rows("select endpoint from modes")])
+
+    def __len__(self) -> int:
+        return int(self._store._rows("select count(*) from modes")[0][0])
+
+
 def request_key(llm: ChatModel, messages: Messages, options: dict[str, Any], sample: str) -> str:
     payload = json.dumps(
         [llm.provider, llm.endpoint, llm.model, [dict(m) for m in messages], options, sample],
@@ -127,24 +187,34 @@ def request_key(llm: ChatModel, messages: Messages, options: dict[str, Any], sam
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-class CachedModel(WrappedModel):
-    """A ChatModel that answers from the store when it can, and logs every call it is asked."""
+class CachingModel(WrappedModel):
+    """Answers from the store when the same request was answered before; keeps every new answer."""
 
-    def __init__(self, inner: ChatModel, store: Store | None, *, essay: str, stage: str, sample: str = "") -> None:
+    def __init__(self, inner: ChatModel, store: Store) -> None:
         super().__init__(inner)
         self.store = store
-        self.essay, self.stage, self.sample = essay, stage, sample
 
     def complete(self, messages: Messages, **options: Any) -> Completion:
-        if self.store is None:
-            return self.inner.complete(messages, **options)
-        key = request_key(self.inner, messages, options, self.sample)
-        started = time.perf_counter()
+        purpose = options.get("purpose") or Purpose()
+        sent = {k: v for k, v in options.items() if k != "purpose"}
+        key = request_key(self.inner, messages, sent, purpose.sample)
         answer = self.store.get(key)
-        hit = answer is not None
         if answer is None:
             answer = self.inner.complete(messages, **options)
             if answer.text.strip():
                 self.store.put(key, answer)
-        self.store.log_call(self.essay, self.stage, self.inner, answer, time.perf_counter() - started, hit)
+        return answer
+
+
+class LoggingModel(WrappedModel):
+    """Logs every call it is asked, answered by the cache or sent: essay, stage, tokens, time."""
+
+    def __init__(self, inner: ChatModel, log: Callable[[Purpose, ChatModel, Completion, float], None]) -> None:
+        super().__init__(inner)
+        self.log = log
+
+    def complete(self, messages: Messages, **options: Any) -> Completion:
+        started = time.perf_counter()
+        answer = self.inner.complete(messages, **options)
+        self.log(options.get("purpose") or Purpose(), self.inner, answer, time.perf_counter() - started)
         return answer

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import sys
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 import typer
 
 from pipeline import __version__
 from pipeline.batch import find_prompts, run_batch
 from pipeline.cache import Store
-from pipeline.config import Settings, load_settings, with_options
 from pipeline.display import (
     BatchDisplay,
     TerminalProgress,
@@ -27,10 +27,10 @@ from pipeline.display import (
 )
 from pipeline.errors import EssayError, UsageError
 from pipeline.history import describe_versions, diff_versions, resolve_target
-from pipeline.llm import ChatModel, SharedLimit
-from pipeline.providers import make_model
 from pipeline.regen import regen_section
 from pipeline.runner import draft_essay, dry_run, read_inputs
+from pipeline.session import Run, RunOptions, open_run
+from pipeline.workspace import Workspace, open_workspace
 
 app = typer.Typer(
     help="Turn your own notes into a first draft of an essay, in your own voice.\n\n"
@@ -41,8 +41,23 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-NotesOption = Annotated[Path, typer.Option("--notes", help="Your notes folder (markdown, Obsidian vaults welcome).")]
-DraftsOption = Annotated[Path, typer.Option("--drafts", help="Where drafts are written, one folder per prompt.")]
+NotesOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--notes", help="Your notes folder, markdown (Obsidian vaults welcome). Default: the workspace's notes/."
+    ),
+]
+DraftsOption = Annotated[
+    Path | None,
+    typer.Option("--drafts", help="Where drafts go, one folder per prompt. Default: the workspace's drafts/."),
+]
+WorkspaceOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--workspace",
+        help="The folder with essay.toml and .essay/. Default: found upward from the prompt, as git finds its repo.",
+    ),
+]
 ProviderOption = Annotated[
     str | None,
     typer.Option(
@@ -63,20 +78,52 @@ VerboseOption = Annotated[bool, typer.Option("--verbose", help="Show the model's
 NoCacheOption = Annotated[
     bool, typer.Option("--no-cache", help="Send every call, even one answered before (answers are kept in .essay/).")
 ]
-STATE_DIR = Path(".essay")  # the workspace's own state: answered calls, the call log, temp files
 TargetArgument = Annotated[
     Path,
     typer.Argument(help="The prompt file, its drafts folder (drafts/NAME) or one draft file (drafts/NAME/v002.md)."),
 ]
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def friendly(command: F) -> F:
+    """User errors become one red line and their exit code; Ctrl-C says what was kept. No tracebacks."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except EssayError as exc:
+            typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            typer.secho(
+                "interrupted: nothing half-written was left; finished drafts are kept, and answered calls are "
+                "reused when you run it again",
+                fg=typer.colors.RED,
+                err=True,
+            )
+            raise typer.Exit(130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _open(workspace: Workspace, options: RunOptions) -> Run:
+    if line := workspace.shown():
+        say(line)
+    return open_run(workspace, options, TerminalProgress())
+
+
 @app.command()
+@friendly
 def draft(
     prompt: Annotated[
         Path, typer.Argument(help="The essay prompt: a markdown file with an instruction and its sections.")
     ],
-    notes: NotesOption = Path("notes"),
-    drafts: DraftsOption = Path("drafts"),
+    notes: NotesOption = None,
+    drafts: DraftsOption = None,
+    workspace: WorkspaceOption = None,
     provider: ProviderOption = None,
     model: ModelOption = None,
     base_url: BaseUrlOption = None,
@@ -87,21 +134,21 @@ def draft(
     verbose: VerboseOption = False,
 ) -> None:
     """Write a new draft of PROMPT from your notes, as the next version in drafts/."""
-    settings, llm = _model(provider, model, base_url, verbose)
-    progress = TerminalProgress()
-    inputs = read_inputs(prompt, notes, drafts, settings, llm, progress)
-    if dry_run_only:
-        for line in dry_run_lines(dry_run(inputs, llm), llm, settings):
-            typer.echo(line)
-        return
-    progress.on_collected(inputs.notes, len(inputs.fragments))
-    with _open_store(no_cache) as store:
-        result = draft_essay(inputs, drafts, llm, settings, progress, store=store, temp_dir=STATE_DIR / "tmp")
+    ws = open_workspace([prompt], root=workspace, notes=notes, drafts=drafts)
+    with _open(ws, RunOptions(provider, model, base_url, not no_cache, verbose)) as run:
+        inputs = read_inputs(run, prompt)
+        if dry_run_only:
+            for line in dry_run_lines(dry_run(run, inputs), run.provider, run.settings):
+                typer.echo(line)
+            return
+        say(f"read {inputs.notes.note_count} notes: {len(inputs.fragments)} fragments for the model")
+        result = draft_essay(run, inputs)
     _report_usage(result.usage.calls, result.usage.prompt_tokens, result.usage.completion_tokens, result.usage.seconds)
     typer.echo(str(result.file.path))
 
 
 @app.command()
+@friendly
 def regen(
     target: TargetArgument,
     section: Annotated[
@@ -113,8 +160,9 @@ def regen(
     reassign: Annotated[
         bool, typer.Option("--reassign", help="Sort the notes into sections again instead of reusing the last sort.")
     ] = False,
-    notes: NotesOption = Path("notes"),
-    drafts: DraftsOption = Path("drafts"),
+    notes: NotesOption = None,
+    drafts: DraftsOption = None,
+    workspace: WorkspaceOption = None,
     provider: ProviderOption = None,
     model: ModelOption = None,
     base_url: BaseUrlOption = None,
@@ -127,22 +175,10 @@ def regen(
 
     Earlier versions are never touched.
     """
-    found = resolve_target(target, drafts)
-    settings, llm = _model(provider, model, base_url, verbose)
-    with _open_store(no_cache) as store:
-        result = regen_section(
-            found,
-            section,
-            notes,
-            drafts,
-            llm,
-            settings,
-            instructions=instructions,
-            reassign=reassign,
-            progress=TerminalProgress(),
-            store=store,
-            temp_dir=STATE_DIR / "tmp",
-        )
+    ws = open_workspace([target], root=workspace, notes=notes, drafts=drafts)
+    found = resolve_target(target, ws.drafts, ws.root)
+    with _open(ws, RunOptions(provider, model, base_url, not no_cache, verbose)) as run:
+        result = regen_section(run, found, section, instructions=instructions, reassign=reassign)
     if result.replaced_edits:
         warn(f"your edits to '{result.title}' are replaced in this version; they stay in {result.base.path.name}")
     _report_usage(result.usage.calls, result.usage.prompt_tokens, result.usage.completion_tokens, result.usage.seconds)
@@ -150,12 +186,14 @@ def regen(
 
 
 @app.command()
+@friendly
 def batch(
     prompts: Annotated[
-        Path, typer.Option("--prompts", help="The folder of prompts to draft, every *.md in it.")
-    ] = Path("prompts"),
-    notes: NotesOption = Path("notes"),
-    drafts: DraftsOption = Path("drafts"),
+        Path | None, typer.Option("--prompts", help="The folder of prompts to draft, every *.md in it.")
+    ] = None,
+    notes: NotesOption = None,
+    drafts: DraftsOption = None,
+    workspace: WorkspaceOption = None,
     jobs: Annotated[
         int | None,
         typer.Option("--jobs", "-j", min=1, help="Model calls at once, across all essays (default: 1 local, 4 HTTP)."),
@@ -172,31 +210,11 @@ def batch(
 
     Interrupt it at any time: run it again and it finishes the rest without sending answered calls again.
     """
-    settings, llm = _model(provider, model, base_url, verbose)
-    limit = jobs or (1 if settings.provider == "local" else settings.concurrency)
-    shared = SharedLimit(llm, limit)
-    paths = find_prompts(prompts)
-    try:
-        with _open_store(no_cache) as store, BatchDisplay() as display:
-            outcomes = run_batch(
-                paths,
-                notes,
-                drafts,
-                shared,
-                settings,
-                jobs=limit,
-                force=force,
-                store=store,
-                temp_dir=STATE_DIR / "tmp",
-                progress=display,
-            )
-    except KeyboardInterrupt:
-        typer.secho(
-            "interrupted: finished drafts are kept; run `essay batch` again to finish the rest",
-            fg=typer.colors.RED,
-            err=True,
-        )
-        raise typer.Exit(130) from None
+    ws = open_workspace([], root=workspace, notes=notes, drafts=drafts, prompts=prompts)
+    paths = find_prompts(ws.prompts)
+    options = RunOptions(provider, model, base_url, not no_cache, verbose, jobs)
+    with _open(ws, options) as run, BatchDisplay() as display:
+        outcomes = run_batch(run, paths, force=force, progress=display)
     show(summary(outcomes))
     failed = [o for o in outcomes if o.status == "failed"]
     for outcome in failed:
@@ -206,64 +224,67 @@ def batch(
 
 
 @app.command()
-def versions(target: TargetArgument, drafts: DraftsOption = Path("drafts")) -> None:
+@friendly
+def versions(target: TargetArgument, drafts: DraftsOption = None, workspace: WorkspaceOption = None) -> None:
     """List an essay's versions: when and how each was made, and whether you have edited it since."""
-    for line in version_lines(describe_versions(resolve_target(target, drafts))):
+    ws = open_workspace([target], root=workspace, drafts=drafts)
+    for line in version_lines(describe_versions(resolve_target(target, ws.drafts, ws.root))):
         typer.echo(line)
 
 
 @app.command()
+@friendly
 def diff(
     target: TargetArgument,
     old: Annotated[str | None, typer.Argument(help="The older version (default: the one before the latest).")] = None,
     new: Annotated[str | None, typer.Argument(help="The newer version (default: the latest).")] = None,
-    drafts: DraftsOption = Path("drafts"),
+    drafts: DraftsOption = None,
+    workspace: WorkspaceOption = None,
 ) -> None:
     """Show what changed in the text between two versions, as a unified diff."""
-    text = diff_versions(resolve_target(target, drafts), old, new)
+    ws = open_workspace([target], root=workspace, drafts=drafts)
+    text = diff_versions(resolve_target(target, ws.drafts, ws.root), old, new)
     typer.echo(text if text else "the two versions are identical", nl=not text.endswith("\n"))
 
 
 @app.command()
+@friendly
 def log(
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="How many of the latest calls to show.")] = 20,
+    workspace: WorkspaceOption = None,
 ) -> None:
     """Show the latest model calls: essay, stage, model, tokens, time, and whether the cache answered."""
-    with _existing_store() as store:
+    ws = open_workspace([], root=workspace)
+    with _existing_store(ws) as store:
         show(calls_table(store.recent_calls(limit)))
 
 
 @app.command()
+@friendly
 def cost(
     target: Annotated[
         Path | None, typer.Argument(help="An essay (its prompt file or drafts folder); all essays if left out.")
     ] = None,
-    drafts: DraftsOption = Path("drafts"),
+    drafts: DraftsOption = None,
+    workspace: WorkspaceOption = None,
 ) -> None:
     """Total the tokens sent and, where the model's price is known or set in essay.toml, the money."""
-    essay = resolve_target(target, drafts).folder.name if target else None
-    settings = load_settings(Path.cwd())
-    with _existing_store() as store:
-        table, unpriced = cost_table(store.totals(essay), settings.prices)
+    ws = open_workspace([target] if target else [], root=workspace, drafts=drafts)
+    essay = resolve_target(target, ws.drafts, ws.root).folder.name if target else None
+    with _existing_store(ws) as store:
+        table, unpriced = cost_table(store.totals(essay), ws.settings.prices)
     show(table)
     if unpriced:
         say(f'no price known for {", ".join(unpriced)}: set [prices."MODEL"] input and output in essay.toml')
 
 
-def _existing_store() -> Store:
-    path = STATE_DIR / "state.sqlite"
-    if not path.is_file():
-        raise UsageError("no calls logged here yet: run `essay draft` in this folder first")
-    return Store(path)
-
-
-def _open_store(no_cache: bool) -> AbstractContextManager[Store | None]:
-    return nullcontext() if no_cache else Store(STATE_DIR / "state.sqlite")
-
-
-def _model(provider: str | None, model: str | None, base_url: str | None, verbose: bool) -> tuple[Settings, ChatModel]:
-    settings = with_options(load_settings(Path.cwd()), provider=provider, model=model, base_url=base_url)
-    return settings, make_model(settings, verbose=verbose)
+def _existing_store(ws: Workspace) -> Store:
+    if not ws.state_file.is_file():
+        raise UsageError(f"no calls logged in {ws.root} yet: run `essay draft` there first")
+    store = ws.open_store()
+    if store.recovered:
+        warn(store.recovered)
+    return store
 
 
 def _report_usage(calls: int, tokens_in: int, tokens_out: int, seconds: float) -> None:
@@ -289,6 +310,6 @@ def run() -> None:
     """Console entry point: user errors become one red line and an exit code, never a traceback."""
     try:
         app()
-    except EssayError as exc:
+    except EssayError as exc:  # raised before a command started (an option's callback)
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         sys.exit(exc.exit_code)

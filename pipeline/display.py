@@ -20,8 +20,8 @@ from pipeline.config import Settings
 from pipeline.expand import SectionDraft
 from pipeline.history import VersionInfo
 from pipeline.llm import ChatModel
-from pipeline.notes import Notes
-from pipeline.runner import DryRun, Progress
+from pipeline.progress import Progress
+from pipeline.runner import DryRun
 
 
 def say(message: str) -> None:
@@ -44,12 +44,11 @@ class TerminalProgress(Progress):
     def on_warning(self, message: str) -> None:
         warn(message)
 
-    def on_collected(self, notes: Notes, sent: int) -> None:
-        say(f"read {notes.note_count} notes: {sent} fragments for the model")
+    def on_info(self, message: str) -> None:
+        say(message)
 
-    def on_assign_batch(self, number: int, total: int) -> None:
-        suffix = f" (batch {number} of {total})" if total > 1 else ""
-        say(f"sorting fragments into sections{suffix}…")
+    def on_sort(self, message: str) -> None:
+        say(message)
 
     def on_section(self, section: SectionDraft, done: int, total: int) -> None:
         state = "written" if section.generated else "no notes, left for you"
@@ -131,6 +130,7 @@ def dry_run_lines(report: DryRun, llm: ChatModel, settings: Settings) -> list[st
     lines += [f"  {number}. {s.title}  [{s.slug}]" for number, s in enumerate(sections, start=1)]
     lines += [
         f"notes: {inputs.notes.note_count} read, {len(inputs.fragments)} fragments would go to the model",
+        *(f"left out: {count} fragments: {reason}" for reason, count in inputs.left_out),
         f"calls: {report.calls} ({report.batches} to sort fragments, {len(sections)} to write sections)",
         f"tokens (estimate, as if the notes split evenly across sections): "
         f"~{report.prompt_tokens} in, ~{report.output_tokens} out",

@@ -20,11 +20,11 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import yaml
 
 from pipeline.errors import DraftError
+from pipeline.meta import DraftMeta, load_meta
 
 _FRONTMATTER = re.compile(r"\A---\n(.*?\n)?---\n", re.S)
 _MARKER = re.compile(r"^<!-- section: ([\w-]+) -->[ \t]*$", re.M)
@@ -41,23 +41,12 @@ def text_hash(text: str) -> str:
 
 @dataclass(frozen=True)
 class DraftText:
-    meta: dict[str, Any]
+    meta: DraftMeta
     body: str  # everything after the frontmatter, byte for byte
 
-    def section_titles(self) -> list[tuple[str, str]]:
-        """(slug, title) of each section the draft was written with, in order."""
-        sections = self.meta.get("sections")
-        if not isinstance(sections, list):
-            return []
-        entries = [s for s in sections if isinstance(s, dict) and "slug" in s]
-        return [(str(s["slug"]), str(s.get("title", s["slug"]))) for s in entries]
 
-    def section_meta(self, slug: str) -> dict[str, Any]:
-        return next((s for s in self.meta.get("sections", []) if isinstance(s, dict) and s.get("slug") == slug), {})
-
-
-def compose(meta: dict[str, Any], body: str) -> str:
-    header = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=1000)
+def compose(meta: DraftMeta, body: str) -> str:
+    header = yaml.safe_dump(meta.to_dict(), sort_keys=False, allow_unicode=True, width=1000)
     return f"---\n{header}---\n{body}"
 
 
@@ -66,14 +55,14 @@ def parse(text: str, name: str) -> DraftText:
     if not match:
         raise DraftError(f"{name} has no frontmatter: was it written by essay? Draft again, or restore its frontmatter")
     try:
-        meta = yaml.safe_load(match[1] or "") or {}
+        data = yaml.safe_load(match[1] or "") or {}
     except yaml.YAMLError:
         raise DraftError(
             f"{name}: its frontmatter is not valid YAML; fix it (compare with an earlier version)"
         ) from None
-    if not isinstance(meta, dict):
+    if not isinstance(data, dict):
         raise DraftError(f"{name}: its frontmatter is not a mapping; fix it by comparing with an earlier version")
-    return DraftText(meta, text[match.end() :])
+    return DraftText(load_meta(data, name), text[match.end() :])
 
 
 def body_hash(body: str) -> str:
@@ -134,6 +123,14 @@ def unknown_heading(body: str, span: Span) -> str | None:
     the author renamed, so where this section ends cannot be told."""
     match = _H2.search(body, span.text_start, span.end)
     return match[0] if match else None
+
+
+def orphan_heading(body: str, spans: dict[str, Span | None]) -> str | None:
+    """A `## ` heading that starts no found section: a section renamed after its marker was lost, perhaps."""
+    for heading in _H2.finditer(body):
+        if not any(s and s.start <= heading.start() < s.text_start for s in spans.values()):
+            return heading[0]
+    return None
 
 
 def replace_section(body: str, span: Span, text: str) -> str:

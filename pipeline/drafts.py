@@ -8,6 +8,7 @@ take the same version (the loser takes the next one). Temp files of dead runs ar
 from __future__ import annotations
 
 import errno
+import itertools
 import os
 import re
 import secrets
@@ -19,6 +20,7 @@ from pipeline.errors import DraftError
 from pipeline.text import slugify
 
 _VERSION_NAME = re.compile(r"^v(\d{3,})\.md$")
+_PROMPT_LINE = re.compile(r"^prompt: *(.+)$", re.M)
 _TEMP_NAME = re.compile(r"^\.v\d+\.md\.(\d+)\.\w+\.tmp$")
 
 
@@ -28,14 +30,41 @@ class DraftFile:
     version: int
 
 
-def essay_dir(drafts_dir: Path, prompt_path: Path) -> Path:
-    """drafts/<prompt file stem>, with the stem made safe as a folder name and kept inside drafts/."""
-    name = slugify(prompt_path.stem) or "essay"
-    folder = drafts_dir / name
-    root = drafts_dir.resolve()
-    if not folder.resolve().is_relative_to(root):
-        raise DraftError(f"{folder} points outside {drafts_dir} (a symlink?): remove it or pick another --drafts")
-    return folder
+def prompt_ref(prompt_path: Path, root: Path) -> str:
+    """How drafts name their prompt: relative to the workspace when inside it."""
+    resolved = prompt_path.resolve()
+    base = root.resolve()
+    return resolved.relative_to(base).as_posix() if resolved.is_relative_to(base) else resolved.as_posix()
+
+
+def essay_dir(drafts_dir: Path, prompt_path: Path, root: Path) -> Path:
+    """drafts/<slug of the prompt's name>, kept inside drafts/. A folder, once made, stays its prompt's:
+    where another prompt owns the slug's folder (two names that slug alike), a number is added."""
+    base = slugify(prompt_path.stem) or "essay"
+    ref = prompt_ref(prompt_path, root)
+    root_dir = drafts_dir.resolve()
+    for number in itertools.count(1):
+        folder = drafts_dir / (base if number == 1 else f"{base}-{number}")
+        if not folder.resolve().is_relative_to(root_dir):
+            raise DraftError(f"{folder} points outside {drafts_dir} (a symlink?): remove it or pick another --drafts")
+        owner = folder_owner(folder)
+        if owner is None or owner == ref:
+            return folder
+    raise AssertionError("unreachable")
+
+
+def folder_owner(folder: Path) -> str | None:
+    """The prompt an essay folder belongs to, as its oldest file's frontmatter names it; None if unclaimed."""
+    files = [d.path for d in list_versions(folder)] + [p for p in (folder / "plan.md",) if p.is_file()]
+    for path in files:
+        try:
+            head = path.read_text(encoding="utf-8", errors="replace")[:4000]
+        except OSError:
+            continue
+        found = _PROMPT_LINE.search(head)
+        if found:
+            return found[1].strip().strip("'\"")
+    return None
 
 
 def list_versions(folder: Path) -> list[DraftFile]:

@@ -4,7 +4,10 @@
      +-- UsageError            bad options, a missing file, a prompt with no sections (exit code 2)
      +-- ConfigError           essay.toml unreadable or contradictory
      +-- LLMError              the model could not give a usable answer (after retries)
-     +-- DraftError            the drafts folder cannot be written as asked
+     +-- DraftError            the drafts folder cannot be written as asked, or a draft cannot be read
+     +-- StateError            the workspace's own state (.essay/) cannot be used
+     +-- PrivacyError          a call would have sent a private note to an endpoint that is not trusted
+     +-- Cancelled             the run was interrupted before a call was sent
 
 Every message says what happened and what to do next.
 """
@@ -34,6 +37,14 @@ class LLMError(EssayError):
 
 class DraftError(EssayError):
     """A draft could not be read or written."""
+
+
+class StateError(EssayError):
+    """The workspace's state folder or file cannot be used as it is."""
+
+
+class PrivacyError(EssayError):
+    """A private note was about to leave for an untrusted endpoint; nothing was sent."""
 
 
 class Cancelled(EssayError):

@@ -81,7 +81,7 @@ def expand_section(
     if not fragments:
         return SectionDraft(section.slug, section.title, EMPTY_SECTION_NOTE, (), generated=False)
     words = target_words(fragments)
-    max_tokens = words * 2 + 64
+    max_tokens = answer_budget(words)
     fitted = _fit_fragments(prompt, section, fragments, samples, llm.context_window - max_tokens)
     while True:
         try:
@@ -151,11 +151,21 @@ def pick_voice_samples(texts: Sequence[str], budget_chars: int) -> list[str]:
     return picked
 
 
-def writing_prompt_tokens(
-    prompt: Prompt, section: Section, fragments: Sequence[Fragment], samples: Sequence[str]
-) -> int:
-    messages = section_messages(prompt, section, fragments, samples, target_words(fragments), "")
-    return estimate_tokens("".join(m["content"] for m in messages))
+def answer_budget(words: int) -> int:
+    """Output tokens a section of this many words may take: lowercase prose runs ~1.3 tokens a word."""
+    return words * 2 + 64
+
+
+def section_budget(
+    prompt: Prompt, section: Section, fragments: Sequence[Fragment], voice_samples: Sequence[str], window: int
+) -> tuple[int, int]:
+    """Prompt and output tokens writing this section takes: what a dry run reports and a real run spends."""
+    samples = pick_voice_samples(voice_samples, voice_budget(window))
+    words = target_words(fragments)
+    out = answer_budget(words)
+    fitted = _fit_fragments(prompt, section, fragments, samples, window - out)
+    messages = section_messages(prompt, section, fitted, samples, words, "")
+    return estimate_tokens("".join(m["content"] for m in messages)), out
 
 
 def _fit_fragments(

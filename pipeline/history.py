@@ -24,14 +24,14 @@ class Target:
     prompt_path: Path | None  # the prompt file named, if one was
 
 
-def resolve_target(target: Path, drafts_dir: Path) -> Target:
+def resolve_target(target: Path, drafts_dir: Path, root: Path) -> Target:
     if target.is_dir():
         folder, chosen, prompt_path = target, None, None
     elif target.is_file() and target.parent.is_dir() and any(d.path == target for d in list_versions(target.parent)):
         folder, prompt_path = target.parent, None
         chosen = next(d for d in list_versions(folder) if d.path == target)
     elif target.is_file():
-        folder, chosen, prompt_path = essay_dir(drafts_dir, target), None, target
+        folder, chosen, prompt_path = essay_dir(drafts_dir, target, root), None, target
     else:
         raise UsageError(f"{target} not found: name {_DRAFT_NAME_HELP}")
     versions = tuple(list_versions(folder))
@@ -66,17 +66,17 @@ def describe_versions(target: Target) -> list[VersionInfo]:
             infos.append(VersionInfo(draft.version, draft.path, "?", "unreadable frontmatter", "?", None))
             continue
         meta = text.meta
-        made_by = str(meta.get("made_by", "?"))
+        made_by = meta.made_by
         if made_by == "regen":
-            made_by = f"regen of section '{meta.get('regenerated', '?')}' from v{int(meta.get('parent') or 0):03d}"
-        stored = meta.get("body_hash")
+            made_by = f"regen of section '{meta.regenerated or '?'}' from v{meta.parent or 0:03d}"
+        stored = meta.body_hash
         infos.append(
             VersionInfo(
                 version=draft.version,
                 path=draft.path,
-                created=str(meta.get("created", "?")).replace("T", " ")[:16],
+                created=(meta.created or "?").replace("T", " ")[:16],
                 made_by=made_by,
-                model=str(meta.get("model", "?")),
+                model=meta.model or "?",
                 edited=None if stored is None else body_hash(text.body) != stored,
             )
         )

@@ -3,6 +3,9 @@
 A fragment is one paragraph, bullet group or heading block of one note. Its id is a hash of the
 note's path and its text, so it is stable across runs and changes only when that text changes.
 Bad files never stop a run: each gets one warning line naming the file and what was done.
+Privacy fails closed: a `private` key in any case, with any value but a clear false, makes a note
+private; Obsidian's hidden `%% comments %%` and HTML comments are never read as material; a file
+symlinked from outside the notes folder is not read.
 """
 
 from __future__ import annotations
@@ -29,6 +32,11 @@ _EMBED_ONLY = re.compile(r"^(\s*!\[\[[^\]]+\]\]\s*)+$")
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _HEADING = re.compile(r"^#{1,6}\s")
 _FRONTMATTER_BLOCK = re.compile(r"\A---\s*\n.*?\n---\s*(\n|\Z)", re.S)
+# Text the author hid from readers: Obsidian comments (an unclosed one hides the rest of the note)
+# and HTML comments.
+_HIDDEN = re.compile(r"%%.*?(?:%%|\Z)|<!--.*?(?:-->|\Z)", re.S)
+_CLEAR_FALSE = {"false", "no", "off", "0"}
+_CLEAR_TRUE = {"true", "yes", "on", "1"}
 
 
 @dataclass(frozen=True)
@@ -83,26 +91,44 @@ def collect_notes(
         raise UsageError(f"notes folder not found: {notes_dir} (pass --notes DIR)")
     excluded = {p.resolve() for p in exclude}
     patterns = DEFAULT_IGNORE + tuple(ignore)
+    root = notes_dir.resolve()
     fragments: list[Fragment] = []
     voice: list[VoiceSample] = []
     warnings: list[str] = []
     count = 0
     for path in _markdown_files(notes_dir):
         rel = path.relative_to(notes_dir).as_posix()
-        if any(fnmatch.fnmatch(rel, p) for p in patterns) or path.resolve() in excluded:
+        real = path.resolve()
+        if any(path_matches(rel, p) for p in patterns) or real in excluded:
             continue
-        if any(path.resolve().is_relative_to(e) for e in excluded if e.is_dir()):
+        if any(real.is_relative_to(e) for e in excluded if e.is_dir()):
+            continue
+        if not real.is_relative_to(root):
+            warnings.append(f"{rel}: a link to a file outside the notes folder ({real}), skipped")
             continue
         note = read_note(path, rel)
         warnings.extend(note.warnings if note else [f"{rel}: could not be read, skipped"])
         if note is None or not note.body.strip():
             continue
         count += 1
-        private = note.private or any(fnmatch.fnmatch(rel, p) for p in private_globs)
+        private = note.private or any(path_matches(rel, p) for p in private_globs)
         if note.voice:
             voice.append(VoiceSample(rel, note.body.strip(), private))
         fragments.extend(split_note(note, private=private))
     return Notes(tuple(fragments), tuple(voice), tuple(warnings), count)
+
+
+def path_matches(rel: str, pattern: str) -> bool:
+    """A glob against a note's path: `*` crosses folders, `**/x` also matches x at the root, and a
+    pattern without a slash matches the file's name at any depth (as in .gitignore)."""
+    pattern = pattern.strip().lstrip("/")
+    if fnmatch.fnmatch(rel, pattern):
+        return True
+    while pattern.startswith("**/"):
+        pattern = pattern[3:]
+        if fnmatch.fnmatch(rel, pattern):
+            return True
+    return "/" not in pattern and fnmatch.fnmatch(rel.rsplit("/", 1)[-1], pattern)
 
 
 def _markdown_files(root: Path) -> list[Path]:
@@ -132,7 +158,11 @@ def read_note(path: Path, rel: str) -> _Note | None:
     except UnicodeDecodeError:
         text = raw.decode("utf-8-sig", errors="replace")
         warnings.append(f"{rel}: not valid UTF-8, undecodable bytes replaced with \ufffd")
+    if "\x00" in text:
+        text = text.replace("\x00", "")
+        warnings.append(f"{rel}: NUL bytes removed")
     meta, body = _split_frontmatter(text, rel, warnings)
+    body = _HIDDEN.sub("", body)
     if size > MAX_NOTE_CHARS or len(body) > MAX_NOTE_CHARS:
         body = _cut(body, MAX_NOTE_CHARS)
         warnings.append(f"{rel}: {size // 1024} KB is too long, used the first {len(body) // 1024} KB")
@@ -144,7 +174,7 @@ def read_note(path: Path, rel: str) -> _Note | None:
         date=_note_date(meta, stem, title),
         tags=_note_tags(meta.get("tags"), body),
         body=body,
-        private=meta.get("private") is True,
+        private=_is_private(meta, rel, warnings),
         voice=meta.get("voice") is True,
         warnings=warnings,
     )
@@ -155,8 +185,31 @@ def _split_frontmatter(text: str, rel: str, warnings: list[str]) -> tuple[dict, 
         post = frontmatter.loads(text)
     except (yaml.YAMLError, ValueError) as exc:
         warnings.append(f"{rel}: frontmatter is not valid YAML ({type(exc).__name__}), used the text without it")
-        return {}, _FRONTMATTER_BLOCK.sub("", text, count=1)
+        block = _FRONTMATTER_BLOCK.match(text)
+        # The note may say it is private in the part that cannot be read: fail closed.
+        flag = re.search(r"(?im)^\s*private\s*:\s*(.*)$", block[0]) if block else None
+        meta = {"private": flag[1].strip().strip("'\"")} if flag else {}
+        return meta, _FRONTMATTER_BLOCK.sub("", text, count=1)
     return dict(post.metadata), post.content
+
+
+def _is_private(meta: dict, rel: str, warnings: list[str]) -> bool:
+    """`private` in any case, with any value but a clear false; a value that cannot be read is private."""
+    values = [v for k, v in meta.items() if str(k).strip().lower() == "private"]
+    if not values:
+        return False
+    private = False
+    for value in values:
+        if isinstance(value, bool):
+            private |= value
+        elif isinstance(value, (int, float)) and value in (0, 1):
+            private |= value == 1
+        elif isinstance(value, str) and value.strip().lower() in _CLEAR_FALSE | _CLEAR_TRUE:
+            private |= value.strip().lower() in _CLEAR_TRUE
+        else:
+            warnings.append(f"{rel}: 'private: {value}' is not true or false, so the note is treated as private")
+            private = True
+    return private
 
 
 def _cut(body: str, budget: int) -> str:

@@ -49,8 +49,10 @@ class Prompt:
     instruction: str
     sections: tuple[Section, ...]
     author_draft: str = ""  # the author's own writing below the sections, if any
-    note_globs: tuple[str, ...] = ()  # frontmatter `notes:`: only notes whose path matches one
-    tags: tuple[str, ...] = ()  # frontmatter `tags:`: only notes with one of these tags
+    # Narrowing uses keys of essay's own: Obsidian's `tags:`, `aliases:` and the like are the author's
+    # metadata about the prompt file, never a filter.
+    note_globs: tuple[str, ...] = ()  # frontmatter `essay-notes:`: only notes whose path matches one
+    tags: tuple[str, ...] = ()  # frontmatter `essay-tags:`: only notes with one of these tags
 
 
 def parse_prompt(path: Path) -> Prompt:
@@ -80,9 +82,14 @@ def parse_prompt(path: Path) -> Prompt:
         instruction,
         _with_unique_slugs(sections),
         draft,
-        note_globs=_strings(post.metadata.get("notes")),
-        tags=tuple(t.lstrip("#") for t in _strings(post.metadata.get("tags"))),
+        note_globs=_strings(_own_key(post.metadata, "notes")),
+        tags=tuple(t.lstrip("#") for t in _strings(_own_key(post.metadata, "tags"))),
     )
+
+
+def _own_key(meta: dict, name: str) -> object:
+    """`essay-notes` (or `essay_notes`): a key nobody sets by accident."""
+    return meta.get(f"essay-{name}", meta.get(f"essay_{name}"))
 
 
 def _strings(value: object) -> tuple[str, ...]:

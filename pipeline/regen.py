@@ -15,14 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.assign import assign_fragments
-from pipeline.cache import CachedModel, Store
-from pipeline.config import Settings
 from pipeline.draftfile import (
     Span,
     body_hash,
     compose,
     insert_section,
     locate,
+    orphan_heading,
     replace_section,
     section_text,
     text_hash,
@@ -32,9 +31,10 @@ from pipeline.drafts import DraftFile, next_version, write_new_version
 from pipeline.errors import DraftError, UsageError
 from pipeline.expand import expand_section, pick_voice_samples, voice_budget
 from pipeline.history import Target, read_version
-from pipeline.llm import ChatModel, MeteredModel, Usage
+from pipeline.llm import Usage
 from pipeline.prompt import Section
-from pipeline.runner import Progress, notes_hash, now, read_inputs, section_entry
+from pipeline.runner import notes_hash, now, read_inputs, section_meta
+from pipeline.session import Run
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,8 @@ def choose_section(sections: Sequence[tuple[str, str]], query: str, where: str) 
     """A section by number (1-based), slug, a unique prefix of its title, or (starts of) words of its title."""
     listing = "\n".join(f"  {n}. {title}  [{slug}]" for n, (slug, title) in enumerate(sections, start=1))
     wanted = _normal(query)
+    if not wanted:
+        raise UsageError(f"'{query}' names no section in {where}: use its number, slug or title words:\n{listing}")
     if query.strip().isdigit():
         number = int(query)
         if 1 <= number <= len(sections):
@@ -70,52 +72,32 @@ def choose_section(sections: Sequence[tuple[str, str]], query: str, where: str) 
 
 
 def regen_section(
-    target: Target,
-    query: str,
-    notes_dir: Path,
-    drafts_dir: Path,
-    llm: ChatModel,
-    settings: Settings,
-    *,
-    instructions: str = "",
-    reassign: bool = False,
-    progress: Progress | None = None,
-    store: Store | None = None,
-    temp_dir: Path | None = None,
+    run: Run, target: Target, query: str, *, instructions: str = "", reassign: bool = False
 ) -> RegenResult:
-    progress = progress or Progress()
     started = time.perf_counter()
     base = target.chosen or target.versions[-1]
     doc = read_version(base)
-    sections = doc.section_titles()
+    sections = doc.meta.section_titles()
     if not sections:
         raise DraftError(f"{base.path} lists no sections in its frontmatter: was it written by essay?")
     slug, title = choose_section(sections, query, base.path.name)
-    spans = locate(doc.body, sections)
-    span = spans[slug]
-    if span is not None and (heading := unknown_heading(doc.body, span)):
-        raise DraftError(
-            f"cannot tell where section '{title}' ends in {base.path}: the heading '{heading}' after it "
-            "matches no section. Put its marker back above it (<!-- section: SLUG -->, with the slug of the "
-            "section it starts) or restore its heading, then try again; nothing was written"
-        )
-    prompt_path = target.prompt_path or Path(str(doc.meta.get("prompt", "")))
+    span = _checked_span(doc.body, sections, slug, title, base.path)
+    prompt_path = target.prompt_path or _prompt_of(doc.meta.prompt, run.workspace.root)
     if not prompt_path.is_file():
         raise UsageError(f"the prompt of {base.path} ({prompt_path}) is not found: pass the prompt file as TARGET")
 
-    inputs = read_inputs(prompt_path, notes_dir, drafts_dir, settings, llm, progress)
-    metered = MeteredModel(llm)
+    inputs = read_inputs(run, prompt_path)
+    llm = run.essay_model(target.folder.name)
     by_id = {f.id: f for f in inputs.fragments}
-    stored = [str(i) for i in doc.section_meta(slug).get("fragments") or []]
-    notes_unchanged = doc.meta.get("notes_hash") == notes_hash(inputs.fragments)
+    recorded = doc.meta.section(slug)
+    stored = list(recorded.fragments) if recorded else []
+    notes_unchanged = doc.meta.notes_hash == notes_hash(inputs.fragments)
     reassigned = reassign or not notes_unchanged or not all(i in by_id for i in stored)
     if reassigned:
         if slug not in {s.slug for s in inputs.prompt.sections}:
             raise UsageError(f"section '{title}' is no longer in {prompt_path}: put it back to reassign its notes")
-        sorter = CachedModel(metered, store, essay=target.folder.name, stage="assign")
-        ids = list(
-            assign_fragments(inputs.prompt, inputs.fragments, sorter, on_batch=progress.on_assign_batch).sections[slug]
-        )
+        plan = assign_fragments(inputs.prompt, inputs.fragments, llm.stage("sort"))
+        ids = list(plan.sections[slug])
     else:
         ids = stored
     if not ids:
@@ -123,50 +105,77 @@ def regen_section(
         raise UsageError(f"no notes are assigned to section '{title}': write it yourself, or add notes about it{hint}")
 
     section = next((s for s in inputs.prompt.sections if s.slug == slug), Section(slug, title, ""))
+    version = next_version(target.folder)
+    sample = f"{target.folder.name}/v{version}.{run.store.times_written(target.folder.name, version)}"
     new = expand_section(
         inputs.prompt,
         section,
         [by_id[i] for i in ids],
-        CachedModel(
-            metered,
-            store,
-            essay=target.folder.name,
-            stage="regen",
-            sample=f"{target.folder.name}/v{next_version(target.folder)}",
-        ),
-        samples=pick_voice_samples(inputs.voice_samples, voice_budget(llm.context_window)),
+        llm.stage("regen", sample),
+        samples=pick_voice_samples(inputs.voice_samples, voice_budget(run.provider.context_window)),
         guidance=instructions,
-        on_warning=progress.on_warning,
+        on_warning=run.progress.on_warning,
     )
-    progress.on_section(new, 1, 1)
+    run.progress.on_section(new, 1, 1)
     if span is None:  # the author deleted it: put it back where it belongs in the prompt's order
+        spans = locate(doc.body, sections)
         body = insert_section(doc.body, _insertion_point(sections, spans, slug, len(doc.body)), slug, title, new.text)
         replaced_edits = False
     else:
-        replaced_edits = text_hash(section_text(doc.body, span)) != doc.section_meta(slug).get("text_hash")
+        replaced_edits = recorded is not None and text_hash(section_text(doc.body, span)) != recorded.text_hash
         body = replace_section(doc.body, span, new.text)
 
-    meta = {k: v for k, v in doc.meta.items() if k != "instructions"}
-    meta.update(
-        parent=base.version,
-        created=now(),
-        made_by="regen",
-        regenerated=slug,
-        provider=llm.provider,
-        model=llm.model,
-        calls=metered.usage.calls,
-        prompt_tokens=metered.usage.prompt_tokens,
-        output_tokens=metered.usage.completion_tokens,
-        seconds=round(time.perf_counter() - started, 1),
-        body_hash=body_hash(body),
-        sections=[section_entry(new, by_id) if s.get("slug") == slug else s for s in doc.meta["sections"]],
+    meta = doc.meta.model_copy(
+        update={
+            "parent": base.version,
+            "created": now(),
+            "made_by": "regen",
+            "regenerated": slug,
+            "instructions": instructions or None,
+            "provider": run.provider.provider,
+            "model": run.provider.model,
+            "calls": llm.usage.calls,
+            "prompt_tokens": llm.usage.prompt_tokens,
+            "output_tokens": llm.usage.completion_tokens,
+            "seconds": round(time.perf_counter() - started, 1),
+            "body_hash": body_hash(body),
+            "sections": tuple(section_meta(new, by_id) if s.slug == slug else s for s in doc.meta.sections),
+        }
     )
-    if instructions:
-        meta["instructions"] = instructions
     written = write_new_version(
-        target.folder, lambda version: compose({**meta, "version": version}, body), temp_dir=temp_dir
+        target.folder,
+        lambda number: compose(meta.model_copy(update={"version": number}), body),
+        temp_dir=run.workspace.temp_dir,
     )
-    return RegenResult(written, base, title, replaced_edits, metered.usage)
+    run.store.mark_written(target.folder.name, written.version)
+    return RegenResult(written, base, title, replaced_edits, llm.usage)
+
+
+def _checked_span(body: str, sections: Sequence[tuple[str, str]], slug: str, title: str, path: Path) -> Span | None:
+    """Where the section is; None if the author deleted it. Refuses, writing nothing, where its boundary
+    cannot be told: a `## ` heading that matches no section may be this section renamed, or the next one."""
+    spans = locate(body, sections)
+    span = spans[slug]
+    fix = (
+        "Put its marker back above it (<!-- section: SLUG -->, with the slug of the section it starts) or "
+        "restore its heading, then try again; nothing was written"
+    )
+    if span is not None and (heading := unknown_heading(body, span)):
+        raise DraftError(
+            f"cannot tell where section '{title}' ends in {path}: the heading '{heading}' after it "
+            f"matches no section. {fix}"
+        )
+    if span is None and (heading := orphan_heading(body, spans)):
+        raise DraftError(
+            f"cannot find section '{title}' in {path}: its marker is gone and no heading matches it, "
+            f"but '{heading}' matches no section, so it may be this one renamed. {fix}"
+        )
+    return span
+
+
+def _prompt_of(recorded: str, root: Path) -> Path:
+    path = Path(recorded)
+    return path if path.is_absolute() or not (root / path).is_file() else root / path
 
 
 def _insertion_point(

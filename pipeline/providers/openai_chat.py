@@ -6,26 +6,29 @@ neither. We try them in that order and remember, per endpoint and model, what wo
 
 Retries live here, in tenacity, and only here: the SDK's own retries are off so the two do not
 multiply. Rate limits (honouring Retry-After), 5xx, timeouts, refused connections and garbled
-answers are retried with exponential backoff and jitter, within a bound on the total time; a bad
-key, a missing model or a bad request fail at once, since retrying cannot fix them.
+answers are retried with exponential backoff and jitter; a bad key, a missing model or a bad request
+fail at once, since retrying cannot fix them. `timeout` bounds the whole call, attempts and waits
+included: each attempt gets only the time that is left.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+import time
+from collections.abc import Callable, MutableMapping
 from typing import Any
 
 import openai
 from openai import OpenAI
-from tenacity import RetryCallState, retry, retry_if_exception, stop_after_attempt, stop_after_delay
+from tenacity import RetryCallState, retry, retry_if_exception, stop_after_attempt
 from tenacity.wait import wait_exponential_jitter
 
 from pipeline.errors import ContextTooLong, LLMError
-from pipeline.llm import Completion, Messages
+from pipeline.llm import Completion, Messages, Purpose
 
 STRUCTURED_MODES = ("json_schema", "json_object", "prompt")
-_learned_modes: dict[tuple[str, str], str] = {}
+_process_modes: dict[str, str] = {}  # without a workspace, what an endpoint accepts is learned per process
 _learned_lock = threading.Lock()
 _backoff = wait_exponential_jitter(initial=1, max=30)
 
@@ -82,20 +85,17 @@ class OpenAIChat:
         api_key: str,
         timeout: float = 120.0,
         context_window: int = 16_384,
-        max_attempts: int = 6,
-        max_seconds: float = 110.0,
+        modes: MutableMapping[str, str] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.model = model
         self.context_window = context_window
+        self.timeout = timeout
         self._api_key = api_key
+        self._modes = _process_modes if modes is None else modes
+        self._sleep = sleep
         self.client = OpenAI(base_url=base_url, api_key=api_key, timeout=timeout, max_retries=0)
         self.endpoint = str(self.client.base_url).rstrip("/")
-        self._call = retry(
-            retry=retry_if_exception(_retryable),
-            wait=_wait,
-            stop=stop_after_attempt(max_attempts) | stop_after_delay(max_seconds) | _stop_connection_errors_early,
-            reraise=True,
-        )(self._call_once)
 
     def complete(
         self,
@@ -104,6 +104,7 @@ class OpenAIChat:
         schema: dict[str, Any] | None = None,
         max_tokens: int = 512,
         temperature: float = 0.7,
+        purpose: Purpose | None = None,
     ) -> Completion:
         request: dict[str, Any] = {
             "model": self.model,
@@ -113,8 +114,8 @@ class OpenAIChat:
         }
         if schema is None:
             return self._send(request)
-        key = (self.endpoint, self.model)
-        learned = _learned_modes.get(key)
+        key = f"{self.endpoint} {self.model}"
+        learned = self._modes.get(key)
         for mode in (learned,) if learned else STRUCTURED_MODES:
             try:
                 result = self._send({**request, **_response_format(mode, schema)})
@@ -122,14 +123,39 @@ class OpenAIChat:
                 if _rejects_response_format(exc.__cause__):
                     continue
                 raise
-            with _learned_lock:
-                _learned_modes[key] = mode
+            if learned != mode:
+                with _learned_lock:
+                    self._modes[key] = mode
             return result
         raise LLMError(f"{self.endpoint} rejected every form of structured output") from None
 
-    def _call_once(self, request: dict[str, Any]) -> Completion:
+    def _call(self, request: dict[str, Any]) -> Completion:
+        """One call, retried while time is left; every attempt and wait fits in `timeout` seconds."""
+        deadline = time.monotonic() + self.timeout
+
+        def left() -> float:
+            return deadline - time.monotonic()
+
+        def wait(state: RetryCallState) -> float:
+            return max(0.0, min(_wait(state), left() - 0.5))
+
+        def out_of_time(state: RetryCallState) -> bool:
+            return left() < 1.0
+
+        def attempt() -> Completion:
+            return self._call_once(request, max(left(), 0.5))
+
+        return retry(
+            retry=retry_if_exception(_retryable),
+            wait=wait,
+            stop=stop_after_attempt(8) | out_of_time | _stop_connection_errors_early,
+            sleep=self._sleep,
+            reraise=True,
+        )(attempt)()
+
+    def _call_once(self, request: dict[str, Any], seconds: float) -> Completion:
         try:
-            response = self.client.chat.completions.create(**request)
+            response = self.client.with_options(timeout=seconds).chat.completions.create(**request)
         except json.JSONDecodeError as exc:
             raise _Garbled(f"its answer is not JSON ({exc.msg})") from None
         choice = response.choices[0] if response.choices else None
@@ -140,6 +166,7 @@ class OpenAIChat:
             text=choice.message.content or "",
             prompt_tokens=usage.prompt_tokens if usage else 0,
             completion_tokens=usage.completion_tokens if usage else 0,
+            cached_tokens=_cached_tokens(usage),
             finish_reason=choice.finish_reason,
         )
 
@@ -176,6 +203,12 @@ def _explain(exc: Exception, endpoint: str, model: str) -> LLMError | None:
     if isinstance(exc, _Garbled):
         return LLMError(f"{endpoint} did not give a usable answer, after retries: {exc}")
     return None
+
+
+def _cached_tokens(usage: Any) -> int:
+    """Prompt tokens the server answered from its prompt cache (OpenAI reports them; others may not)."""
+    details = getattr(usage, "prompt_tokens_details", None)
+    return int(getattr(details, "cached_tokens", 0) or 0)
 
 
 def _is_context_overflow(exc: openai.BadRequestError) -> bool:
