@@ -156,7 +156,7 @@ def _render_item(item: PlanItem) -> str:
         if len(lines) > 1 and re.match(r"\s*(```|~~~|\|)", lines[-1]):
             lines.append(meta)
         else:
-            lines[-1] = f"{lines[-1]} {meta}".lstrip()
+            lines[-1] = f"{lines[-1]} {meta}" if lines[-1] else meta
     rest = "".join(f"\n  {line}" if line else "\n" for line in lines[1:])
     return f"- {lines[0]}{rest}\n"
 
