@@ -4,17 +4,15 @@
     essay_plan: 1         prompt, prompt_hash, created, body_hash (the body as written, to tell later edits)
     ---
 
-    # plan: <essay title>
-    > how to edit it
+    # plan: <essay title>  then a blockquote on how to edit it
     ## <section title>                                  one per prompt section, in prompt order
     about 250 words. open with the outage.              lines before the first item: the author's direction
     - fragment text ([[note/path]]) <!-- f:ID -->       a fragment; continuation lines indented by two spaces
     - a point the author added                          no marker: the section must cover it
     ## fits no section                                  items kept out of the draft
-    ## left out                                         informational only; never read back into sections
+    ## left out                                         what was kept off the plan: read back as it is, never an error
 
-The `<!-- f:ID -->` comment is invisible in Obsidian's preview and ties an item to its fragment however
-the author edits its text or moves it.
+The `<!-- f:ID -->` comment, invisible in Obsidian's preview, ties an item to its fragment however it is edited.
 """
 
 from __future__ import annotations
@@ -126,31 +124,22 @@ def render_plan(plan: Plan, essay_title: str) -> str:
     parts = [f"\n# plan: {essay_title.strip().lower()}\n\n{INSTRUCTIONS}\n"]
     for section in plan.sections:
         direction = f"{section.direction}\n" if section.direction else ""
-        parts.append(f"## {section.title.lower()}\n{direction}\n{_render_items(section.items)}")
-    parts.append(f"## {UNUSED_TITLE}\n\n{_render_items(plan.unused)}")
+        parts.append(f"## {section.title.lower()}\n{direction}\n{''.join(map(_render_item, section.items))}")
+    parts.append(f"## {UNUSED_TITLE}\n\n{''.join(map(_render_item, plan.unused))}")
     if plan.left_out:
         lines = [f"- {n} fragment{'' if n == 1 else 's'}: {reason.strip()}\n" for reason, n in plan.left_out]
         parts.append(f"## {LEFT_OUT_TITLE}\n\n{''.join(lines)}")
     body = "\n".join(part.rstrip("\n") + "\n" for part in parts)
-    meta = {
-        "essay_plan": FORMAT,
-        "prompt": plan.prompt,
-        "prompt_hash": plan.prompt_hash,
-        "created": plan.created,
-        "body_hash": plan_hash(body),
-    }
-    return compose(meta, body)
-
-
-def _render_items(items: Sequence[PlanItem]) -> str:
-    return "".join(_render_item(item) for item in items)
+    meta = {"essay_plan": FORMAT, "prompt": plan.prompt, "prompt_hash": plan.prompt_hash, "created": plan.created}
+    return compose({**meta, "body_hash": plan_hash(body)}, body)
 
 
 def _render_item(item: PlanItem) -> str:
     text = f"[ ] {item.text}" if _BOX.match(item.text) else item.text  # the parser drops one checkbox
     lines = text.split("\n")
     if item.fragment_id is not None:
-        source = "(your draft)" if item.by_author else f"([[{_link(item.note_path)}]])" if item.note_path else ""
+        source = f"([[{item.note_path.removesuffix('.md')}]])" if item.note_path else ""
+        source = "(your draft)" if item.by_author else source
         meta = f"{source} <!-- f:{item.fragment_id} -->".strip()
         # After a closing fence or a table row, trailing text would change the block: it gets its own line.
         if len(lines) > 1 and re.match(r"\s*(```|~~~|\|)", lines[-1]):
@@ -159,10 +148,6 @@ def _render_item(item: PlanItem) -> str:
             lines[-1] = f"{lines[-1]} {meta}" if lines[-1] else meta
     rest = "".join(f"\n  {line}" if line else "\n" for line in lines[1:])
     return f"- {lines[0]}{rest}\n"
-
-
-def _link(note_path: str) -> str:
-    return note_path[:-3] if note_path.endswith(".md") else note_path
 
 
 def parse_plan(text: str, name: str, sections: Sequence[Section]) -> Plan:
@@ -181,14 +166,9 @@ def parse_plan(text: str, name: str, sections: Sequence[Section]) -> Plan:
             unused = items
         elif isinstance(kind, Section):
             found[kind.slug] = PlanSection(kind.slug, kind.title, direction, None, items)
-    return Plan(
-        prompt=str(meta["prompt"]),
-        prompt_hash=str(meta.get("prompt_hash") or ""),
-        created=_string(meta.get("created")),
-        sections=tuple(found.get(s.slug) or PlanSection(s.slug, s.title) for s in sections),
-        unused=unused,
-        left_out=tuple(left_out),
-    )
+    planned = tuple(found.get(s.slug) or PlanSection(s.slug, s.title) for s in sections)  # deleted: no material
+    header = str(meta["prompt"]), str(meta.get("prompt_hash") or ""), _string(meta.get("created"))
+    return Plan(*header, planned, unused, tuple(left_out))
 
 
 def _frontmatter(text: str, name: str) -> tuple[dict[str, Any], str, int]:
@@ -239,23 +219,17 @@ def _blocks(body: str, first_line: int, name: str, sections: Sequence[Section]) 
         kind = kind or next((t for t in (UNUSED_TITLE, LEFT_OUT_TITLE) if _key(t) in keys), None)
         if kind is None:
             titles = ", ".join(f"'{s.title.lower()}'" for s in sections)
-            raise PlanError(
-                f"{name} line {number}: heading '{_short(line)}' is no section of the prompt: "
-                f"rename it to one of {titles}, '{UNUSED_TITLE}', or move its items and delete it"
-            )
+            advice = f"rename it to one of {titles}, '{UNUSED_TITLE}', or move its items and delete it"
+            raise _at(name, number, f"heading '{_short(line)}' is no section of the prompt: {advice}")
         if kind in seen and kind != LEFT_OUT_TITLE:
-            raise PlanError(
-                f"{name} line {number}: '{_short(line)}' repeats the heading on line {seen[kind]}: "
-                "move its items under that one and delete it"
-            )
+            advice = "move its items under that one and delete it"
+            raise _at(name, number, f"'{_short(line)}' repeats the heading on line {seen[kind]}: {advice}")
         seen[kind] = number
         blocks.append((kind, []))
     for number, line in blocks[0][1]:
-        if _ITEM.match(line) and line.strip() not in ("-", "*", "+"):
-            raise PlanError(
-                f"{name} line {number}: '{_short(line)}' is above the first section heading: "
-                "move it under the section it belongs to"
-            )
+        if _ITEM.match(line) and line[1:].strip():
+            advice = "move it under the section it belongs to"
+            raise _at(name, number, f"'{_short(line)}' is above the first section heading: {advice}")
     return blocks[1:]
 
 
@@ -275,10 +249,8 @@ def _read_list(lines: list[tuple[int, str]], name: str) -> tuple[str, tuple[Plan
             indent, item_lines = items[-1]
             item_lines.append(_dedent(line, indent))
         else:
-            raise PlanError(
-                f"{name} line {number}: '{_short(line)}' is not a list item: "
-                "start it with '- ' or indent it under the item above"
-            )
+            advice = "start it with '- ' or indent it under the item above"
+            raise _at(name, number, f"'{_short(line)}' is not a list item: {advice}")
     parsed = [_item("\n".join(item_lines)) for _, item_lines in items]
     return "\n".join(direction), tuple(item for item in parsed if item.text or item.fragment_id)
 
@@ -316,6 +288,10 @@ def _newlines(text: str) -> str:
 def _string(value: object) -> str:
     # An author who unquotes `created` gets a YAML timestamp back; keep it in the form it was written.
     return value.isoformat() if isinstance(value, date) else str(value or "")
+
+
+def _at(name: str, number: int, message: str) -> PlanError:
+    return PlanError(f"{name} line {number}: {message}")
 
 
 def _short(line: str, limit: int = 60) -> str:

@@ -197,6 +197,18 @@ def test_the_author_may_edit_an_items_text_and_keep_its_fragment() -> None:
     )
 
 
+def test_items_typed_in_other_list_styles_are_read_as_the_author_meant() -> None:
+    text = rendered().replace(
+        "## finally, look forward\n",
+        "## finally, look forward\n1. next spring\n   with more help\n\n2) a garden\n\n   - with beds\n- [x] done\n",
+    )
+    assert section(parse(text), "forward").items == (
+        PlanItem("next spring\nwith more help", None, None),
+        PlanItem("a garden\n\n- with beds", None, None),
+        PlanItem("done", None, None),
+    )
+
+
 def test_nested_sub_bullets_belong_to_their_item() -> None:
     text = rendered().replace(
         "- i've always thought", "- the outage\n  - the pager went off at 3am\n    - twice\n- i've always thought"
