@@ -20,6 +20,7 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import yaml
 
@@ -45,8 +46,9 @@ class DraftText:
     body: str  # everything after the frontmatter, byte for byte
 
 
-def compose(meta: DraftMeta, body: str) -> str:
-    header = yaml.safe_dump(meta.to_dict(), sort_keys=False, allow_unicode=True, width=1000)
+def compose(meta: DraftMeta | dict[str, Any], body: str) -> str:
+    data = meta.to_dict() if isinstance(meta, DraftMeta) else meta
+    header = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=1000)
     return f"---\n{header}---\n{body}"
 
 

@@ -77,6 +77,8 @@ def open_workspace(
     if root is not None and not root.is_dir():
         raise UsageError(f"workspace folder not found: {root}")
     found = root if root is not None else find_root([p for p in (*near, notes, drafts, prompts) if p is not None])
+    if found.resolve() == Path.cwd().resolve():
+        found = Path(".")  # paths as the writer typed them: drafts/x/v001.md, not /home/.../drafts/x/v001.md
     return Workspace(
         root=found,
         notes=notes if notes is not None else found / "notes",

@@ -3,11 +3,22 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
-from tests.fakes import FakeLLM
+from pipeline.cli import app
+from pipeline.config import Settings
+from pipeline.progress import Progress
+from pipeline.providers import register_provider
+from pipeline.session import Run, RunOptions, build_run
+from pipeline.workspace import open_workspace
+from tests.fakes import FakeLLM, fake_provider
+
+register_provider("fake", fake_provider)
 
 BULLET_PROMPT = """---
 title: "what running a community garden taught me"
@@ -40,10 +51,32 @@ What did the first batch look like?
 """
 
 
-def essay(
+@dataclass
+class Ran:
+    """What a user sees of one command: its exit code and its two streams."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def essay(*args: str, cwd: Path, env: dict[str, str] | None = None) -> Ran:
+    """Run the command as a user would, in this process (typer's CliRunner), from folder `cwd`, with no
+    OPENAI_* variables from this machine."""
+    clean = {k: None for k in os.environ if k.startswith("OPENAI_")}
+    before = Path.cwd()
+    os.chdir(cwd)
+    try:
+        result = CliRunner().invoke(app, list(args), env={**clean, **(env or {})}, catch_exceptions=False)
+    finally:
+        os.chdir(before)
+    return Ran(result.exit_code, result.stdout, result.stderr)
+
+
+def essay_process(
     *args: str, cwd: Path, timeout: float = 120, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """Run the command as a user would: a new process, with no OPENAI_* variables from this machine."""
+    """The command in a new process: only where a real process matters (signals, kill -9)."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
     return subprocess.run(
         [sys.executable, "-m", "pipeline", *args],
@@ -53,6 +86,14 @@ def essay(
         text=True,
         timeout=timeout,
     )
+
+
+def make_run(root: Path, llm: Any, *, cache: bool = True, settings: Settings | None = None) -> Run:
+    """A run over the workspace at `root` with `llm` as its provider: the whole model stack, no CLI."""
+    ws = open_workspace(root=root)
+    if settings is not None:
+        ws = replace(ws, settings=settings)
+    return build_run(ws, llm, ws.open_store(), RunOptions(cache=cache), Progress())
 
 
 def write(path: Path, text: str | bytes) -> Path:

@@ -35,12 +35,17 @@ class FakeOpenAIServer:
         faults: list[str] | None = None,
         always: str | None = None,
         fill: float = 0.0,
+        hold_after: int | None = None,
     ) -> None:
         self.structured = structured
         self.faults = list(faults or [])
         self.always = always
         self.latency, self.per_token = latency, per_token  # simulated time to first token, and per output token
         self.fill = fill  # if set, prose answers run to this share of max_tokens, like a model that writes at length
+        # Requests past the first `hold_after` wait until `release` is set: a test can interrupt a run
+        # while a call is certainly under way, rather than hope the timing falls right.
+        self.hold_after = hold_after
+        self.release = threading.Event()
         self.requests: list[dict[str, Any]] = []
         self.busy_seconds: list[float] = []  # the simulated time of each answer
         self._lock = threading.Lock()
@@ -113,6 +118,9 @@ class FakeOpenAIServer:
                 body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))))
                 with server._lock:
                     server.requests.append(body)
+                    held = server.hold_after is not None and len(server.requests) > server.hold_after
+                if held:
+                    server.release.wait(timeout=60)
                 fault = server.next_fault()
                 key = self.headers.get("authorization", "").removeprefix("Bearer ")
                 status, payload = server.answer(body, fault, key)

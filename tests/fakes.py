@@ -13,7 +13,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.llm import Completion, Messages
+from pipeline.llm import Completion, Messages, Purpose
 
 PROSE = (
     "I Learned That The Queue Is The Org Chart. See [The Guide [v2]](https://Example.com/Guide_Path) "
@@ -26,6 +26,7 @@ class Call:
     messages: list[dict[str, str]]
     schema: dict[str, Any] | None
     max_tokens: int
+    purpose: Purpose | None = None
 
     @property
     def user(self) -> str:
@@ -59,8 +60,9 @@ class FakeLLM:
         schema: dict[str, Any] | None = None,
         max_tokens: int = 512,
         temperature: float = 0.7,
+        purpose: Purpose | None = None,
     ) -> Completion:
-        call = Call([dict(m) for m in messages], schema, max_tokens)
+        call = Call([dict(m) for m in messages], schema, max_tokens, purpose)
         with self._lock:
             self.history.append(call)
             text = self._queue.pop(0) if self._queue else default_answer(call.user, schema)
@@ -70,6 +72,17 @@ class FakeLLM:
             completion_tokens=len(text) // 4,
             finish_reason="stop",
         )
+
+
+# What `--provider fake` answers with in CLI tests: the last FakeLLM made, so a test can inspect its calls.
+made: list[FakeLLM] = []
+
+
+def fake_provider(settings: Any, options: Any) -> FakeLLM:
+    """A registered provider for in-process CLI tests: `essay draft P --provider fake`."""
+    llm = FakeLLM()
+    made.append(llm)
+    return llm
 
 
 def default_answer(user: str, schema: dict[str, Any] | None) -> str:

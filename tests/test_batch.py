@@ -18,7 +18,7 @@ from tests.fake_server import FakeOpenAIServer
 
 NARROW_PROMPT = """---
 title: people only
-notes: ["people.md"]
+essay-notes: ["people.md"]
 ---
 
 ## who comes
@@ -60,7 +60,7 @@ def test_batch_isolates_a_bad_prompt_skips_what_is_up_to_date_and_redrafts_on_ch
         url = ("--base-url", server.base_url)
         first = essay("batch", *url, cwd=ws)
         assert first.returncode == 1, first.stderr
-        assert "broken" in first.stdout and "has no sections" in first.stdout
+        assert "broken" in first.stdout and "has no sections" in first.stderr
         assert _files(ws / "drafts") == ["compost/v001.md", "garden/v001.md", "people/v001.md"]
 
         (ws / "prompts" / "broken.md").unlink()
@@ -133,12 +133,14 @@ def test_batch_progress_is_plain_lines_off_a_terminal(workspace: Path) -> None:
 def test_ctrl_c_stops_cleanly_and_a_rerun_finishes(workspace: Path) -> None:
     for n in range(4):
         write(workspace / "prompts" / f"essay{n}.md", f"## one {n}\nfirst?\n\n## two {n}\nsecond?\n")
-    with FakeOpenAIServer(latency=0.2) as server:
-        run = _batch_answered(workspace, server, jobs=1, answered=4)
+    with FakeOpenAIServer(hold_after=4) as server:
+        run = _batch_answered(workspace, server, jobs=1, answered=5)  # four answered, the fifth held
         run.send_signal(signal.SIGINT)
+        time.sleep(2)  # the signal lands while the fifth call is certainly still held (it waits for `release`)
+        server.release.set()
         _, stderr = run.communicate(timeout=60)
         assert run.returncode == 130
-        assert "interrupted: finished drafts are kept; run `essay batch` again" in stderr
+        assert "interrupted: nothing half-written was left; finished drafts are kept" in stderr
         assert "Traceback" not in stderr
         assert all(name.endswith("/v001.md") for name in _files(workspace / "drafts"))
         rerun = essay("batch", "--base-url", server.base_url, cwd=workspace)

@@ -5,54 +5,66 @@ from __future__ import annotations
 from pathlib import Path
 
 import frontmatter
+import pytest
 
-from pipeline.cache import Store
-from pipeline.config import Settings
 from pipeline.runner import draft_essay, read_inputs
-from tests.conftest import essay, write
+from tests.conftest import essay, make_run, write
 from tests.fake_server import FakeOpenAIServer
 from tests.fakes import FakeLLM
 
 
-def _draft(workspace: Path, llm: FakeLLM, store: Store | None):
-    inputs = read_inputs(
-        workspace / "prompts" / "garden.md", workspace / "notes", workspace / "drafts", Settings(), llm
-    )
-    return draft_essay(inputs, workspace / "drafts", llm, Settings(), store=store)
+def _draft(workspace: Path, llm: FakeLLM, cache: bool = True):
+    with make_run(workspace, llm, cache=cache) as run:
+        return draft_essay(run, read_inputs(run, workspace / "prompts" / "garden.md"))
 
 
 def test_a_redraft_reuses_the_sort_but_writes_fresh_sections(workspace: Path) -> None:
     llm = FakeLLM()
-    with Store(workspace / ".essay" / "state.sqlite") as store:
-        first = _draft(workspace, llm, store)
-        calls_first = len(llm.history)
-        second = _draft(workspace, llm, store)
+    first = _draft(workspace, llm)
+    calls_first = len(llm.history)
+    second = _draft(workspace, llm)
     second_calls = llm.history[calls_first:]
     assert [c.schema is None for c in second_calls] == [True, True, True]  # three sections, no sorting call
     assert second.file.version == 2 and second.usage.calls == 3
     assert first.plan == second.plan
 
 
-def test_a_resumed_run_of_the_same_version_sends_nothing(workspace: Path) -> None:
+def test_a_resumed_run_of_the_same_version_sends_nothing(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     llm = FakeLLM()
-    with Store(workspace / ".essay" / "state.sqlite") as store:
-        first = _draft(workspace, llm, store)
-        first.file.path.unlink()  # as if the run had been killed just before writing v001
-        sent = len(llm.history)
-        resumed = _draft(workspace, llm, store)
+
+    def killed(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt  # as if the run had been stopped just before writing v001
+
+    with monkeypatch.context() as patch:
+        patch.setattr("pipeline.runner.write_new_version", killed)
+        with pytest.raises(KeyboardInterrupt):
+            _draft(workspace, llm)
+    sent = len(llm.history)
+    resumed = _draft(workspace, llm)
     assert len(llm.history) == sent and resumed.usage.calls == 0
     assert resumed.file.path.name == "v001.md"
 
 
+def test_a_deleted_draft_drafted_again_is_a_new_sample_not_the_cache(workspace: Path) -> None:
+    llm = FakeLLM()
+    first = _draft(workspace, llm)
+    first.file.path.unlink()
+    sent = len(llm.history)
+    again = _draft(workspace, llm)
+    assert again.file.path.name == "v001.md"
+    assert len(llm.history) == sent + 3  # three sections written afresh; the sort is reused
+    assert again.usage.calls == 3
+
+
 def test_without_the_cache_every_call_is_sent(workspace: Path) -> None:
     llm = FakeLLM()
-    _draft(workspace, llm, None)
-    _draft(workspace, llm, None)
+    _draft(workspace, llm, cache=False)
+    _draft(workspace, llm, cache=False)
     assert sum(c.schema is not None for c in llm.history) == 2
 
 
 def test_each_draft_records_its_own_calls_tokens_and_time(workspace: Path) -> None:
-    result = _draft(workspace, FakeLLM(), None)
+    result = _draft(workspace, FakeLLM(), cache=False)
     post = frontmatter.load(result.file.path)
     assert post["calls"] == 4 and post["prompt_tokens"] > 0 and post["output_tokens"] > 0
     assert isinstance(post["seconds"], float)
@@ -71,7 +83,7 @@ def test_log_and_cost_show_the_calls(workspace: Path) -> None:
     log = essay("log", "-n", "50", cwd=workspace)
     assert log.returncode == 0
     rows = [line.split() for line in log.stdout.splitlines()[1:]]
-    assert [r[3] for r in rows].count("assign") == 4 and [r[3] for r in rows].count("expand") == 12
+    assert [r[3] for r in rows].count("sort") == 4 and [r[3] for r in rows].count("expand") == 12
     assert sum(1 for r in rows if r[-1] == "hit") == 1  # the fourth draft's sort came from the cache
     cost = essay("cost", "prompts/garden.md", cwd=workspace)
     assert cost.returncode == 0, cost.stderr
@@ -85,4 +97,4 @@ def test_log_and_cost_show_the_calls(workspace: Path) -> None:
 def test_log_before_any_run_says_what_to_do(tmp_path: Path) -> None:
     done = essay("log", cwd=tmp_path)
     assert done.returncode == 2
-    assert done.stderr.strip() == "error: no calls logged here yet: run `essay draft` in this folder first"
+    assert done.stderr.strip() == "error: no calls logged in . yet: run `essay draft` there first"

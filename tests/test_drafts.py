@@ -5,16 +5,16 @@ from pathlib import Path
 import frontmatter
 import pytest
 
-from pipeline.config import Settings
 from pipeline.drafts import essay_dir, list_versions, write_new_version
 from pipeline.errors import DraftError
 from pipeline.runner import draft_essay, read_inputs
+from tests.conftest import make_run
 from tests.fakes import FakeLLM
 
 
 def _draft(workspace: Path, llm: FakeLLM, prompt: str = "garden.md"):
-    inputs = read_inputs(workspace / "prompts" / prompt, workspace / "notes", workspace / "drafts", Settings(), llm)
-    return draft_essay(inputs, workspace / "drafts", llm, Settings())
+    with make_run(workspace, llm) as run:
+        return draft_essay(run, read_inputs(run, workspace / "prompts" / prompt))
 
 
 def test_draft_file_has_sections_in_order_with_markers_and_provenance(workspace: Path, fake_llm: FakeLLM) -> None:
@@ -81,8 +81,8 @@ def test_drafts_folder_cannot_be_redirected_outside_by_a_symlink(tmp_path: Path)
     outside.mkdir()
     os.symlink(outside, drafts / "garden")
     with pytest.raises(DraftError, match="outside"):
-        essay_dir(drafts, Path("prompts/garden.md"))
+        essay_dir(drafts, Path("prompts/garden.md"), tmp_path)
 
 
 def test_prompt_name_cannot_escape_the_drafts_folder(tmp_path: Path) -> None:
-    assert essay_dir(tmp_path, Path("../../..%2Fetc.md")) == tmp_path / "2fetc"
+    assert essay_dir(tmp_path, Path("../../..%2Fetc.md"), tmp_path) == tmp_path / "2fetc"

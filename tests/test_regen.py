@@ -7,13 +7,12 @@ from pathlib import Path
 import frontmatter
 import pytest
 
-from pipeline.config import Settings
 from pipeline.draftfile import locate, parse, section_text
 from pipeline.errors import DraftError, UsageError
 from pipeline.history import describe_versions, diff_versions, resolve_target
 from pipeline.regen import choose_section, regen_section
 from pipeline.runner import draft_essay, read_inputs
-from tests.conftest import write
+from tests.conftest import make_run, write
 from tests.fakes import FakeLLM
 
 FOUR_SECTIONS = """---
@@ -39,28 +38,28 @@ SLUGS = ["start-with-the-ground", "then-the-people", "examine-the-harvest", "fin
 def drafted(workspace: Path) -> Path:
     """v001 of a four-section essay, every section with notes, as the author then edits it."""
     write(workspace / "prompts" / "year.md", FOUR_SECTIONS)
-    llm = FakeLLM()
-    inputs = read_inputs(workspace / "prompts" / "year.md", workspace / "notes", workspace / "drafts", Settings(), llm)
-    return draft_essay(inputs, workspace / "drafts", llm, Settings()).file.path
+    with make_run(workspace, FakeLLM()) as run:
+        return draft_essay(run, read_inputs(run, workspace / "prompts" / "year.md")).file.path
 
 
 def _sections(path: Path) -> dict[str, str]:
     doc = parse(path.read_text(), path.name)
-    titles = doc.section_titles()
+    titles = doc.meta.section_titles()
     spans = locate(doc.body, titles)
     return {slug: doc.body[span.start : span.end] for slug, span in spans.items() if span}
 
 
 def _regen(workspace: Path, query: str, llm: FakeLLM, target: str = "prompts/year.md", **options):
-    found = resolve_target(workspace / target, workspace / "drafts")
-    return regen_section(found, query, workspace / "notes", workspace / "drafts", llm, Settings(), **options)
+    found = resolve_target(workspace / target, workspace / "drafts", workspace)
+    with make_run(workspace, llm) as run:
+        return regen_section(run, found, query, **options)
 
 
 def _append_inside(path: Path, slug: str, addition: str) -> None:
     """Add text at the end of a section's prose, as an author would."""
     text = path.read_text()
     doc = parse(text, path.name)
-    span = locate(doc.body, doc.section_titles())[slug]
+    span = locate(doc.body, doc.meta.section_titles())[slug]
     cut = len(text) - len(doc.body) + span.start + len(doc.body[span.start : span.end].rstrip())
     path.write_text(text[:cut] + addition + text[cut:])
 
@@ -139,7 +138,7 @@ def test_robust_to_renamed_headings_added_text_and_removed_markers(workspace: Pa
 def test_deleted_section_is_put_back_in_order_when_regenerated(workspace: Path, drafted: Path, monkeypatch) -> None:
     monkeypatch.chdir(workspace)
     doc = parse(drafted.read_text(), drafted.name)
-    span = locate(doc.body, doc.section_titles())[SLUGS[1]]
+    span = locate(doc.body, doc.meta.section_titles())[SLUGS[1]]
     drafted.write_text(drafted.read_text().replace(doc.body[span.start : span.end], ""))
     result = _regen(workspace, "2", FakeLLM().enqueue("Back Again."))
     body = result.file.path.read_text()
@@ -170,7 +169,7 @@ def test_versions_and_diff(workspace: Path, drafted: Path, monkeypatch) -> None:
     monkeypatch.chdir(workspace)
     _regen(workspace, "2", FakeLLM().enqueue("Changed."))
     _append_inside(drafted, SLUGS[0], "\n\nedited later.")
-    found = resolve_target(workspace / "drafts" / "year", workspace / "drafts")
+    found = resolve_target(workspace / "drafts" / "year", workspace / "drafts", workspace)
     infos = describe_versions(found)
     assert [(i.version, i.edited) for i in infos] == [(1, True), (2, False)]
     assert infos[0].made_by == "draft" and infos[1].made_by == "regen of section 'then-the-people' from v001"
@@ -183,5 +182,5 @@ def test_versions_and_diff(workspace: Path, drafted: Path, monkeypatch) -> None:
 
 def test_section_text_reads_what_was_written(drafted: Path) -> None:
     doc = parse(drafted.read_text(), drafted.name)
-    span = locate(doc.body, doc.section_titles())[SLUGS[0]]
+    span = locate(doc.body, doc.meta.section_titles())[SLUGS[0]]
     assert section_text(doc.body, span).startswith("i learned that the queue is the org chart.")

@@ -31,6 +31,9 @@ STRUCTURED_MODES = ("json_schema", "json_object", "prompt")
 _process_modes: dict[str, str] = {}  # without a workspace, what an endpoint accepts is learned per process
 _learned_lock = threading.Lock()
 _backoff = wait_exponential_jitter(initial=1, max=30)
+# The clock and the pause between attempts; tests replace both, so retries need not really wait.
+clock: Callable[[], float] = time.monotonic
+sleep: Callable[[float], None] = time.sleep
 
 
 class _Garbled(Exception):
@@ -86,14 +89,12 @@ class OpenAIChat:
         timeout: float = 120.0,
         context_window: int = 16_384,
         modes: MutableMapping[str, str] | None = None,
-        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.model = model
         self.context_window = context_window
         self.timeout = timeout
         self._api_key = api_key
         self._modes = _process_modes if modes is None else modes
-        self._sleep = sleep
         self.client = OpenAI(base_url=base_url, api_key=api_key, timeout=timeout, max_retries=0)
         self.endpoint = str(self.client.base_url).rstrip("/")
 
@@ -131,10 +132,10 @@ class OpenAIChat:
 
     def _call(self, request: dict[str, Any]) -> Completion:
         """One call, retried while time is left; every attempt and wait fits in `timeout` seconds."""
-        deadline = time.monotonic() + self.timeout
+        deadline = clock() + self.timeout
 
         def left() -> float:
-            return deadline - time.monotonic()
+            return deadline - clock()
 
         def wait(state: RetryCallState) -> float:
             return max(0.0, min(_wait(state), left() - 0.5))
@@ -149,7 +150,7 @@ class OpenAIChat:
             retry=retry_if_exception(_retryable),
             wait=wait,
             stop=stop_after_attempt(8) | out_of_time | _stop_connection_errors_early,
-            sleep=self._sleep,
+            sleep=lambda seconds: sleep(seconds),  # looked up at call time, so tests can swap the clock
             reraise=True,
         )(attempt)()
 
