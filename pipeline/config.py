@@ -159,7 +159,8 @@ def _explain(exc: ValidationError) -> str:
     if error["type"] == "extra_forbidden":
         return f"unknown setting '{where}'{_closest(error['loc'])}"
     value = error.get("input")
-    return f"'{where}' = {value!r} is not allowed: {error['msg'].lower()}"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"'{where}' = {value!r} is not allowed: {message[0].lower()}{message[1:]}"
 
 
 def _closest(location: tuple[Any, ...]) -> str:
