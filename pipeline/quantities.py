@@ -44,7 +44,7 @@ _WORD_NUMBERS = dict(zip(_SMALL.split(), range(21), strict=True)) | {
     "eighty": 80,
     "ninety": 90,
 }
-_WORD_NUMBERS |= {"hundred": 100, "thousand": 1000, "million": 1_000_000, "dozen": 12, "half": 0.5}
+_WORD_NUMBERS |= {"hundred": 100, "thousand": 1000, "million": 1_000_000, "dozen": 12}
 
 
 @dataclass(frozen=True)
