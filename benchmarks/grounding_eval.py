@@ -81,8 +81,10 @@ def main() -> int:
     recall = found / max(inventions, 1)
     ok_rate, ok_recall = rate <= GOAL_FALSE_PER_1000, recall >= GOAL_RECALL
     print(f"faithful drafts: {faithful_words} words, {false_flags} false flags")
-    print(f"false flags per 1,000 words: {rate:.2f}  (goal <= {GOAL_FALSE_PER_1000:.0f})  {'ok' if ok_rate else 'MISSED'}")
-    print(f"recall on inventions: {found}/{inventions} = {recall:.0%}  (goal >= {GOAL_RECALL:.0%})  {'ok' if ok_recall else 'MISSED'}")
+    verdicts = {True: " ok", False: " MISSED"}
+    print(f"false flags per 1,000 words: {rate:.2f}  (goal <= {GOAL_FALSE_PER_1000:.0f})" + verdicts[ok_rate])
+    recall_text = f"{found}/{inventions} = {recall:.0%}"
+    print(f"recall on inventions: {recall_text}  (goal >= {GOAL_RECALL:.0%})" + verdicts[ok_recall])
     print(f"stray flags in invented drafts (outside marked inventions): {extra}")
     return 0 if ok_rate and ok_recall else 1
 

@@ -44,6 +44,7 @@ _NOT_PROSE = re.compile(
 _WORD = re.compile(r"[^\W\d_](?:[\w'’-]*[^\W_])?")
 _QUOTE = re.compile(r"\"([^\"\n]+)\"|“([^”\n]+)”")
 _LINE_START = re.compile(r"[ \t]*(?:[-*+][ \t]+|\d+[.)][ \t]+|>[ \t]*|#{1,6}[ \t]+)*[\W_]*\Z")
+_SUFFIX = re.compile(r"(?:ing|ed|ly|ness|ment|tion|ful|less|able)$")
 _OPENERS = " \t*_\"'“‘([{>|"
 _NOT_NAME_WORDS = (
     "i i'm i've i'd i'll ok okay mr mrs ms dr monday tuesday wednesday thursday friday saturday sunday january "
@@ -194,13 +195,18 @@ def _is_name_like(word: str, initial: bool) -> bool:
         return False
     if base in PROPER_NOUNS:
         return True
+    if _SUFFIX.search(base) and _zipf(base) >= 1.5:  # "Rereading", "Weirdly": words, however rare
+        return False
     return _zipf(base) < (INITIAL_COMMON if initial else MID_COMMON)
 
 
 def _known(word: str, vocabulary: frozenset[str]) -> bool:
     base = _base(word)
     parts = [p for p in re.split(r"[-'’]", base) if p]
-    return base in vocabulary or base.replace("-", "") in vocabulary or all(p in vocabulary for p in parts)
+    if base in vocabulary or base.replace("-", "") in vocabulary or all(p in vocabulary for p in parts):
+        return True
+    stem = _SUFFIX.sub("", base)  # "rereading" is in notes that say "reread"
+    return len(stem) > 3 and (stem in vocabulary or stem + "e" in vocabulary)
 
 
 def _vocabulary(sources: str) -> frozenset[str]:

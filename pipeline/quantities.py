@@ -26,7 +26,7 @@ _DATE = re.compile(
 # A number with its currency sign, thousands separators, decimals, and a scale or percent after it.
 _NUMBER = re.compile(
     r"(?<![\w.,/:-])(?P<cur>[$€£])?\s?(?P<int>\d{1,3}(?:,\d{3})+|\d+)(?:\.(?P<frac>\d+))?"
-    r"(?:(?P<scale>\s?(?:k|m|mm|bn|b)\b|\s(?:thousand|million|billion)\b)|(?P<pct>\s?%|\s?percent\b)"
+    r"(?:(?P<scale>\s?(?:k|m|mm|bn|b)\b|\s(?:thousand|million|billion)\b)|(?P<pct>\s?%|\s?percent\b)|(?P<times>x\b)"
     r"|(?:st|nd|rd|th)\b)?"
     r"(?P<money>\s?(?:dollars|bucks|usd|eur|euros?|pounds)\b|\s(?:a|per)\s(?:year|month)\b|\s?/\s?(?:yr|year|mo)\b)?",
     re.I,
@@ -72,7 +72,12 @@ def find_quantities(text: str) -> Iterator[Quantity]:
         value = float(number) * _SCALES.get(scale_word, 1)
         values = (value, float(number)) if scale_word in _AMBIGUOUS_SCALE else (value,)
         kind = "money" if match.group("cur") or match.group("money") else "number"
-        end = match.end() if match.group("money") or match.group("pct") or scale_word else match.end("int")
+        if match.group(
+            "times"
+        ):  # "2x" is a ratio: only a ratio in the notes supports it (ratios are kept negative, no other number is)
+            values = tuple(-v for v in values)
+        suffix = match.group("money") or match.group("pct") or match.group("times") or scale_word
+        end = match.end() if suffix else match.end("int")
         if match.group("frac"):
             end = max(end, match.end("frac"))
         yield Quantity(kind, start, end, values=values, digits=_significant(number))
