@@ -25,7 +25,8 @@ _DATE = re.compile(
 )
 # A number with its currency sign, thousands separators, decimals, and a scale or percent after it.
 _NUMBER = re.compile(
-    r"(?<![\w.,/:-])(?P<cur>[$€£])?\s?(?P<int>\d{1,3}(?:,\d{3})+|\d+)(?:\.(?P<frac>\d+))?"
+    r"(?P<time>(?<![\w.:])[0-2]?\d:[0-5]\d(?![\d:]))"
+    r"|(?<![\w.,/:])(?<![^\W\d_]-)(?P<cur>[$€£])?\s?(?P<int>\d{1,3}(?:,\d{3})+|\d+)(?![\d:])(?:\.(?P<frac>\d+))?"
     r"(?:(?P<scale>\s?(?:k|m|mm|bn|b)\b|\s(?:thousand|million|billion)\b)|(?P<pct>\s?%|\s?percent\b)|(?P<times>x\b)"
     r"|(?:st|nd|rd|th)\b)?"
     r"(?P<money>\s?(?:dollars|bucks|usd|eur|euros?|pounds)\b|\s(?:a|per)\s(?:year|month)\b|\s?/\s?(?:yr|year|mo)\b)?",
@@ -66,6 +67,10 @@ def find_quantities(text: str) -> Iterator[Quantity]:
     for match in _NUMBER.finditer(text):
         start, end = match.span()
         if any(s <= start < e for s, e in taken):
+            continue
+        if match.group("time"):  # "14:02" is a time of day: compare it whole
+            hours, minutes = match.group("time").split(":")
+            yield Quantity("number", start, end, values=(-1e6 - int(hours) * 60 - int(minutes),), digits=15)
             continue
         number = match.group("int").replace(",", "") + ("." + match.group("frac") if match.group("frac") else "")
         scale_word = (match.group("scale") or "").strip().lower()

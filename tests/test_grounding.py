@@ -89,3 +89,12 @@ def test_flags_in_an_edited_draft_are_counted_and_stripped():
         == "I met priya raman and edited by me. I kept my own ==highlight== here. A lone note stays counted."
     )
     assert find_unsupported(draft, ["nothing"]) == []  # a draft already flagged is not flagged twice
+
+
+def test_times_ratios_and_one_on_ones():
+    notes = ["cutover at 14:02, rollback done 14:49. builds got 2x faster"]
+    assert find_unsupported("In my 1:1 I said we cut over at 14:02 and got 2x faster.", notes) == []
+    assert kinds(find_unsupported("We cut over at 14:30 and got 3x faster.", notes)) == [
+        ("number", "14:30"),
+        ("number", "3x"),
+    ]
