@@ -33,8 +33,8 @@ Json = dict[str, Any]
 class ManualClock:
     """A clock that moves only when told to."""
 
-    def __init__(self, now: float = 1_750_000_000.0) -> None:
-        self.now = now
+    def __init__(self, now: float | None = None) -> None:
+        self.now = time.time() if now is None else now  # near real time: clients compare it with their own clock
 
     def __call__(self) -> float:
         return self.now
