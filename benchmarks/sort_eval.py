@@ -18,10 +18,10 @@ import frontmatter
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipeline.embed import bundled_embedder  # noqa: E402
-from pipeline.fragments import split_body  # noqa: E402
-from pipeline.prompt import parse_prompt  # noqa: E402
-from pipeline.rank import Essay, RankOptions, SortFragment, rank  # noqa: E402
+from pipeline.embed import bundled_embedder
+from pipeline.fragments import split_body
+from pipeline.prompt import parse_prompt
+from pipeline.rank import Essay, RankOptions, SortFragment, rank, shortlist
 
 SET = Path(__file__).resolve().parent / "sortset"
 GOAL, MOONSHOT = 0.85, 0.90
@@ -73,6 +73,20 @@ def gold(labels: list[dict], fragments: list[SortFragment]) -> dict[str, int]:
     return result
 
 
+def report_shortlist(cases: list, embedder) -> None:
+    """What a capable model would be handed: is the right section among the candidates, is the junk gone?"""
+    for name, essay, pool, truth in cases:
+        listed = dict(shortlist(rank(essay, pool, embedder, BEST)))
+        on = [i for i, s in truth.items() if s]
+        off = [i for i, s in truth.items() if not s]
+        covered = sum(truth[i] in listed.get(i, ()) for i in on) / max(len(on), 1)
+        dropped = sum(i not in listed for i in off) / max(len(off), 1)
+        print(
+            f"shortlist {name[:22]:22}: right section among candidates {covered:.0%} of on-topic, "
+            f"off-topic dropped {dropped:.0%}, kept {len(listed)}/{len(pool)}"
+        )
+
+
 def main() -> int:
     labels = json.loads((SET / "labels.json").read_text())
     vault = read_vault(SET / "notes")
@@ -108,6 +122,7 @@ def main() -> int:
             best_overall = overall
         cells = " ".join(f"{a:>14.0%}" for a in per_prompt)
         print(f"{method:44} {overall:>8.0%} {cells}  {seconds:7.2f}  {count / max(seconds, 1e-9):6.0f}")
+    report_shortlist(cases, embedder)
     verdict = "MOONSHOT" if best_overall >= MOONSHOT else "GOAL MET" if best_overall >= GOAL else "BELOW GOAL"
     print(f"best method: {best_overall:.1%} -> {verdict} (goal {GOAL:.0%}, moonshot {MOONSHOT:.0%})")
     return 0 if best_overall >= GOAL else 1

@@ -54,7 +54,8 @@ def bundled_embedder() -> Embedder:
     except Exception as exc:  # the library raises several types for missing files
         raise EmbedderMissing(f"'{BUNDLED_PACKAGE}' is installed but its bundled weights did not load: {exc}") from exc
     version = getattr(wordllama, "__version__", "?")
-    return Embedder(lambda texts: model.embed(texts, norm=True, batch_size=256), f"wordllama-{version}")
+    # norm=False: the library divides an empty text by zero (NaN rows); Embedder normalises safely.
+    return Embedder(lambda texts: model.embed(texts, norm=False, batch_size=256), f"wordllama-{version}")
 
 
 def fake_embedder(dim: int = 512) -> Embedder:

@@ -9,6 +9,7 @@ often says more about where the thought belongs than the thought itself. Text is
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -169,7 +170,7 @@ def _is_wrapped(block: list[str]) -> bool:
         return False
     if len(block) == 2 and not _ENDS_MID_SENTENCE.search(block[0]):
         return False  # two long lines are as likely two thoughts: only a dangling end proves a wrap
-    for line, nxt in zip(block, block[1:], strict=False):
+    for line, nxt in itertools.pairwise(block):
         first_word = nxt.split()[0] if nxt.split() else ""
         if len(line.rstrip()) + 1 + len(first_word) <= width - 2:
             return False

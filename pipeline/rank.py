@@ -146,7 +146,7 @@ def _self_train(
         if members.size == 0:
             centroids.append(np.zeros(vectors.shape[1], dtype=np.float32))
             continue
-        take = max(1, int(round(members.size * opts.confident_share)))
+        take = max(1, round(members.size * opts.confident_share))
         chosen = set(members[np.argsort(-margin[members])][:take]) | set(np.flatnonzero(authored & (best == s)))
         centroids.append(_normalise(vectors[sorted(chosen)].mean(axis=0, keepdims=True))[0])
     second = vectors @ np.stack(centroids).T
