@@ -63,7 +63,9 @@ class RankOptions:
     keep_margin: float = 0.0  # shift of the relevance cut (negative keeps more)
 
 
-def rank(essay: Essay, fragments: Sequence[SortFragment], embedder: Embedder, options: RankOptions | None = None):
+def rank(
+    essay: Essay, fragments: Sequence[SortFragment], embedder: Embedder, options: RankOptions | None = None
+) -> list[Placement]:
     """Place every fragment: its section scores, its section (0 = none) and its relevance."""
     opts = options or RankOptions()
     if not fragments:
