@@ -1,0 +1,72 @@
+"""Embed: a small static embedding model shipped inside a PyPI package, loaded with no network.
+
+WordLlama's wheel carries its 256-dimension weights and tokenizer, so nothing is ever fetched from a model
+hub: the loader points it at the package's own folder and forbids downloads. Rows come back L2-normalised,
+so a dot product is a cosine similarity.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+BUNDLED_PACKAGE = "wordllama"
+
+
+class EmbedderMissing(RuntimeError):
+    """The bundled embedding package is not installed (or cannot load its shipped weights)."""
+
+
+class Embedder:
+    """Wraps any `texts -> matrix` function and guarantees float32, L2-normalised rows."""
+
+    def __init__(self, encode: Callable[[list[str]], np.ndarray], name: str) -> None:
+        self._encode = encode
+        self.name = name
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, 1), dtype=np.float32)
+        vectors = np.asarray(self._encode(texts), dtype=np.float32)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors / np.where(norms == 0, 1.0, norms)  # an empty text stays a zero row, not NaN
+
+
+@lru_cache(maxsize=1)
+def bundled_embedder() -> Embedder:
+    """The shipped model, loaded once per process."""
+    try:
+        import wordllama
+        from wordllama import WordLlama
+    except ImportError as exc:
+        raise EmbedderMissing(
+            f"the offline sort needs the '{BUNDLED_PACKAGE}' package: pip install {BUNDLED_PACKAGE}"
+        ) from exc
+    try:
+        # The wheel's own folder holds weights/ and tokenizers/; disable_download keeps it off the network.
+        model = WordLlama.load(cache_dir=Path(wordllama.__file__).parent, disable_download=True)
+    except Exception as exc:  # the library raises several types for missing files
+        raise EmbedderMissing(f"'{BUNDLED_PACKAGE}' is installed but its bundled weights did not load: {exc}") from exc
+    version = getattr(wordllama, "__version__", "?")
+    # norm=False: the library divides an empty text by zero (NaN rows); Embedder normalises safely.
+    return Embedder(lambda texts: model.embed(texts, norm=False, batch_size=256), f"wordllama-{version}")
+
+
+def fake_embedder(dim: int = 512) -> Embedder:
+    """A deterministic bag-of-words embedder for tests: texts that share words are similar, nothing else."""
+
+    def encode(texts: list[str]) -> np.ndarray:
+        out = np.zeros((len(texts), dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in re.findall(r"[a-z0-9]+", text.lower()):
+                bucket = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=4).digest(), "little") % dim
+                out[row, bucket] += 1.0
+        return out
+
+    return Embedder(encode, "fake-bag-of-words")

@@ -1,0 +1,183 @@
+"""Rank: sort note fragments into a prompt's sections offline, with a small embedding model.
+
+Pure functions over plain data, so the caller decides where fragments come from and what to do with the
+result: place every fragment (`rank`), or hand a capable model a short list to decide (`shortlist`).
+
+How a fragment is scored against a section (each step kept because it raised accuracy on the labeled set,
+see benchmarks/sort_eval.py):
+- the fragment is embedded with its context (heading, label) and note title: a bare "- a block plane" says
+  little, "tools i bought for it: / side table build" says where it belongs;
+- a section is its title and each of its questions separately; a fragment's score is the mean of its best
+  question match and its whole-section match, so one sharp question is not drowned by the others;
+- scores are standardised per section over the whole pool, so a section whose words happen to be generic
+  does not attract everything;
+- the author's own draft paragraphs under the prompt are material and anchors: their vectors join the
+  section they land in, and a second pass re-scores everything against those section centroids built from
+  confident first-pass placements (self-training);
+- "fits no section" is relative: a fragment is kept when its relevance to the prompt stands out from the
+  pool (a two-class split of the relevance distribution), not above a fixed cosine that differs per model.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from pipeline.embed import Embedder
+
+
+@dataclass(frozen=True)
+class SortFragment:
+    id: str
+    text: str
+    context: str = ""
+    note_title: str = ""
+    by_author: bool = False  # the author's own draft paragraph written under the prompt
+
+
+@dataclass(frozen=True)
+class Essay:
+    title: str
+    instruction: str
+    sections: tuple[tuple[str, str], ...]  # (title, questions)
+
+
+@dataclass(frozen=True)
+class Placement:
+    id: str
+    scores: tuple[float, ...]  # one per section, standardised (higher fits better)
+    section: int  # 1..N, or 0 for "fits no section"
+    relevance: float  # how much the fragment is about this essay at all, 0..1 within the pool
+
+
+@dataclass(frozen=True)
+class RankOptions:
+    context_weight: float = 0.5  # how much the heading/label and note title count next to the text
+    per_question: bool = True
+    standardise: bool = True
+    self_train: float = 0.5  # weight of the centroid pass; 0 turns it off
+    confident_share: float = 0.3  # the share of relevant fragments per section that builds its centroid
+    keep_margin: float = 0.0  # shift of the relevance cut (negative keeps more)
+
+
+def rank(
+    essay: Essay, fragments: Sequence[SortFragment], embedder: Embedder, options: RankOptions | None = None
+) -> list[Placement]:
+    """Place every fragment: its section scores, its section (0 = none) and its relevance."""
+    opts = options or RankOptions()
+    if not fragments:
+        return []
+    vectors = _fragment_vectors(fragments, embedder, opts.context_weight)
+    scores = _section_scores(essay, vectors, embedder, opts)
+    relevance = _relevance(essay, vectors, scores, embedder)
+    keep = relevance >= _two_class_cut(relevance) + opts.keep_margin
+    if opts.self_train > 0:
+        scores = _self_train(scores, vectors, keep, fragments, opts)
+    best = scores.argmax(axis=1) + 1
+    return [
+        Placement(f.id, tuple(float(s) for s in scores[i]), int(best[i]) if keep[i] else 0, float(relevance[i]))
+        for i, f in enumerate(fragments)
+    ]
+
+
+def shortlist(
+    placements: Sequence[Placement], candidates: int = 3, keep_margin: float = -0.1
+) -> list[tuple[str, tuple[int, ...]]]:
+    """Fragments worth a capable model's time, each with its `candidates` best sections (best first).
+
+    The cut is looser than `rank`'s (keep_margin below zero): a model can still say "none", but cannot
+    see a fragment dropped here."""
+    if not placements:
+        return []
+    relevance = np.array([p.relevance for p in placements])
+    cut = _two_class_cut(relevance) + keep_margin
+    result = []
+    for p in placements:
+        if p.relevance >= cut or p.section:
+            order = np.argsort(-np.array(p.scores))[:candidates] + 1
+            result.append((p.id, tuple(int(s) for s in order)))
+    return result
+
+
+def _fragment_vectors(fragments: Sequence[SortFragment], embedder: Embedder, weight: float) -> np.ndarray:
+    text = embedder.embed([f.text for f in fragments])
+    if weight <= 0:
+        return text
+    around = embedder.embed([f"{f.context} {f.note_title}".strip() for f in fragments])
+    return _normalise(text + weight * around)
+
+
+def _section_scores(essay: Essay, vectors: np.ndarray, embedder: Embedder, opts: RankOptions) -> np.ndarray:
+    columns = []
+    for title, questions in essay.sections:
+        whole = embedder.embed([f"{title} {questions}"])[0]
+        score = vectors @ whole
+        if opts.per_question:
+            parts = [title, *_sentences(questions)]
+            best_part = (vectors @ embedder.embed(parts).T).max(axis=1)
+            score = (score + best_part) / 2
+        columns.append(score)
+    scores = np.stack(columns, axis=1)
+    if opts.standardise and len(vectors) > 1:
+        scores = (scores - scores.mean(axis=0)) / (scores.std(axis=0) + 1e-6)
+    return scores
+
+
+def _relevance(essay: Essay, vectors: np.ndarray, scores: np.ndarray, embedder: Embedder) -> np.ndarray:
+    """How much each fragment is about the essay: its match to the whole prompt and to its best section."""
+    prompt_text = " ".join([essay.title, essay.instruction, *(f"{t} {q}" for t, q in essay.sections)])
+    prompt_vec = embedder.embed([prompt_text])[0]
+    combined = _rescale(vectors @ prompt_vec) + _rescale(scores.max(axis=1))
+    return _rescale(combined)
+
+
+def _self_train(
+    scores: np.ndarray, vectors: np.ndarray, keep: np.ndarray, fragments: Sequence[SortFragment], opts: RankOptions
+) -> np.ndarray:
+    """Re-score against centroids of each section's confident first-pass fragments (and the author's draft)."""
+    best = scores.argmax(axis=1)
+    ordered = np.sort(scores, axis=1)
+    margin = ordered[:, -1] - ordered[:, -2] if scores.shape[1] > 1 else ordered[:, -1]
+    authored = np.array([f.by_author for f in fragments])
+    centroids = []
+    for s in range(scores.shape[1]):
+        members = np.flatnonzero(keep & (best == s))
+        if members.size == 0:
+            centroids.append(np.zeros(vectors.shape[1], dtype=np.float32))
+            continue
+        take = max(1, round(members.size * opts.confident_share))
+        chosen = set(members[np.argsort(-margin[members])][:take]) | set(np.flatnonzero(authored & (best == s)))
+        centroids.append(_normalise(vectors[sorted(chosen)].mean(axis=0, keepdims=True))[0])
+    second = vectors @ np.stack(centroids).T
+    second = (second - second.mean(axis=0)) / (second.std(axis=0) + 1e-6)
+    return (1 - opts.self_train) * scores + opts.self_train * second
+
+
+def _two_class_cut(values: np.ndarray) -> float:
+    """Otsu's threshold: the cut that best splits values into a low (off-topic) and a high (on-topic) group."""
+    ordered = np.sort(values)
+    if ordered.size < 3 or ordered[-1] - ordered[0] < 1e-9:
+        return float(ordered[0]) if ordered.size else 0.0
+    n = ordered.size
+    low_count = np.arange(1, n)
+    low_mean = np.cumsum(ordered)[:-1] / low_count
+    high_mean = (ordered.sum() - np.cumsum(ordered)[:-1]) / (n - low_count)
+    gain = low_count * (n - low_count) * (low_mean - high_mean) ** 2  # between-class variance, O(n)
+    return float(ordered[int(gain.argmax()) + 1])
+
+
+def _sentences(questions: str) -> list[str]:
+    return [s.strip() for s in re.split(r"(?<=[?.!])\s+|\n+", questions) if len(s.strip()) > 3]
+
+
+def _rescale(values: np.ndarray) -> np.ndarray:
+    low, high = float(values.min()), float(values.max())
+    return (values - low) / (high - low) if high > low else np.zeros_like(values)
+
+
+def _normalise(matrix: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return matrix / np.where(norms == 0, 1.0, norms)
