@@ -17,19 +17,19 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import frontmatter
 import yaml
 
 from pipeline.errors import UsageError
+from pipeline.fragments import split_body
 
 # A 400 KB pasted log is not material for an essay: keep the start of a note up to this budget.
 MAX_NOTE_CHARS = 20_000
 DEFAULT_IGNORE = ("templates/*", "*/templates/*")
 _DAILY_NAME = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _INLINE_TAG = re.compile(r"(?<![\w#/&])#([A-Za-z][\w/-]*)")
-_EMBED_ONLY = re.compile(r"^(\s*!\[\[[^\]]+\]\]\s*)+$")
-_FENCE = re.compile(r"^\s*(```|~~~)")
 _HEADING = re.compile(r"^#{1,6}\s")
 _FRONTMATTER_BLOCK = re.compile(r"\A---\s*\n.*?\n---\s*(\n|\Z)", re.S)
 # Text the author hid from readers: Obsidian comments (an unclosed one hides the rest of the note)
@@ -48,6 +48,8 @@ class Fragment:
     tags: tuple[str, ...]
     text: str
     private: bool = False
+    context: str = ""  # the heading or label the text sits under in its note
+    by_author: bool = False  # the author's own draft under the prompt: already in their voice
 
 
 @dataclass(frozen=True)
@@ -255,49 +257,29 @@ def _outside_code(body: str) -> str:
 
 
 def split_note(note: _Note, *, private: bool = False) -> list[Fragment]:
-    """Split a note body into blocks: paragraphs, bullet groups, heading blocks, fenced code."""
+    """One fragment per thought: a paragraph, a bullet item with its sub-items, a loose line, a code block."""
+    return fragments_of(note.path, note.title, note.body, date=note.date, tags=tuple(note.tags), private=private)
+
+
+def fragments_of(path: str, title: str, body: str, **fields: Any) -> list[Fragment]:
+    """Fragments of one text, with ids from its path and each piece's text: stable while the text stays."""
     fragments: list[Fragment] = []
     seen: dict[str, int] = {}
-    for text in _blocks(note.body):
-        digest = hashlib.sha1(f"{note.path}\n{text}".encode()).hexdigest()[:10]
+    for piece in split_body(body):
+        digest = hashlib.sha1(f"{path}\n{piece.text}".encode()).hexdigest()[:10]
         seen[digest] = seen.get(digest, 0) + 1
         frag_id = digest if seen[digest] == 1 else f"{digest}-{seen[digest]}"
-        fragments.append(Fragment(frag_id, note.path, note.title, note.date, tuple(note.tags), text, private))
+        fragments.append(
+            Fragment(
+                id=frag_id,
+                note_path=path,
+                title=title,
+                date=fields.get("date"),
+                tags=fields.get("tags", ()),
+                text=piece.text,
+                private=fields.get("private", False),
+                context=piece.context,
+                by_author=fields.get("by_author", False),
+            )
+        )
     return fragments
-
-
-def _blocks(body: str) -> list[str]:
-    blocks: list[list[str]] = []
-    current: list[str] = []
-    in_fence = False
-    pending_heading: list[str] = []
-    for line in body.splitlines():
-        if _FENCE.match(line):
-            in_fence = not in_fence
-        if not in_fence and not line.strip():
-            if current:
-                blocks.append(current)
-                current = []
-            elif pending_heading and pending_heading[-1]:
-                pending_heading.append("")  # keep the blank line between a heading and its text
-            continue
-        if not in_fence and _HEADING.match(line) and not current:
-            # A heading opens a block and stays with the text under it.
-            pending_heading.append(line)
-            continue
-        if pending_heading:
-            current = pending_heading + current
-            pending_heading = []
-        current.append(line)
-    if current or pending_heading:
-        blocks.append(pending_heading + current)
-    merged: list[str] = []
-    for block in blocks:
-        text = "\n".join(block).strip()
-        if not re.search(r"\w", text):
-            continue
-        if merged and _EMBED_ONLY.match(text):
-            merged[-1] += "\n\n" + text  # an image stays with the text it illustrates
-        else:
-            merged.append(text)
-    return merged

@@ -12,16 +12,17 @@ def test_collect_skips_dot_folders_templates_and_non_markdown(workspace: Path) -
     assert notes.warnings == ()
 
 
-def test_fragments_are_paragraphs_bullet_groups_and_heading_blocks(workspace: Path) -> None:
+def test_fragments_are_single_thoughts_with_their_heading_as_context(workspace: Path) -> None:
     notes = collect_notes(workspace / "notes")
     daily = [f.text for f in notes.fragments if f.note_path == "2025-04-02.md"]
     assert daily == [
         "turned the beds with ines. the clay is worse than we thought #garden",
-        "- bought 12 bags of compost\n- the tomatoes went in too early",
+        "- bought 12 bags of compost",
+        "- the tomatoes went in too early",
     ]
-    people = [f.text for f in notes.fragments if f.note_path == "people.md"]
+    people = [(f.text, f.context) for f in notes.fragments if f.note_path == "people.md"]
     assert people == [
-        "# who comes\n\nmarguerite has watered every tuesday since march. see [[people/marguerite|marguerite]]"
+        ("marguerite has watered every tuesday since march. see [[people/marguerite|marguerite]]", "# who comes")
     ]
 
 
@@ -29,7 +30,7 @@ def test_embed_stays_with_its_paragraph_and_links_are_intact(workspace: Path) ->
     notes = collect_notes(workspace / "notes")
     harvest = [f.text for f in notes.fragments if f.note_path == "2025-06-19.md"]
     assert harvest == [
-        "first harvest. tomás brought his kids and they ate the peas straight off the vine\n\n![[peas.png]]"
+        "first harvest. tomás brought his kids and they ate the peas straight off the vine\n![[peas.png]]"
     ]
     links = [f.text for f in notes.fragments if f.note_path == "links.md"]
     assert links[0] == "read [the soil guide [2nd ed]](https://example.org/Soil_Guide) before autumn"
