@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,13 +39,16 @@ def assign_fragments(
     llm: ChatModel,
     *,
     on_batch: Callable[[int, int], None] | None = None,
+    choices: Mapping[str, Sequence[int]] | None = None,
 ) -> Plan:
+    """`choices` narrows each fragment's answer to its shortlisted sections (and 0): the answer stays
+    small and a section the embeddings ruled out cannot be chosen by mistake."""
     chosen: dict[str, int] = {}
     batches = plan_batches(prompt, fragments, llm.context_window)
     for number, batch in enumerate(batches, start=1):
         if on_batch:
             on_batch(number, len(batches))
-        chosen.update(_assign_batch(prompt, batch, llm))
+        chosen.update(_assign_batch(prompt, batch, llm, choices or {}))
     sections = {
         section.slug: tuple(f.id for f in fragments if chosen.get(f.id) == number)
         for number, section in enumerate(prompt.sections, start=1)
@@ -95,40 +98,51 @@ def sorting_cost(prompt: Prompt, fragments: Sequence[Fragment], context_window: 
     return len(batches), _fixed_tokens(prompt) * len(batches) + lines, sum(answer_tokens(len(b)) for b in batches)
 
 
-def answer_schema(keys: Sequence[str], section_count: int) -> dict[str, Any]:
-    choice = {"type": "integer", "enum": list(range(section_count + 1))}
+def answer_schema(
+    keys: Sequence[str], section_count: int, allowed: Sequence[Sequence[int]] | None = None
+) -> dict[str, Any]:
+    every = list(range(section_count + 1))
+    options = allowed or [every] * len(keys)
     return {
         "type": "object",
-        "properties": {key: choice for key in keys},
+        "properties": {
+            key: {"type": "integer", "enum": sorted({0, *choice})} for key, choice in zip(keys, options, strict=True)
+        },
         "required": list(keys),
         "additionalProperties": False,
     }
 
 
-def _assign_batch(prompt: Prompt, batch: list[Fragment], llm: ChatModel) -> dict[str, int]:
+def _assign_batch(
+    prompt: Prompt, batch: list[Fragment], llm: ChatModel, choices: Mapping[str, Sequence[int]]
+) -> dict[str, int]:
     try:
-        return _ask_for_sections(prompt, batch, llm)
+        return _ask_for_sections(prompt, batch, llm, choices)
     except ContextTooLong:
         if len(batch) == 1:
             raise
         half = len(batch) // 2  # our estimate was off for this model: split the batch and try again
-        return _assign_batch(prompt, batch[:half], llm) | _assign_batch(prompt, batch[half:], llm)
+        return _assign_batch(prompt, batch[:half], llm, choices) | _assign_batch(prompt, batch[half:], llm, choices)
 
 
-def _ask_for_sections(prompt: Prompt, batch: list[Fragment], llm: ChatModel) -> dict[str, int]:
+def _ask_for_sections(
+    prompt: Prompt, batch: list[Fragment], llm: ChatModel, choices: Mapping[str, Sequence[int]]
+) -> dict[str, int]:
     chosen: dict[str, int] = {}
     pending = list(batch)
     for _attempt in range(2):  # the first ask, then one re-ask of whatever is missing
         keys = [f"f{i}" for i in range(1, len(pending) + 1)]
+        every = range(1, len(prompt.sections) + 1)
+        allowed = [choices.get(f.id) or every for f in pending]
         reply = llm.complete(
             _messages(prompt, list(zip(keys, pending, strict=True)), preview_chars(llm.context_window)),
-            schema=answer_schema(keys, len(prompt.sections)),
+            schema=answer_schema(keys, len(prompt.sections), allowed),
             max_tokens=answer_tokens(len(keys)),
             temperature=0.0,
         )
         answer = parse_answer(reply.text, keys, len(prompt.sections))
-        for key, fragment in zip(keys, pending, strict=True):
-            if key in answer:
+        for key, fragment, options in zip(keys, pending, allowed, strict=True):
+            if key in answer and (answer[key] == 0 or answer[key] in options):
                 chosen[fragment.id] = answer[key]
         pending = [f for f in pending if f.id not in chosen]
         if not pending:

@@ -28,7 +28,7 @@ from pipeline.display import (
 from pipeline.errors import EssayError, UsageError
 from pipeline.history import describe_versions, diff_versions, resolve_target
 from pipeline.regen import regen_section
-from pipeline.runner import draft_essay, dry_run, read_inputs
+from pipeline.runner import draft_essay, dry_run, plan_essay, read_inputs
 from pipeline.session import Run, RunOptions, open_run
 from pipeline.workspace import Workspace, open_workspace
 
@@ -145,6 +145,41 @@ def draft(
         result = draft_essay(run, inputs)
     _report_usage(result.usage.calls, result.usage.prompt_tokens, result.usage.completion_tokens, result.usage.seconds)
     typer.echo(str(result.file.path))
+
+
+@app.command()
+@friendly
+def plan(
+    prompt: Annotated[Path, typer.Argument(help="The essay prompt to plan.")],
+    notes: NotesOption = None,
+    drafts: DraftsOption = None,
+    workspace: WorkspaceOption = None,
+    provider: ProviderOption = None,
+    model: ModelOption = None,
+    base_url: BaseUrlOption = None,
+    send_all: Annotated[
+        bool,
+        typer.Option("--all", help="Send every fragment to the model, even those clearly unrelated to the prompt."),
+    ] = False,
+    no_cache: NoCacheOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """Sort your notes into the prompt's sections and write the plan, drafts/<essay>/plan.md.
+
+    Edit it in any editor: move a list item under another heading to move it, delete it to drop it, add your own
+    points. `essay draft` then follows it. Planning again keeps your edits.
+    """
+    ws = open_workspace([prompt], root=workspace, notes=notes, drafts=drafts)
+    with _open(ws, RunOptions(provider, model, base_url, not no_cache, verbose)) as run:
+        inputs = read_inputs(run, prompt)
+        result = plan_essay(run, inputs, send_all=send_all)
+    if result.kept_as:
+        say(f"your edited plan is kept as {result.kept_as.name}; its placements, points and directions carry over")
+    say(
+        f"{result.carried} fragments kept their place, {result.sorted_now} sorted now"
+        + (f", {result.unrelated} left out as unrelated (--all sends them)" if result.unrelated else "")
+    )
+    typer.echo(str(result.path))
 
 
 @app.command()

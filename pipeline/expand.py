@@ -11,7 +11,6 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from pipeline.assign import Plan
 from pipeline.errors import ContextTooLong, LLMError
 from pipeline.instructions import render
 from pipeline.llm import ChatModel
@@ -45,20 +44,25 @@ class Draft:
 
 def expand_sections(
     prompt: Prompt,
-    plan: Plan,
-    fragments: Mapping[str, Fragment],
+    material: Mapping[str, Sequence[Fragment]],
     llm: ChatModel,
     *,
     voice_samples: Sequence[str] = (),
+    directions: Mapping[str, tuple[str, int | None]] | None = None,
     concurrency: int = 4,
     on_section: Callable[[SectionDraft], None] | None = None,
     on_warning: Callable[[str], None] | None = None,
 ) -> Draft:
+    """Each section from its material (section slug -> fragments, in the order the plan gives them)."""
     samples = pick_voice_samples(voice_samples, voice_budget(llm.context_window))
+    directions = directions or {}
 
     def write(section: Section) -> SectionDraft:
-        chosen = [fragments[i] for i in plan.sections.get(section.slug, ()) if i in fragments]
-        result = expand_section(prompt, section, chosen, llm, samples=samples, on_warning=on_warning)
+        guidance, words = directions.get(section.slug, ("", None))
+        chosen = list(material.get(section.slug, ()))
+        result = expand_section(
+            prompt, section, chosen, llm, samples=samples, guidance=guidance, words=words, on_warning=on_warning
+        )
         if on_section:
             on_section(result)
         return result
@@ -76,11 +80,12 @@ def expand_section(
     *,
     samples: Sequence[str] = (),
     guidance: str = "",
+    words: int | None = None,
     on_warning: Callable[[str], None] | None = None,
 ) -> SectionDraft:
     if not fragments:
         return SectionDraft(section.slug, section.title, EMPTY_SECTION_NOTE, (), generated=False)
-    words = target_words(fragments)
+    words = words or target_words(fragments)
     max_tokens = answer_budget(words)
     fitted = _fit_fragments(prompt, section, fragments, samples, llm.context_window - max_tokens)
     while True:
@@ -208,12 +213,21 @@ def section_messages(
     )
 
 
+def _source(fragment: Fragment) -> str:
+    """How the writing call names where material comes from; the author's own words are marked."""
+    if fragment.by_author and not fragment.note_path:
+        return "the writer's own point: the section must make it"
+    if fragment.by_author:
+        return "the writer's own draft: keep these sentences close to how they are written"
+    return fragment.title
+
+
 def _by_note(fragments: Sequence[Fragment]) -> list[dict[str, object]]:
     """Fragments grouped under their note's title, sent once; the date only where the title lacks it."""
     groups: list[dict[str, object]] = []
     for fragment in fragments:
         if not groups or groups[-1]["path"] != fragment.note_path:
             date = fragment.date if fragment.date and fragment.date not in fragment.title else ""
-            groups.append({"path": fragment.note_path, "source": fragment.title, "date": date, "fragments": []})
+            groups.append({"path": fragment.note_path, "source": _source(fragment), "date": date, "fragments": []})
         groups[-1]["fragments"].append({"text": fragment.text})  # type: ignore[union-attr]
     return groups

@@ -42,6 +42,7 @@ class ChatModel(Protocol):
     context_window: int  # tokens the model reads and writes in one call
     sends_over_http: bool  # whether notes leave this process
     endpoint: str  # where requests go: a URL, or "in-process"
+    can_sort: bool  # False for a model too small to sort notes: the embeddings decide instead
 
     def complete(
         self,
@@ -63,6 +64,7 @@ class WrappedModel:
         self.provider, self.model = inner.provider, inner.model
         self.context_window = inner.context_window
         self.sends_over_http, self.endpoint = inner.sends_over_http, inner.endpoint
+        self.can_sort = getattr(inner, "can_sort", True)
 
 
 @dataclass

@@ -8,18 +8,20 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.assign import Plan, assign_fragments, sorting_cost
+from pipeline.assign import sorting_cost
 from pipeline.draftfile import body_hash, compose, render_body, text_hash
 from pipeline.drafts import DraftFile, essay_dir, next_version, prompt_ref, write_new_version
 from pipeline.expand import SectionDraft, expand_sections, section_budget
 from pipeline.instructions import templates_hash
 from pipeline.llm import ChatModel, Usage
 from pipeline.meta import DraftMeta, SectionMeta
-from pipeline.notes import Fragment, Notes, collect_notes, path_matches
+from pipeline.notes import Fragment, Notes, collect_notes, fragments_of, path_matches
+from pipeline.planfile import Plan, plan_hash
+from pipeline.planning import PLAN_NAME, PlanResult, follow_plan, make_plan, read_plan
 from pipeline.prompt import Prompt, parse_prompt
 from pipeline.session import Run
 
@@ -97,7 +99,10 @@ def read_inputs(run: Run, prompt_path: Path) -> Inputs:
             "list the endpoint under [privacy] trusted in essay.toml to include them"
         )
     samples = ((prompt.author_draft,) if prompt.author_draft else ()) + tuple(v.text for v in voice)
-    return Inputs(prompt, notes, fragments, samples, withheld, tuple(left_out))
+    # What the author already wrote under the prompt is material too, the best they have.
+    ref = prompt_ref(prompt.path, ws.root)
+    own = fragments_of(ref, prompt.title, prompt.author_draft, by_author=True) if prompt.author_draft else []
+    return Inputs(prompt, notes, (*own, *fragments), samples, withheld, tuple(left_out))
 
 
 def prompt_selects(prompt: Prompt, fragment: Fragment) -> bool:
@@ -116,6 +121,14 @@ def _filter_reason(prompt: Prompt) -> str:
     return "; ".join(parts)
 
 
+def plan_essay(run: Run, inputs: Inputs, *, send_all: bool = False) -> PlanResult:
+    """Sort the notes (reusing the author's earlier placements) and write the essay's plan.md."""
+    folder = essay_dir(run.workspace.drafts, inputs.prompt.path, run.workspace.root)
+    llm = run.essay_model(folder.name).stage("sort")
+    return make_plan(folder, inputs.prompt, list(inputs.fragments), llm, run.workspace.root,
+                     send_all=send_all, left_out=inputs.left_out)  # fmt: skip
+
+
 def draft_essay(run: Run, inputs: Inputs) -> DraftResult:
     """Draft one essay. Answered calls are reused from the workspace's store, so a run that was
     interrupted before it wrote its version resumes where it stopped."""
@@ -124,7 +137,23 @@ def draft_essay(run: Run, inputs: Inputs) -> DraftResult:
     folder = essay_dir(run.workspace.drafts, prompt.path, run.workspace.root)  # checked before any call is spent
     version = next_version(folder)
     llm = run.essay_model(folder.name)
-    plan = assign_fragments(prompt, fragments, llm.stage("sort"), on_batch=_sort_progress(run))
+    plan = read_plan(folder, prompt, run.workspace.root)
+    if plan is None:
+        made = make_plan(folder, prompt, list(fragments), llm.stage("sort"), run.workspace.root,
+                         left_out=inputs.left_out)  # fmt: skip
+        run.progress.on_info(f"sorted the notes into {made.path}: edit it and draft again to change what goes where")
+        plan = made.plan
+    else:
+        run.progress.on_info(f"following {folder / PLAN_NAME}: no sorting")
+    material = follow_plan(plan, prompt, list(fragments))
+    for warning in material.warnings:
+        run.progress.on_warning(warning)
+    if material.unplaced:
+        notes = len({f.note_path for f in material.unplaced})
+        run.progress.on_warning(
+            f"{len(material.unplaced)} fragments from {notes} notes are new since the plan and not in this draft: "
+            "run `essay plan` to place them"
+        )
     done = 0
 
     def section_done(section: SectionDraft) -> None:
@@ -135,14 +164,15 @@ def draft_essay(run: Run, inputs: Inputs) -> DraftResult:
     sample = f"{folder.name}/v{version}.{run.store.times_written(folder.name, version)}"
     draft = expand_sections(
         prompt,
-        plan,
-        {f.id: f for f in fragments},
+        material.sections,
         llm.stage("expand", sample),
         voice_samples=inputs.voice_samples,
+        directions=material.directions,
         concurrency=run.settings.concurrency,
         on_section=section_done,
         on_warning=run.progress.on_warning,
     )
+    fragments = (*fragments, *(f for s in material.sections.values() for f in s))
     by_id = {f.id: f for f in fragments}
     body = render_body([(s.slug, s.title, s.text) for s in draft.sections])
     meta = DraftMeta(
@@ -157,6 +187,7 @@ def draft_essay(run: Run, inputs: Inputs) -> DraftResult:
         prompt_tokens=llm.usage.prompt_tokens,
         output_tokens=llm.usage.completion_tokens,
         seconds=round(time.perf_counter() - started, 1),
+        plan_hash=plan_hash((folder / PLAN_NAME).read_text(encoding="utf-8")),
         unused_fragments=len(plan.unused),
         body_hash=body_hash(body),
         sections=tuple(section_meta(s, by_id) for s in draft.sections),
@@ -168,13 +199,6 @@ def draft_essay(run: Run, inputs: Inputs) -> DraftResult:
     )
     run.store.mark_written(folder.name, written.version)
     return DraftResult(written, plan, llm.usage)
-
-
-def _sort_progress(run: Run) -> Callable[[int, int], None]:
-    def report(number: int, total: int) -> None:
-        run.progress.on_sort(f"sorting fragments into sections{f' (batch {number} of {total})' if total > 1 else ''}…")
-
-    return report
 
 
 def dry_run(run: Run, inputs: Inputs) -> DryRun:

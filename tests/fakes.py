@@ -42,6 +42,7 @@ class FakeLLM:
     model = "fake-model"
     sends_over_http = False
     endpoint = "fake"
+    can_sort = True
 
     def __init__(self, *, context_window: int = 8192) -> None:
         self.context_window = context_window
@@ -88,7 +89,10 @@ def fake_provider(settings: Any, options: Any) -> FakeLLM:
 def default_answer(user: str, schema: dict[str, Any] | None) -> str:
     if schema is not None:
         keys = schema["required"]
-        sections = max(schema["properties"][keys[0]]["enum"]) if keys else 1
-        return json.dumps({key: i % sections + 1 for i, key in enumerate(keys)})
+        answer = {}
+        for i, key in enumerate(keys):  # spread the fragments over the sections each may go to
+            options = [v for v in schema["properties"][key]["enum"] if v] or [0]
+            answer[key] = options[i % len(options)]
+        return json.dumps(answer)
     title = re.search(r'write the section "(.+?)"', user)
     return f"{PROSE}\n\nThis Part Is About {title[1] if title else 'Something'}."

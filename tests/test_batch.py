@@ -51,7 +51,7 @@ def _batch_answered(workspace: Path, server: FakeOpenAIServer, *, jobs: int, ans
 
 
 def _files(folder: Path) -> list[str]:
-    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("v*.md") if p.is_file())
 
 
 def test_batch_isolates_a_bad_prompt_skips_what_is_up_to_date_and_redrafts_on_change(batch_workspace: Path) -> None:

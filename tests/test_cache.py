@@ -56,11 +56,12 @@ def test_a_deleted_draft_drafted_again_is_a_new_sample_not_the_cache(workspace: 
     assert again.usage.calls == 3
 
 
-def test_without_the_cache_every_call_is_sent(workspace: Path) -> None:
+def test_without_the_cache_every_prose_call_is_sent_and_the_plan_is_followed(workspace: Path) -> None:
     llm = FakeLLM()
     _draft(workspace, llm, cache=False)
     _draft(workspace, llm, cache=False)
-    assert sum(c.schema is not None for c in llm.history) == 2
+    assert sum(c.schema is not None for c in llm.history) == 1  # the second draft follows plan.md
+    assert sum(c.schema is None for c in llm.history) == 6
 
 
 def test_each_draft_records_its_own_calls_tokens_and_time(workspace: Path) -> None:
@@ -83,12 +84,12 @@ def test_log_and_cost_show_the_calls(workspace: Path) -> None:
     log = essay("log", "-n", "50", cwd=workspace)
     assert log.returncode == 0
     rows = [line.split() for line in log.stdout.splitlines()[1:]]
-    assert [r[3] for r in rows].count("sort") == 4 and [r[3] for r in rows].count("expand") == 12
-    assert sum(1 for r in rows if r[-1] == "hit") == 1  # the fourth draft's sort came from the cache
+    # the first draft sorted and wrote plan.md; the others follow it
+    assert [r[3] for r in rows].count("sort") == 1 and [r[3] for r in rows].count("expand") == 12
     cost = essay("cost", "prompts/garden.md", cwd=workspace)
     assert cost.returncode == 0, cost.stderr
     lines = {line.split()[1]: line.split() for line in cost.stdout.splitlines()[1:]}
-    assert lines["gpt-4o-mini"][2:4] == ["7", "1"]  # calls sent, cache hits
+    assert lines["gpt-4o-mini"][2:4] == ["7", "0"]  # calls sent, cache hits
     assert lines["gpt-4o-mini"][-1].startswith("$") and lines["house-model"][-1].startswith("$")
     assert lines["mystery-model"][-1] == "?"
     assert 'no price known for mystery-model: set [prices."MODEL"]' in cost.stderr

@@ -1,8 +1,7 @@
 from pathlib import Path
 
-from pipeline.assign import Plan
 from pipeline.expand import EMPTY_SECTION_NOTE, expand_sections
-from pipeline.notes import collect_notes
+from pipeline.notes import Fragment, collect_notes
 from pipeline.prompt import parse_prompt
 from tests.fakes import FakeLLM
 
@@ -10,31 +9,38 @@ from tests.fakes import FakeLLM
 def _setup(workspace: Path):
     prompt = parse_prompt(workspace / "prompts" / "garden.md")
     fragments = collect_notes(workspace / "notes").fragments
-    people = next(f.id for f in fragments if f.note_path == "people.md")
-    plan = Plan(
-        sections={
-            "start-with-the-ground": (fragments[0].id, fragments[1].id),
-            "then-the-people": (people,),
-            "finally-look-forward": (),
-        },
-        unused=(),
-    )
-    return prompt, fragments, plan
+    people = next(f for f in fragments if f.note_path == "people.md")
+    material = {
+        "start-with-the-ground": [fragments[0], fragments[1]],
+        "then-the-people": [people],
+        "finally-look-forward": [],
+    }
+    return prompt, fragments, material
 
 
 def test_one_call_per_section_with_notes_none_for_an_empty_section(workspace: Path, fake_llm: FakeLLM) -> None:
-    prompt, fragments, plan = _setup(workspace)
-    draft = expand_sections(prompt, plan, {f.id: f for f in fragments}, fake_llm)
+    prompt, _, plan = _setup(workspace)
+    draft = expand_sections(prompt, plan, fake_llm)
     assert [s.slug for s in draft.sections] == [s.slug for s in prompt.sections]
     assert len(fake_llm.history) == 2
     empty = draft.sections[2]
     assert empty.text == EMPTY_SECTION_NOTE and not empty.generated and empty.fragment_ids == ()
 
 
+def test_a_plan_direction_and_the_authors_points_reach_the_call(workspace: Path, fake_llm: FakeLLM) -> None:
+    prompt, _, plan = _setup(workspace)
+    point = Fragment("point-1", "", prompt.title, None, (), "mention the badge photo i never took", by_author=True)
+    plan["finally-look-forward"] = [point]
+    expand_sections(prompt, plan, fake_llm, directions={"finally-look-forward": ("open with the frost.", 80)})
+    call = next(c for c in fake_llm.history if 'write the section "Finally, look forward"' in c.user)
+    assert "mention the badge photo i never took" in call.user and "the writer's own point" in call.user
+    assert "open with the frost." in call.user and "write about 80 words" in call.user
+
+
 def test_section_call_carries_questions_notes_other_sections_and_voice(workspace: Path, fake_llm: FakeLLM) -> None:
-    prompt, fragments, plan = _setup(workspace)
+    prompt, _, plan = _setup(workspace)
     sample = "i keep my notes short and lowercase, and i write them at night when the house is quiet."
-    expand_sections(prompt, plan, {f.id: f for f in fragments}, fake_llm, voice_samples=[sample], concurrency=1)
+    expand_sections(prompt, plan, fake_llm, voice_samples=[sample], concurrency=1)
     call = next(c for c in fake_llm.history if 'write the section "Then the people"' in c.user)
     assert "Who showed up, who stopped coming, and why?" in call.user
     assert "marguerite has watered every tuesday" in call.user
@@ -44,8 +50,8 @@ def test_section_call_carries_questions_notes_other_sections_and_voice(workspace
 
 
 def test_prose_is_lowercased_but_links_wikilinks_and_code_are_not(workspace: Path, fake_llm: FakeLLM) -> None:
-    prompt, fragments, plan = _setup(workspace)
-    draft = expand_sections(prompt, plan, {f.id: f for f in fragments}, fake_llm)
+    prompt, _, plan = _setup(workspace)
+    draft = expand_sections(prompt, plan, fake_llm)
     text = draft.sections[0].text
     assert text.startswith("i learned that the queue is the org chart.")
     assert "[The Guide [v2]](https://Example.com/Guide_Path)" in text
@@ -53,15 +59,15 @@ def test_prose_is_lowercased_but_links_wikilinks_and_code_are_not(workspace: Pat
 
 
 def test_echoed_heading_and_think_block_are_removed(workspace: Path) -> None:
-    prompt, fragments, plan = _setup(workspace)
+    prompt, _, plan = _setup(workspace)
     llm = FakeLLM().enqueue("<think>plan</think>\n## Start With The Ground\n\nThe Clay Was Bad.", "Fine.")
-    draft = expand_sections(prompt, plan, {f.id: f for f in fragments}, llm, concurrency=1)
+    draft = expand_sections(prompt, plan, llm, concurrency=1)
     assert draft.sections[0].text == "the clay was bad."
 
 
 def test_empty_answer_is_asked_again(workspace: Path) -> None:
-    prompt, fragments, plan = _setup(workspace)
+    prompt, _, plan = _setup(workspace)
     llm = FakeLLM().enqueue("   ", "Second Try.", "Other.")
-    draft = expand_sections(prompt, plan, {f.id: f for f in fragments}, llm, concurrency=1)
+    draft = expand_sections(prompt, plan, llm, concurrency=1)
     assert draft.sections[0].text == "second try."
     assert len(llm.history) == 3

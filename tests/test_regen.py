@@ -104,7 +104,7 @@ def test_unknown_section_lists_the_sections_and_writes_nothing(workspace: Path, 
     assert "no section matches 'weather'" in message
     assert "1. Start with the ground  [start-with-the-ground]" in message and "4. Finally, look forward" in message
     assert llm.history == []
-    assert sorted(p.name for p in drafted.parent.iterdir()) == ["v001.md"]
+    assert sorted(p.name for p in drafted.parent.glob("v*.md")) == ["v001.md"]
 
 
 def test_ambiguous_and_out_of_range_sections_fail() -> None:
@@ -153,7 +153,7 @@ def test_lost_boundary_fails_naming_the_section_and_writes_nothing(workspace: Pa
     llm = FakeLLM()
     with pytest.raises(DraftError, match="cannot tell where section 'Then the people' ends"):
         _regen(workspace, "2", llm)
-    assert llm.history == [] and sorted(p.name for p in drafted.parent.iterdir()) == ["v001.md"]
+    assert llm.history == [] and sorted(p.name for p in drafted.parent.glob("v*.md")) == ["v001.md"]
 
 
 def test_changed_notes_reassign_then_regenerate(workspace: Path, drafted: Path, monkeypatch) -> None:

@@ -62,6 +62,8 @@ class LocalLlama:
         if not self.path.is_file():
             raise UsageError(f"model file not found: {self.path} (pass --model PATH.gguf)")
         self.model = self.path.stem
+        # The bundled 135M model puts nearly every note in one section: the embeddings sort for it.
+        self.can_sort = model_path is not None and self.path.resolve() != bundled_model_path().resolve()
         self.context_window = context_window
         self.verbose = verbose
         self._call_lock = threading.Lock()

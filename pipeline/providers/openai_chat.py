@@ -79,6 +79,7 @@ def _wait(state: RetryCallState) -> float:
 class OpenAIChat:
     provider = "openai"
     sends_over_http = True
+    can_sort = True
 
     def __init__(
         self,

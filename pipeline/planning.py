@@ -1,0 +1,175 @@
+"""The plan: the sort, written as drafts/<essay>/plan.md for the author to read and edit before prose.
+
+`make_plan` sorts (or reuses the author's placements) and writes the file; `follow_plan` reads it back
+as the author left it and turns it into each section's material. Planning again never loses edits:
+an edited plan is first kept byte for byte as plan-NNN.md, and its placements, points and directions
+are carried into the new plan; only fragments the plan has never seen are sorted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from pipeline.drafts import prompt_ref
+from pipeline.errors import DraftError
+from pipeline.llm import ChatModel
+from pipeline.notes import Fragment
+from pipeline.planfile import Plan, PlanError, PlanItem, PlanSection, parse_plan, plan_edited, render_plan
+from pipeline.prompt import Prompt
+from pipeline.sort import sort_fragments
+
+PLAN_NAME = "plan.md"
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    path: Path
+    plan: Plan
+    kept_as: Path | None  # where the author's edited plan was kept, byte for byte
+    carried: int  # fragments whose place came from the earlier plan
+    sorted_now: int  # fragments sorted by this run
+    unrelated: int  # left out by the shortlist
+
+
+@dataclass(frozen=True)
+class Material:
+    """What each section is written from, as the plan says."""
+
+    sections: dict[str, list[Fragment]]
+    directions: dict[str, tuple[str, int | None]]  # slug -> (the author's direction, words)
+    unplaced: tuple[Fragment, ...]  # fragments the plan has never seen (notes added or changed since)
+    warnings: tuple[str, ...]
+
+
+def prompt_hash(prompt: Prompt) -> str:
+    return hashlib.sha256(prompt.path.read_bytes()).hexdigest()[:16]
+
+
+def read_plan(folder: Path, prompt: Prompt, root: Path) -> Plan | None:
+    """The plan in an essay's folder as the author left it, or None if there is none."""
+    path = folder / PLAN_NAME
+    if not path.is_file():
+        return None
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PlanError(f"{path} cannot be read ({exc}): fix it or delete it and run `essay plan` again") from None
+    plan = parse_plan(text, str(path), prompt.sections)
+    if Path(plan.prompt).name != prompt.path.name and plan.prompt != prompt_ref(prompt.path, root):
+        raise PlanError(
+            f"{path} is a plan for {plan.prompt}, not {prompt_ref(prompt.path, root)}: move it away, "
+            "or run `essay plan` for the right prompt"
+        )
+    return plan
+
+
+def make_plan(folder: Path, prompt: Prompt, fragments: list[Fragment], llm: ChatModel, root: Path, *,
+              send_all: bool = False, left_out: tuple[tuple[str, int], ...] = ()) -> PlanResult:  # fmt: skip
+    """Sort what the earlier plan has not placed, carry what it has, and write plan.md."""
+    earlier = read_plan(folder, prompt, root)
+    placed = _placements(earlier) if earlier else {}
+    fresh = [f for f in fragments if f.id not in placed]
+    result = sort_fragments(prompt, fresh, llm if llm.can_sort else None, send_all=send_all)
+    by_id = {f.id: f for f in fragments}
+    sections = []
+    for section in prompt.sections:
+        old = next((s for s in earlier.sections if s.slug == section.slug), None) if earlier else None
+        kept = [i for i in (old.items if old else ()) if i.fragment_id is None or i.fragment_id in by_id]
+        new = [_item(by_id[i]) for i in result.plan.sections[section.slug]]
+        sections.append(PlanSection(section.slug, section.title, old.direction if old else "", None, (*kept, *new)))
+    unused_old = [i for i in (earlier.unused if earlier else ()) if i.fragment_id in by_id]
+    unused = (*unused_old, *(_item(by_id[i]) for i in result.plan.unused))
+    why = list(left_out)
+    if result.unrelated:
+        reason = "unrelated to the prompt, never sent to the model: `essay plan --all` sends them"
+        why.append((reason, len(result.unrelated)))
+    plan = Plan(prompt_ref(prompt.path, root), prompt_hash(prompt), _now(), tuple(sections), unused, tuple(why))
+    kept_as = _keep_edited(folder / PLAN_NAME)
+    path = _write(folder / PLAN_NAME, render_plan(plan, prompt.title))
+    carried = sum(1 for f in fragments if f.id in placed)
+    return PlanResult(path, plan, kept_as, carried, len(fresh) - len(result.unrelated), len(result.unrelated))
+
+
+def follow_plan(plan: Plan, prompt: Prompt, fragments: list[Fragment]) -> Material:
+    """Each section's material from the plan: the items as the author left them, in their order."""
+    by_id = {f.id: f for f in fragments}
+    warnings: list[str] = []
+    sections: dict[str, list[Fragment]] = {}
+    for section in plan.sections:
+        material = []
+        for item in section.items:
+            if not item.text:
+                continue
+            fragment = by_id.get(item.fragment_id or "")
+            if fragment is not None:
+                material.append(replace(fragment, text=item.text))  # the author may have edited the item
+                continue
+            if item.fragment_id:
+                warnings.append(
+                    f"plan item '{item.text[:50]}' under '{section.title}': its note changed or is gone; "
+                    "used as written in the plan"
+                )
+            material.append(_point(item, prompt))
+        sections[section.slug] = material
+    known = {i.fragment_id for s in plan.sections for i in s.items} | {i.fragment_id for i in plan.unused}
+    unplaced = tuple(f for f in fragments if f.id not in known)
+    directions = {s.slug: (s.direction, s.words) for s in plan.sections}
+    return Material(sections, directions, unplaced, tuple(warnings))
+
+
+def _placements(plan: Plan) -> dict[str, str]:
+    placed = {i.fragment_id: s.slug for s in plan.sections for i in s.items if i.fragment_id}
+    placed.update({i.fragment_id: "" for i in plan.unused if i.fragment_id})
+    return placed
+
+
+def _item(fragment: Fragment) -> PlanItem:
+    return PlanItem(fragment.text, fragment.id, None if fragment.by_author else fragment.note_path, fragment.by_author)
+
+
+def _point(item: PlanItem, prompt: Prompt) -> Fragment:
+    """An item with no note behind it: the author's own point (or the words of a note since changed)."""
+    digest = hashlib.sha1(item.text.encode()).hexdigest()[:10]
+    path = item.note_path or ""
+    return Fragment(item.fragment_id or f"point-{digest}", path, prompt.title if not path else Path(path).stem,
+                    None, (), item.text, by_author=item.fragment_id is None)  # fmt: skip
+
+
+def _keep_edited(path: Path) -> Path | None:
+    """An edited plan is kept byte for byte as plan-NNN.md before a new one takes its name."""
+    if not path.is_file():
+        return None
+    data = path.read_bytes()
+    if not plan_edited(data.decode("utf-8", errors="replace")):
+        return None
+    for number in itertools.count(1):
+        kept = path.with_name(f"plan-{number:03d}.md")
+        try:
+            with open(kept, "xb") as handle:
+                handle.write(data)
+            return kept
+        except FileExistsError:
+            continue
+    return None
+
+
+def _write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        temp.write_text(text, encoding="utf-8")
+        os.replace(temp, path)
+    except OSError as exc:
+        temp.unlink(missing_ok=True)
+        raise DraftError(f"cannot write {path}: {exc.strerror}") from None
+    return path
+
+
+def _now() -> str:
+    import datetime as dt
+
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
