@@ -15,7 +15,9 @@ see benchmarks/sort_eval.py):
   section they land in, and a second pass re-scores everything against those section centroids built from
   confident first-pass placements (self-training);
 - "fits no section" is relative: a fragment is kept when its relevance to the prompt stands out from the
-  pool (a two-class split of the relevance distribution), not above a fixed cosine that differs per model.
+  pool (a two-class split of the relevance distribution), not above a fixed cosine that differs per model;
+- optionally (`neighbours`), a fragment's relevance is averaged with that of its nearest fragments in the
+  pool: thoughts on one topic cluster, so a terse "skipped run club to ice it" borrows from the runs around it.
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ class RankOptions:
     self_train: float = 0.5  # weight of the centroid pass; 0 turns it off
     confident_share: float = 0.3  # the share of relevant fragments per section that builds its centroid
     keep_margin: float = 0.0  # shift of the relevance cut (negative keeps more)
+    neighbours: int = 0  # smooth relevance over this many nearest fragments; 0 turns it off
 
 
 def rank(
@@ -73,6 +76,8 @@ def rank(
     vectors = _fragment_vectors(fragments, embedder, opts.context_weight)
     scores = _section_scores(essay, vectors, embedder, opts)
     relevance = _relevance(essay, vectors, scores, embedder)
+    if opts.neighbours > 0:
+        relevance = _smooth(relevance, vectors, opts.neighbours)
     keep = relevance >= _two_class_cut(relevance) + opts.keep_margin
     if opts.self_train > 0:
         scores = _self_train(scores, vectors, keep, fragments, opts)
@@ -132,6 +137,21 @@ def _relevance(essay: Essay, vectors: np.ndarray, scores: np.ndarray, embedder: 
     prompt_vec = embedder.embed([prompt_text])[0]
     combined = _rescale(vectors @ prompt_vec) + _rescale(scores.max(axis=1))
     return _rescale(combined)
+
+
+def _smooth(relevance: np.ndarray, vectors: np.ndarray, neighbours: int) -> np.ndarray:
+    """Half a fragment's own relevance, half the mean relevance of its nearest fragments (by cosine)."""
+    k = min(neighbours, len(vectors) - 1)
+    if k < 1:
+        return relevance
+    borrowed = np.empty_like(relevance)
+    for start in range(0, len(vectors), 1024):  # row blocks: a 20k-fragment vault never builds a 20k x 20k matrix
+        similarity = vectors[start : start + 1024] @ vectors.T
+        rows = np.arange(similarity.shape[0])
+        similarity[rows, rows + start] = -np.inf  # not its own neighbour
+        nearest = np.argpartition(-similarity, k - 1, axis=1)[:, :k]
+        borrowed[start : start + 1024] = relevance[nearest].mean(axis=1)
+    return _rescale(0.5 * relevance + 0.5 * borrowed)
 
 
 def _self_train(

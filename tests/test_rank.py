@@ -1,7 +1,7 @@
 import pytest
 
 from pipeline.embed import EmbedderMissing, bundled_embedder, fake_embedder
-from pipeline.rank import Essay, SortFragment, rank, shortlist
+from pipeline.rank import Essay, RankOptions, SortFragment, rank, shortlist
 
 ESSAY = Essay(
     "my year",
@@ -78,3 +78,9 @@ def test_bundled_embedder_rows_are_unit_length():
         pytest.skip("wordllama is not installed")
     assert vectors.shape[0] == 2
     assert abs(float((vectors**2).sum(axis=1).max()) - 1) < 1e-4
+
+
+def test_neighbour_smoothing_keeps_the_placements_and_handles_a_pool_of_one():
+    placed = {p.id: p.section for p in rank(ESSAY, POOL, fake_embedder(), RankOptions(neighbours=2))}
+    assert placed["run"] == 1 and placed["wood"] == 2 and placed["class"] == 3
+    assert len(rank(ESSAY, POOL[:1], fake_embedder(), RankOptions(neighbours=5))) == 1
