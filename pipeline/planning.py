@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import os
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from pipeline.prompt import Prompt
 from pipeline.sort import sort_fragments
 
 PLAN_NAME = "plan.md"
+_LIST_MARKER = re.compile(r"\A[-*+]\s+(?!\[[ xX]\])")
 
 
 @dataclass(frozen=True)
@@ -128,7 +130,8 @@ def _placements(plan: Plan) -> dict[str, str]:
 
 
 def _item(fragment: Fragment) -> PlanItem:
-    return PlanItem(fragment.text, fragment.id, None if fragment.by_author else fragment.note_path, fragment.by_author)
+    text = _LIST_MARKER.sub("", fragment.text, count=1)  # a bullet of a note is one item of the plan, not "- - x"
+    return PlanItem(text, fragment.id, None if fragment.by_author else fragment.note_path, fragment.by_author)
 
 
 def _point(item: PlanItem, prompt: Prompt) -> Fragment:

@@ -23,6 +23,7 @@ from pipeline.providers.local import bundled_model_path
 from tests.conftest import essay, write
 
 REPO = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.real_model
 
 
 def _free_port() -> int:
@@ -75,7 +76,7 @@ def llama_server() -> Iterator[str]:
 def test_default_provider_drafts_offline_from_the_example_workspace(tmp_path: Path) -> None:
     for folder in ("prompts", "notes"):
         shutil.copytree(REPO / folder, tmp_path / folder)
-    done = essay("draft", "prompts/daily-notes.md", cwd=tmp_path, timeout=600)
+    done = essay("draft", "prompts/daily-notes.md", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     post = frontmatter.load(tmp_path / "drafts" / "daily-notes" / "v001.md")
     assert post["provider"] == "local" and post["model"].startswith("SmolLM2-135M")
@@ -95,7 +96,7 @@ def test_llama_cpp_server_heading_prompt_on_held_out_notes(tmp_path: Path, llama
     write(tmp_path / "notes" / "2024-03-09.md", "learned that patience matters more than tools when truing a wheel\n")
     write(tmp_path / "notes" / "shopping.md", "buy tire levers and a patch kit\n")
     done = essay(
-        "draft", "prompts/bikes.md", "--base-url", llama_server, "--model", "smollm2", cwd=tmp_path, timeout=600
+        "draft", "prompts/bikes.md", "--base-url", llama_server, "--model", "smollm2", cwd=tmp_path
     )
     assert done.returncode == 0, done.stderr
     post = frontmatter.load(tmp_path / "drafts" / "bikes" / "v001.md")
