@@ -45,7 +45,10 @@ def main() -> None:
     print(machine())
     print(f"python {platform.python_version()}, {platform.system()} {platform.release()}\n", flush=True)
     started = time.perf_counter()
-    rows = [row for name in names for row in BENCHMARKS[name]()]
+    rows: list[tuple[str, str]] = []
+    for name in names:
+        print(f"running {name} ...", file=sys.stderr, flush=True)
+        rows += BENCHMARKS[name]()
     rows.append(("all of the above", f"{time.perf_counter() - started:.0f}s"))
     print("| benchmark | result |")
     print("| --- | --- |")
