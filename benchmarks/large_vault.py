@@ -6,13 +6,25 @@ from __future__ import annotations
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from benchmarks.synthetic import make_vault
 from pipeline.config import Settings
+from pipeline.llm import Completion
 from pipeline.runner import dry_run, read_inputs
-from tests.fakes import FakeLLM
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+class _NoCalls:
+    """A model for planning only: a dry run must not call it."""
+
+    provider, model, endpoint = "none", "none", "none"
+    sends_over_http = False
+    context_window = 16_384
+
+    def complete(self, *args: Any, **kwargs: Any) -> Completion:
+        raise SystemExit("the dry run called the model")
 
 
 def run() -> list[tuple[str, str]]:
@@ -25,12 +37,10 @@ def run() -> list[tuple[str, str]]:
             raw = time.perf_counter() - started
 
             started = time.perf_counter()
-            model = FakeLLM(context_window=16_384)  # planning only: no call is made
+            model = _NoCalls()
             inputs = read_inputs(ROOT / "prompts" / "platform-year.md", notes, Path(tmp) / "drafts", Settings(), model)
             report = dry_run(inputs, model)
             planned = time.perf_counter() - started
-            if model.history:
-                raise SystemExit("the dry run called the model")
         rows += [
             (f"{count:,} notes: read raw", f"{raw:.2f}s ({raw_bytes / 1e6:.1f} MB)"),
             (

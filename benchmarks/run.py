@@ -1,31 +1,59 @@
-"""Run every benchmark and print one table: `python benchmarks/run.py`."""
+"""Run the benchmarks and print one table: `python benchmarks/run.py [NAME ...]`.
+
+Names: single-shot, local, large-vault, batch (all of them when none is given). Never part of the tests.
+"""
 
 from __future__ import annotations
 
+import os
+import platform
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import batch_concurrency, large_vault, local_generation, single_shot
 
-BENCHMARKS = {
+BENCHMARKS: dict[str, Callable[[], list[tuple[str, str]]]] = {
     "single-shot": single_shot.run,
+    "local": local_generation.run,
     "large-vault": large_vault.run,
     "batch": batch_concurrency.run,
-    "local": local_generation.run,
 }
 
 
+def machine() -> str:
+    """Cores, CPU model and load: ratios are measured side by side, but other work on the machine moves them."""
+    model = platform.processor() or "unknown CPU"
+    with_cpuinfo = Path("/proc/cpuinfo")
+    if with_cpuinfo.is_file():
+        for line in with_cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    return f"machine: {os.cpu_count()} cores (nproc {len(os.sched_getaffinity(0))}), {model}, load average {load}"
+
+
 def main() -> None:
-    """Every benchmark, or those named: `python benchmarks/run.py batch`."""
     names = sys.argv[1:] or list(BENCHMARKS)
-    rows = [row for name in names for row in BENCHMARKS[name]()]
-    width = max(len(name) for name, _ in rows)
-    print(f"{'benchmark'.ljust(width)}  result")
-    print(f"{'-' * width}  ------")
+    unknown = [n for n in names if n not in BENCHMARKS]
+    if unknown:
+        raise SystemExit(f"unknown benchmark {', '.join(unknown)}: choose from {', '.join(BENCHMARKS)}")
+    print(machine())
+    print(f"python {platform.python_version()}, {platform.system()} {platform.release()}\n", flush=True)
+    started = time.perf_counter()
+    rows: list[tuple[str, str]] = []
+    for name in names:
+        print(f"running {name} ...", file=sys.stderr, flush=True)
+        rows += BENCHMARKS[name]()
+    rows.append(("all of the above", f"{time.perf_counter() - started:.0f}s"))
+    print("| benchmark | result |")
+    print("| --- | --- |")
     for name, value in rows:
-        print(f"{name.ljust(width)}  {value}")
+        print(f"| {name} | {value} |")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,282 @@
+"""A fake OpenAI-compatible chat server for the benchmarks, run in its own process.
+
+Two modes, each behaving like the real servers it stands for:
+    parallel   a hosted API: any number of calls at once, each 0.3 s to the first token + 8 ms an output token
+    one-slot   llama.cpp's server with one slot: one call at a time (the rest queue, first come first served);
+               the prompt prefix shared with the previous call is reused, so a call costs
+               2 ms x (prompt tokens past that shared prefix) + 10 ms x output tokens. Like llama-cpp-python's
+               server, it answers a `json_schema` response_format with HTTP 500 and takes `json_object`.
+Prose answers are exactly `max_tokens` tokens long; structured answers are valid JSON for the schema.
+Every answer reports `usage` (with `prompt_tokens_details.cached_tokens`); GET /stats returns one record a call.
+
+Run: `python benchmarks/servers.py parallel` prints the port, then serves. `FakeServer("one-slot")` does that in
+a subprocess and stops it when the `with` block ends.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+MODES = ("parallel", "one-slot")
+FIRST_TOKEN, PER_TOKEN = 0.3, 0.008  # parallel: seconds to the first token, and per output token
+PREFILL, DECODE = 0.002, 0.010  # one-slot: seconds per prompt token not reused, and per output token
+_TOKEN = re.compile(r"\s*\w+|\s*[^\w\s]+|\s+")  # a word or a run of punctuation, with the spaces before it
+_WORDS = [
+    "the",
+    "queue",
+    "was",
+    "slow",
+    "so",
+    "i",
+    "wrote",
+    "a",
+    "runbook",
+    "and",
+    "asked",
+    "the",
+    "team",
+    "about",
+    "the",
+    "deploy",
+    "before",
+    "lunch",
+]
+
+
+def tokenize(text: str) -> list[str]:
+    """A deterministic stand-in for a BPE tokenizer: about one token a word, `{"f1": 2,` is five."""
+    return _TOKEN.findall(text)
+
+
+def prompt_tokens(messages: list[dict[str, Any]]) -> list[str]:
+    """The prompt as a chat model reads it: the messages in a ChatML template, then the assistant's turn."""
+    chat = "".join(f"<|im_start|>{m['role']}\n{m.get('content') or ''}<|im_end|>\n" for m in messages)
+    return tokenize(chat + "<|im_start|>assistant\n")
+
+
+def prose(count: int, seed: int = 0) -> str:
+    """Exactly `count` tokens of lowercase prose, in sentences of twelve tokens, ending on a full stop."""
+    tokens: list[str] = []
+    for i in range(count):
+        if tokens and tokens[-1] != "." and (i % 12 == 11 or i == count - 1):
+            tokens.append(".")
+        else:
+            tokens.append((" " if tokens else "") + _WORDS[(i + seed) % len(_WORDS)])
+    return "".join(tokens)
+
+
+def json_answer(schema: dict[str, Any] | None) -> str:
+    """A valid answer for the schema: each enum key cycles through its nonzero choices, like a model sorting."""
+    if not schema or not schema.get("properties"):
+        return "{}"
+    answer: dict[str, Any] = {}
+    for i, (key, spec) in enumerate(schema["properties"].items()):
+        choices = [c for c in spec.get("enum", []) if c] or spec.get("enum") or [1]
+        answer[key] = choices[i % len(choices)] if spec.get("type") != "string" or "enum" in spec else "x"
+    return json.dumps(answer)
+
+
+def _schema_from_text(user: str) -> dict[str, Any] | None:
+    """With no response_format, a sorting request is recognised by its fragment list."""
+    keys = re.findall(r"^\[(f\d+)\]", user, re.M)
+    if not keys:
+        return None
+    sections = len(re.findall(r"^[1-9]\d*\. ", user, re.M))
+    return {"properties": {k: {"enum": list(range(sections + 1))} for k in keys}}
+
+
+def _answer_text(body: dict[str, Any], seed: int) -> tuple[str, bool]:
+    """The answer's text, and whether the request was a structured one."""
+    fmt = body.get("response_format") or {}
+    if fmt.get("type") == "json_schema":
+        return json_answer(fmt.get("json_schema", {}).get("schema")), True
+    if fmt.get("type") == "json_object":
+        return json_answer(fmt.get("schema")), True
+    user = next((m.get("content") or "" for m in body["messages"] if m["role"] == "user"), "")
+    schema = _schema_from_text(user)
+    if schema is not None:
+        return json_answer(schema), True
+    return prose(int(body.get("max_tokens") or 256), seed), False
+
+
+class _State:
+    def __init__(self, mode: str) -> None:
+        self.mode = mode
+        self.started = time.monotonic()
+        self.stats: list[dict[str, Any]] = []
+        self.lock = threading.Lock()
+        self.slot = threading.Condition()
+        self.next_ticket = 0  # one-slot: tickets are served in the order they were taken
+        self.serving = 0
+        self.previous: list[str] = []  # one-slot: the previous call's prompt, still in the slot's cache
+
+    def now(self) -> float:
+        return round(time.monotonic() - self.started, 4)
+
+    def answer(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        arrived = self.now()
+        fmt = body.get("response_format") or {}
+        if self.mode == "one-slot" and fmt.get("type") == "json_schema":
+            with self.lock:
+                self.stats.append({"status": 500, "arrived": arrived, "finished": self.now()})
+            message = "1 validation error: response_format.type Input should be 'text' or 'json_object'"
+            return 500, {"error": {"message": message, "type": "invalid_request_error", "code": None}}
+        with self.lock:
+            seed = len(self.stats)
+        text, structured = _answer_text(body, seed)
+        prompt, output = prompt_tokens(body["messages"]), len(tokenize(text))
+        started, cached, busy = self._serve(prompt, output)
+        record = {
+            "status": 200,
+            "structured": structured,
+            "prompt_tokens": len(prompt),
+            "cached_tokens": cached,
+            "completion_tokens": output,
+            "busy": round(busy, 4),
+            "arrived": arrived,
+            "started": started,
+            "finished": self.now(),
+        }
+        with self.lock:
+            self.stats.append(record)
+        usage = {
+            "prompt_tokens": len(prompt),
+            "completion_tokens": output,
+            "total_tokens": len(prompt) + output,
+            "prompt_tokens_details": {"cached_tokens": cached},
+        }
+        finish = "stop" if structured else "length"
+        choice = {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish}
+        return 200, {
+            "id": f"chatcmpl-{seed}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": body.get("model", "fake"),
+            "choices": [choice],
+            "usage": usage,
+        }
+
+    def _serve(self, prompt: list[str], output: int) -> tuple[float, int, float]:
+        """Sleep as long as the call takes; returns when it started, cached prompt tokens, and its busy time."""
+        if self.mode == "parallel":
+            busy = FIRST_TOKEN + PER_TOKEN * output
+            started = self.now()
+            time.sleep(busy)
+            return started, 0, busy
+        with self.slot:
+            ticket = self.next_ticket
+            self.next_ticket += 1
+            self.slot.wait_for(lambda: self.serving == ticket)
+        try:
+            started = self.now()
+            cached = _common_prefix(self.previous, prompt)
+            busy = PREFILL * (len(prompt) - cached) + DECODE * output
+            time.sleep(busy)
+            self.previous = prompt
+            return started, cached, busy
+        finally:
+            with self.slot:
+                self.serving += 1
+                self.slot.notify_all()
+
+
+def _common_prefix(a: list[str], b: list[str]) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def _handler(state: _State) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))))
+            self._reply(*state.answer(body))
+
+        def do_GET(self) -> None:
+            if self.path.rstrip("/").endswith("/stats"):
+                with state.lock:
+                    self._reply(200, {"mode": state.mode, "calls": list(state.stats)})
+            else:
+                self._reply(200, {"object": "list", "data": [{"id": "bench", "object": "model"}]})
+
+        def _reply(self, status: int, payload: dict[str, Any]) -> None:
+            data = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    return Handler
+
+
+class FakeServer:
+    """The fake server in a subprocess of its own: `with FakeServer("parallel") as s: s.base_url, s.stats()`."""
+
+    def __init__(self, mode: str) -> None:
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}")
+        self.mode = mode
+        self.port = 0
+        self._process: subprocess.Popen[str] | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def __enter__(self) -> FakeServer:
+        self._process = subprocess.Popen(
+            [sys.executable, __file__, self.mode], stdout=subprocess.PIPE, text=True, start_new_session=True
+        )
+        assert self._process.stdout is not None
+        line = self._process.stdout.readline()
+        if not line.strip().isdigit():
+            self.__exit__()
+            raise RuntimeError(f"the fake server did not start: {line!r}")
+        self.port = int(line)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._process is not None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+            self._process = None
+
+    def stats(self) -> list[dict[str, Any]]:
+        """One record a call answered so far (rejected calls have status 500 and no tokens)."""
+        with urllib.request.urlopen(f"{self.base_url}/stats", timeout=10) as response:
+            return list(json.load(response)["calls"])
+
+
+def main() -> None:
+    mode = sys.argv[1] if len(sys.argv) > 1 else "parallel"
+    if mode not in MODES:
+        raise SystemExit(f"usage: servers.py {{{','.join(MODES)}}}")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(_State(mode)))
+    server.daemon_threads = True
+    print(server.server_address[1], flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
