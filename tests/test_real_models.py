@@ -95,9 +95,7 @@ def test_llama_cpp_server_heading_prompt_on_held_out_notes(tmp_path: Path, llama
     write(tmp_path / "notes" / "2024-03-02.md", "replaced my first inner tube. took an hour and two tubes\n")
     write(tmp_path / "notes" / "2024-03-09.md", "learned that patience matters more than tools when truing a wheel\n")
     write(tmp_path / "notes" / "shopping.md", "buy tire levers and a patch kit\n")
-    done = essay(
-        "draft", "prompts/bikes.md", "--base-url", llama_server, "--model", "smollm2", cwd=tmp_path
-    )
+    done = essay("draft", "prompts/bikes.md", "--base-url", llama_server, "--model", "smollm2", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     post = frontmatter.load(tmp_path / "drafts" / "bikes" / "v001.md")
     assert post["provider"] == "openai" and post["model"] == "smollm2"

@@ -1,0 +1,101 @@
+"""The plan is the author's: edit it, and the draft follows; planning again keeps the edits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.conftest import essay, write
+from tests.fake_server import FakeOpenAIServer
+from tests.fakes import made
+
+FOUR = """---
+title: a garden year
+tags: [essay]
+---
+
+Write about the garden.
+
+- **Start with the ground.**
+    What did the soil teach you?
+- **Then the people.**
+    Who came?
+- **Examine the harvest.**
+    What grew?
+- **Finally, look forward.**
+    What next?
+
+i started the garden because the lot was empty and i was bored. the first spring was mostly rocks.
+"""
+
+
+def _calls_for(title: str) -> list[str]:
+    return [c.user for c in made[-1].history if f'write the section "{title}"' in c.user]
+
+
+def test_moving_an_item_and_adding_a_point_steer_the_draft_without_sorting(workspace: Path) -> None:
+    write(workspace / "prompts" / "year.md", FOUR)
+    planned = essay("plan", "prompts/year.md", "--provider", "fake", cwd=workspace)
+    assert planned.returncode == 0, planned.stderr
+    path = workspace / "drafts" / "year" / "plan.md"
+    assert planned.stdout.strip() == "drafts/year/plan.md"
+    text = path.read_text()
+    assert "(your draft)" in text  # the author's own paragraph under the prompt is material, marked as theirs
+    first = text.split("\n## ")[1]
+    moved = next(line for line in first.splitlines() if line.startswith("- ") and "([[" in line)
+    edited = text.replace(moved + "\n", "", 1)
+    edited = edited.replace("## finally, look forward\n", f"## finally, look forward\n\n{moved}\n", 1)
+    edited = edited.replace("## then the people\n", "## then the people\n\n- mention the badge photo i never took\n", 1)
+    path.write_text(edited)
+
+    drafted = essay("draft", "prompts/year.md", "--provider", "fake", cwd=workspace)
+    assert drafted.returncode == 0, drafted.stderr
+    assert "following drafts/year/plan.md: no sorting" in drafted.stderr
+    assert not [c for c in made[-1].history if c.schema is not None]  # no sorting call
+    item_text = moved.split(" ([[")[0].removeprefix("- ")
+    assert any(item_text in call for call in _calls_for("Finally, look forward"))
+    assert not any(item_text in call for call in _calls_for("Start with the ground"))
+    assert any("mention the badge photo i never took" in call for call in _calls_for("Then the people"))
+    assert "plan_hash:" in (workspace / "drafts" / "year" / "v001.md").read_text()
+
+    again = essay("plan", "prompts/year.md", "--provider", "fake", cwd=workspace)
+    assert again.returncode == 0, again.stderr
+    assert (workspace / "drafts" / "year" / "plan-001.md").read_text() == edited  # kept byte for byte
+    replanned = path.read_text()
+    assert "mention the badge photo i never took" in replanned
+    assert replanned.index(item_text) > replanned.index("## finally, look forward")  # the move carried over
+
+
+def test_a_broken_plan_is_one_line_and_no_draft_is_written(workspace: Path) -> None:
+    assert essay("plan", "prompts/garden.md", "--provider", "fake", cwd=workspace).returncode == 0
+    path = workspace / "drafts" / "garden" / "plan.md"
+    path.write_text(path.read_text().replace("## then the people", "## the neighbours"))
+    done = essay("draft", "prompts/garden.md", "--provider", "fake", cwd=workspace)
+    assert done.returncode == 1 and "heading '## the neighbours' is no section of the prompt" in done.stderr
+    path.write_text("")
+    empty = essay("draft", "prompts/garden.md", "--provider", "fake", cwd=workspace)
+    assert empty.returncode == 1 and "is empty: delete it and run `essay plan` again" in empty.stderr
+    assert not list((workspace / "drafts" / "garden").glob("v*.md"))
+
+
+def test_no_cache_still_logs_every_call(workspace: Path) -> None:
+    done = essay("draft", "prompts/garden.md", "--provider", "fake", "--no-cache", cwd=workspace)
+    assert done.returncode == 0, done.stderr
+    sent = len(made[-1].history)
+    log = essay("log", "-n", "50", cwd=workspace)
+    rows = [line for line in log.stdout.splitlines()[1:] if line.strip()]
+    assert len(rows) == sent == 4
+
+
+def test_an_endpoint_that_refuses_json_schema_is_remembered_across_runs(workspace: Path) -> None:
+    with FakeOpenAIServer("json_object") as server:
+        assert essay("plan", "prompts/garden.md", "--base-url", server.base_url, cwd=workspace).returncode == 0
+        first = [r.get("response_format", {}).get("type") for r in server.requests if r.get("response_format")]
+        (workspace / "drafts" / "garden" / "plan.md").unlink()
+        before = len(server.requests)
+        again = essay("plan", "prompts/garden.md", "--base-url", server.base_url, "--no-cache", cwd=workspace)
+        assert again.returncode == 0
+        second = [
+            r.get("response_format", {}).get("type") for r in server.requests[before:] if r.get("response_format")
+        ]
+    assert first == ["json_schema", "json_object"]
+    assert second and "json_schema" not in second
