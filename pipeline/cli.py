@@ -13,6 +13,7 @@ import typer
 from pipeline import __version__
 from pipeline.batch import find_prompts, run_batch
 from pipeline.cache import Store
+from pipeline.check import check_draft
 from pipeline.display import (
     BatchDisplay,
     TerminalProgress,
@@ -144,6 +145,7 @@ def draft(
         say(f"read {inputs.notes.note_count} notes: {len(inputs.fragments)} fragments for the model")
         result = draft_essay(run, inputs)
     _report_usage(result.usage.calls, result.usage.prompt_tokens, result.usage.completion_tokens, result.usage.seconds)
+    _report_flags(result.flags, result.file.path)
     typer.echo(str(result.file.path))
 
 
@@ -260,6 +262,28 @@ def batch(
 
 @app.command()
 @friendly
+def check(
+    target: TargetArgument,
+    notes: NotesOption = None,
+    drafts: DraftsOption = None,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Check a draft as it is on disk now: print each name, number, date, sum or quote that none of its notes
+    holds, with its section. Exits 1 if there are any, 0 if none."""
+    ws = open_workspace([target], root=workspace, notes=notes, drafts=drafts)
+    found = resolve_target(target, ws.drafts, ws.root)
+    draft_file = found.chosen or found.versions[-1]
+    claims = check_draft(draft_file, ws.notes, ws.root)
+    for claim in claims:
+        typer.echo(f"{claim.section}: {claim.kind}: {claim.text}")
+    if claims:
+        say(f"{len(claims)} claims in {draft_file.path} are in none of their notes: check them, then delete the marks")
+        raise typer.Exit(1)
+    say(f"{draft_file.path}: every name, number and quote checked is in the notes")
+
+
+@app.command()
+@friendly
 def versions(target: TargetArgument, drafts: DraftsOption = None, workspace: WorkspaceOption = None) -> None:
     """List an essay's versions: when and how each was made, and whether you have edited it since."""
     ws = open_workspace([target], root=workspace, drafts=drafts)
@@ -320,6 +344,14 @@ def _existing_store(ws: Workspace) -> Store:
     if store.recovered:
         warn(store.recovered)
     return store
+
+
+def _report_flags(flags: int, path: Path) -> None:
+    if flags:
+        warn(
+            f"{flags} claims need checking: names, numbers or quotes in none of your notes, marked ==like this== "
+            f"in the draft; `essay check {path}` lists them"
+        )
 
 
 def _report_usage(calls: int, tokens_in: int, tokens_out: int, seconds: float) -> None:

@@ -9,14 +9,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pipeline.errors import ContextTooLong, LLMError
+from pipeline.finish import Finishing, citation_keys, finish_section
 from pipeline.instructions import render
 from pipeline.llm import ChatModel
 from pipeline.notes import Fragment
 from pipeline.prompt import Prompt, Section
-from pipeline.text import estimate_tokens, lowercase_prose, strip_think
+from pipeline.text import estimate_tokens, strip_think
 
 EMPTY_SECTION_NOTE = (
     "> [!todo] no notes matched this section yet.\n> write it yourself, or add notes about it and draft again."
@@ -34,6 +35,7 @@ class SectionDraft:
     text: str
     fragment_ids: tuple[str, ...]
     generated: bool  # False when no fragment matched and the text asks the author to write it
+    flags: int = 0  # claims flagged as in none of the section's sources
 
 
 @dataclass(frozen=True)
@@ -42,32 +44,39 @@ class Draft:
     sections: tuple[SectionDraft, ...]
 
 
+@dataclass(frozen=True)
+class Writing:
+    """How sections are written, the same for every section of a run."""
+
+    voice: tuple[str, ...] = ()  # the author's own writing; samples are picked to fit the model's window
+    finishing: Finishing = field(default_factory=Finishing)
+    concurrency: int = 4
+    on_section: Callable[[SectionDraft], None] | None = None
+    on_warning: Callable[[str], None] | None = None
+
+
+Direction = tuple[str, int | None]  # the author's direction for a section, and its length in words
+
+
 def expand_sections(
     prompt: Prompt,
     material: Mapping[str, Sequence[Fragment]],
     llm: ChatModel,
-    *,
-    voice_samples: Sequence[str] = (),
-    directions: Mapping[str, tuple[str, int | None]] | None = None,
-    concurrency: int = 4,
-    on_section: Callable[[SectionDraft], None] | None = None,
-    on_warning: Callable[[str], None] | None = None,
+    writing: Writing | None = None,
+    directions: Mapping[str, Direction] | None = None,
 ) -> Draft:
     """Each section from its material (section slug -> fragments, in the order the plan gives them)."""
-    samples = pick_voice_samples(voice_samples, voice_budget(llm.context_window))
+    writing = writing or Writing()
     directions = directions or {}
 
     def write(section: Section) -> SectionDraft:
-        guidance, words = directions.get(section.slug, ("", None))
         chosen = list(material.get(section.slug, ()))
-        result = expand_section(
-            prompt, section, chosen, llm, samples=samples, guidance=guidance, words=words, on_warning=on_warning
-        )
-        if on_section:
-            on_section(result)
+        result = expand_section(prompt, section, chosen, llm, writing, directions.get(section.slug, ("", None)))
+        if writing.on_section:
+            writing.on_section(result)
         return result
 
-    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+    with ThreadPoolExecutor(max_workers=max(1, writing.concurrency)) as pool:
         sections = tuple(pool.map(write, prompt.sections))
     return Draft(prompt, sections)
 
@@ -77,14 +86,14 @@ def expand_section(
     section: Section,
     fragments: Sequence[Fragment],
     llm: ChatModel,
-    *,
-    samples: Sequence[str] = (),
-    guidance: str = "",
-    words: int | None = None,
-    on_warning: Callable[[str], None] | None = None,
+    writing: Writing | None = None,
+    direction: Direction = ("", None),
 ) -> SectionDraft:
+    writing = writing or Writing()
     if not fragments:
         return SectionDraft(section.slug, section.title, EMPTY_SECTION_NOTE, (), generated=False)
+    guidance, words = direction
+    samples = pick_voice_samples(writing.voice, voice_budget(llm.context_window))
     words = words or target_words(fragments)
     max_tokens = answer_budget(words)
     fitted = _fit_fragments(prompt, section, fragments, samples, llm.context_window - max_tokens)
@@ -96,8 +105,8 @@ def expand_section(
             if len(fitted) == 1:
                 raise
             fitted = fitted[: len(fitted) // 2]  # our estimate was off for this model: send half, then less
-    if len(fitted) < len(fragments) and on_warning:
-        on_warning(
+    if len(fitted) < len(fragments) and writing.on_warning:
+        writing.on_warning(
             f"section '{section.title}': {len(fragments)} fragments do not fit {llm.model}'s context, "
             f"used the first {len(fitted)}"
         )
@@ -105,7 +114,9 @@ def expand_section(
         raise LLMError(
             f"{llm.model} gave an empty answer for section '{section.title}' twice: try again, or another model"
         )
-    return SectionDraft(section.slug, section.title, text, tuple(f.id for f in fitted), generated=True)
+    done = finish_section(section.slug, text, fitted, writing.finishing)
+    ids = tuple(f.id for f in fitted)
+    return SectionDraft(section.slug, section.title, done.text, ids, generated=True, flags=done.flags)
 
 
 def _ask_for_prose(llm: ChatModel, messages: list[dict[str, str]], max_tokens: int) -> str:
@@ -132,10 +143,9 @@ def target_words(fragments: Sequence[Fragment]) -> int:
 
 
 def clean_section_text(text: str) -> str:
-    """The model's prose, made ready for the draft: no thinking, no echoed heading, in lowercase."""
+    """The model's prose, made ready to finish: no thinking, no echoed heading (still in its own case)."""
     body = strip_think(text)
-    body = _OPENING_HEADING.sub("", body, count=1).strip()
-    return lowercase_prose(body)
+    return _OPENING_HEADING.sub("", body, count=1).strip()
 
 
 def voice_budget(context_window: int) -> int:
@@ -196,15 +206,17 @@ def section_messages(
     words: int,
     guidance: str,
 ) -> list[dict[str, str]]:
+    """The writing call. What every section shares comes first (instructions, the writer's samples, the
+    essay and all its sections), so a server's prompt cache serves it again for each section."""
     others = [s.title for s in prompt.sections if s.slug != section.slug]
     return render(
         "expand",
         title=prompt.title,
         instruction=prompt.instruction,
+        all_sections="; ".join(s.title for s in prompt.sections),
         section_title=section.title,
         questions=re.sub(r"\s+", " ", section.questions),
         has_others=bool(others),
-        others="; ".join(others),
         notes=_by_note(fragments),
         has_samples=bool(samples),
         samples=list(samples),
@@ -225,9 +237,10 @@ def _source(fragment: Fragment) -> str:
 def _by_note(fragments: Sequence[Fragment]) -> list[dict[str, object]]:
     """Fragments grouped under their note's title, sent once; the date only where the title lacks it."""
     groups: list[dict[str, object]] = []
-    for fragment in fragments:
+    for key, fragment in citation_keys(fragments).items():
         if not groups or groups[-1]["path"] != fragment.note_path:
             date = fragment.date if fragment.date and fragment.date not in fragment.title else ""
             groups.append({"path": fragment.note_path, "source": _source(fragment), "date": date, "fragments": []})
-        groups[-1]["fragments"].append({"text": fragment.text})  # type: ignore[union-attr]
+        entry = {"key": key, "text": fragment.text, "context": fragment.context.strip("#*: ")}
+        groups[-1]["fragments"].append(entry)  # type: ignore[union-attr]
     return groups

@@ -29,11 +29,11 @@ from pipeline.draftfile import (
 )
 from pipeline.drafts import DraftFile, next_version, write_new_version
 from pipeline.errors import DraftError, UsageError
-from pipeline.expand import expand_section, pick_voice_samples, voice_budget
+from pipeline.expand import expand_section
 from pipeline.history import Target, read_version
 from pipeline.llm import Usage
 from pipeline.prompt import Section
-from pipeline.runner import notes_hash, now, read_inputs, section_meta
+from pipeline.runner import notes_hash, now, read_inputs, section_meta, writing_for
 from pipeline.session import Run
 
 
@@ -112,9 +112,8 @@ def regen_section(
         section,
         [by_id[i] for i in ids],
         llm.stage("regen", sample),
-        samples=pick_voice_samples(inputs.voice_samples, voice_budget(run.provider.context_window)),
-        guidance=instructions,
-        on_warning=run.progress.on_warning,
+        writing_for(run, inputs),
+        (instructions, None),
     )
     run.progress.on_section(new, 1, 1)
     if span is None:  # the author deleted it: put it back where it belongs in the prompt's order

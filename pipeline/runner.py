@@ -9,13 +9,14 @@ import datetime as dt
 import hashlib
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pipeline.assign import sorting_cost
 from pipeline.draftfile import body_hash, compose, render_body, text_hash
 from pipeline.drafts import DraftFile, essay_dir, next_version, prompt_ref, write_new_version
-from pipeline.expand import SectionDraft, expand_sections, section_budget
+from pipeline.expand import SectionDraft, Writing, expand_sections, section_budget
+from pipeline.finish import Finishing
 from pipeline.instructions import templates_hash
 from pipeline.llm import ChatModel, Usage
 from pipeline.meta import DraftMeta, SectionMeta
@@ -43,6 +44,7 @@ class DraftResult:
     file: DraftFile
     plan: Plan
     usage: Usage
+    flags: int = 0  # claims flagged for the author to check
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,20 @@ def _filter_reason(prompt: Prompt) -> str:
     return "; ".join(parts)
 
 
+def writing_for(run: Run, inputs: Inputs) -> Writing:
+    """How this run writes sections: the author's voice, the notes folder for footnotes, and the sources a
+    claim may come from besides the notes (the prompt, the author's own writing)."""
+    prompt = inputs.prompt
+    extra = (
+        prompt.title,
+        prompt.instruction,
+        *(s.title + "\n" + s.questions for s in prompt.sections),
+        *inputs.voice_samples,
+    )
+    finishing = Finishing(run.workspace.notes, run.settings.footnotes, extra)
+    return Writing(inputs.voice_samples, finishing, run.settings.concurrency, None, run.progress.on_warning)
+
+
 def plan_essay(run: Run, inputs: Inputs, *, send_all: bool = False) -> PlanResult:
     """Sort the notes (reusing the author's earlier placements) and write the essay's plan.md."""
     folder = essay_dir(run.workspace.drafts, inputs.prompt.path, run.workspace.root)
@@ -162,16 +178,8 @@ def draft_essay(run: Run, inputs: Inputs) -> DraftResult:
         run.progress.on_section(section, done, len(prompt.sections))
 
     sample = f"{folder.name}/v{version}.{run.store.times_written(folder.name, version)}"
-    draft = expand_sections(
-        prompt,
-        material.sections,
-        llm.stage("expand", sample),
-        voice_samples=inputs.voice_samples,
-        directions=material.directions,
-        concurrency=run.settings.concurrency,
-        on_section=section_done,
-        on_warning=run.progress.on_warning,
-    )
+    writing = replace(writing_for(run, inputs), on_section=section_done)
+    draft = expand_sections(prompt, material.sections, llm.stage("expand", sample), writing, material.directions)
     fragments = (*fragments, *(f for s in material.sections.values() for f in s))
     by_id = {f.id: f for f in fragments}
     body = render_body([(s.slug, s.title, s.text) for s in draft.sections])
@@ -198,7 +206,7 @@ def draft_essay(run: Run, inputs: Inputs) -> DraftResult:
         temp_dir=run.workspace.temp_dir,
     )
     run.store.mark_written(folder.name, written.version)
-    return DraftResult(written, plan, llm.usage)
+    return DraftResult(written, plan, llm.usage, sum(s.flags for s in draft.sections))
 
 
 def dry_run(run: Run, inputs: Inputs) -> DryRun:
@@ -231,6 +239,7 @@ def section_meta(section: SectionDraft, fragments: dict[str, Fragment]) -> Secti
         notes=tuple(dict.fromkeys(fragments[i].note_path for i in section.fragment_ids if i in fragments)),
         fragments=section.fragment_ids,
         text_hash=text_hash(section.text),
+        flags=section.flags,
     )
 
 

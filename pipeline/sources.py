@@ -28,6 +28,7 @@ _CITATION = re.compile(r"[ \t]*(?<![\[!^\]])\[\s*([\w-]+(?:\s*[,;]\s*[\w-]+)*)\s
 _CODE = re.compile(r"^(```|~~~).*?(?:^\1[^\n]*$|\Z)|(`+)[^`].*?\2", re.S | re.M)
 _FENCE_LINE = re.compile(r"^\s*(```|~~~)")
 _HEADING = re.compile(r"^#{1,6}\s+(.*?)\s*#*\s*$")
+_COMMENT_LINE = re.compile(r"^\s*<!--.*-->\s*$")
 _FOOTNOTE_REF = re.compile(r"\[\^([^\]\s]+)\](?!:)")
 _FOOTNOTE_DEF = re.compile(r"^\[\^([^\]\s]+)\]:(.*)$", re.M)
 _WIKILINK = re.compile(r"\[\[([^\]|#]*)(?:#([^\]|]*))?(?:\|[^\]]*)?\]\]")
@@ -67,11 +68,12 @@ def paragraph_spans(prose: str) -> list[tuple[int, int]]:
 
 def paragraph_kind(block: str) -> str:
     """ "prose" (paragraphs, lists, quotes) or what a footnote must not be added to: heading, code, table, ..."""
-    first = block.lstrip()
-    lines = [line for line in block.splitlines() if line.strip()]
+    # A draft's section marker sits on its own line above the heading: it is not text of the block.
+    lines = [line for line in block.splitlines() if line.strip() and not _COMMENT_LINE.match(line)]
+    first = "\n".join(lines).lstrip()
     if first.startswith(("```", "~~~")):
         return "code"
-    if first.startswith("<!--") and block.rstrip().endswith("-->"):
+    if not lines or (first.startswith("<!--") and block.rstrip().endswith("-->")):
         return "comment"
     if _FOOTNOTE_DEF.match(first):
         return "footnote"

@@ -36,6 +36,7 @@ class FakeOpenAIServer:
         always: str | None = None,
         fill: float = 0.0,
         hold_after: int | None = None,
+        invent: str = "",
     ) -> None:
         self.structured = structured
         self.faults = list(faults or [])
@@ -45,6 +46,7 @@ class FakeOpenAIServer:
         # Requests past the first `hold_after` wait until `release` is set: a test can interrupt a run
         # while a call is certainly under way, rather than hope the timing falls right.
         self.hold_after = hold_after
+        self.invent = invent  # a sentence every prose answer adds, as a model that makes things up would
         self.release = threading.Event()
         self.requests: list[dict[str, Any]] = []
         self.busy_seconds: list[float] = []  # the simulated time of each answer
@@ -84,7 +86,8 @@ class FakeOpenAIServer:
         schema = _schema(fmt) if fmt else _schema_from_text(user)
         text = default_answer(user, schema)
         if schema is None:
-            text += f" Answer {len(self.requests)}."  # each section text differs from the last one
+            text += f" Take {_letters(len(self.requests))}."  # each section text differs from the last one
+            text += f" {self.invent}" if self.invent else ""
             if self.fill:
                 wanted_chars = int(body.get("max_tokens", 256) * self.fill * 4)
                 text = (text + " ") * max(1, wanted_chars // (len(text) + 1))
@@ -146,6 +149,16 @@ class FakeOpenAIServer:
         return Handler
 
 
+def _letters(number: int) -> str:
+    """A number as letters (1 -> "b"): it tells answers apart without being a figure the notes lack."""
+    word = ""
+    while True:
+        number, rest = divmod(number, 26)
+        word += "bcdfghjklmnpqrstvwxzaeiouy"[rest]
+        if not number:
+            return word
+
+
 def _error(message: str) -> dict[str, Any]:
     return {"error": {"message": message, "type": "invalid_request_error", "code": None}}
 
@@ -157,7 +170,7 @@ def _schema(fmt: dict[str, Any]) -> dict[str, Any]:
 def _schema_from_text(user: str) -> dict[str, Any] | None:
     """With no response_format, an assignment request is recognised by its fragment list."""
     keys = re.findall(r"^\[(f\d+)\]", user, re.M)
-    if not keys:
+    if not keys or "maps every fragment id" not in user:
         return None
     sections = len(re.findall(r"^[1-9]\d*\. ", user, re.M))
     choice = {"enum": list(range(sections + 1))}

@@ -16,7 +16,7 @@ from typing import Any
 from pipeline.llm import Completion, Messages, Purpose
 
 PROSE = (
-    "I Learned That The Queue Is The Org Chart. See [The Guide [v2]](https://Example.com/Guide_Path) "
+    "I learned that the queue is the org chart. See [The Guide [v2]](https://Example.com/Guide_Path) "
     "and [[Projects/Heron|Heron]], then run `Heron.Rollback()`."
 )
 
@@ -95,4 +95,4 @@ def default_answer(user: str, schema: dict[str, Any] | None) -> str:
             answer[key] = options[i % len(options)]
         return json.dumps(answer)
     title = re.search(r'write the section "(.+?)"', user)
-    return f"{PROSE}\n\nThis Part Is About {title[1] if title else 'Something'}."
+    return f"{PROSE}\n\nThis part is about {title[1].lower() if title else 'something'}."

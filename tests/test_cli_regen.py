@@ -51,7 +51,7 @@ def test_draft_edit_regen_versions_diff(workspace: Path) -> None:
     diff = essay("diff", "prompts/year.md", cwd=workspace)
     assert diff.returncode == 0
     assert diff.stdout.startswith("--- drafts/year/v002.md\n+++ drafts/year/v003.md\n")
-    assert "\n+this part is about then the people. answer" in diff.stdout
+    assert "\n+this part is about then the people. take" in diff.stdout
     assert "version:" not in diff.stdout  # the text, not the frontmatter
 
     nothing = essay("diff", "prompts/year.md", "1", "1", cwd=workspace)
