@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.assign import assign_fragments
 from pipeline.draftfile import (
     Span,
     body_hash,
@@ -29,12 +28,16 @@ from pipeline.draftfile import (
 )
 from pipeline.drafts import DraftFile, next_version, write_new_version
 from pipeline.errors import DraftError, UsageError
-from pipeline.expand import expand_section
+from pipeline.expand import Direction, expand_section
 from pipeline.history import Target, read_version
-from pipeline.llm import Usage
+from pipeline.llm import EssayModel, Usage
+from pipeline.notes import Fragment
+from pipeline.planfile import Plan
+from pipeline.planning import PLAN_NAME, follow_plan, read_plan
 from pipeline.prompt import Section
-from pipeline.runner import notes_hash, now, read_inputs, section_meta, writing_for
+from pipeline.runner import Inputs, notes_hash, now, read_inputs, section_meta, writing_for
 from pipeline.session import Run
+from pipeline.sort import sort_fragments
 
 
 @dataclass(frozen=True)
@@ -90,31 +93,23 @@ def regen_section(
     llm = run.essay_model(target.folder.name)
     by_id = {f.id: f for f in inputs.fragments}
     recorded = doc.meta.section(slug)
-    stored = list(recorded.fragments) if recorded else []
-    notes_unchanged = doc.meta.notes_hash == notes_hash(inputs.fragments)
-    reassigned = reassign or not notes_unchanged or not all(i in by_id for i in stored)
-    if reassigned:
-        if slug not in {s.slug for s in inputs.prompt.sections}:
-            raise UsageError(f"section '{title}' is no longer in {prompt_path}: put it back to reassign its notes")
-        plan = assign_fragments(inputs.prompt, inputs.fragments, llm.stage("sort"))
-        ids = list(plan.sections[slug])
-    else:
-        ids = stored
-    if not ids:
-        hint = "" if reassigned else " (or run again with --reassign)"
+    plan = None if reassign else read_plan(target.folder, inputs.prompt, run.workspace.root)
+    unchanged = not reassign and doc.meta.notes_hash == notes_hash(inputs.fragments)
+    stored = list(recorded.fragments) if recorded and unchanged else None
+    chosen, direction = _material(inputs, plan, (slug, title), stored, llm)
+    if not chosen:
+        hint = " (or run `essay plan` again)" if plan else ""
         raise UsageError(f"no notes are assigned to section '{title}': write it yourself, or add notes about it{hint}")
-
+    if plan:
+        run.progress.on_info(f"section material from {target.folder / PLAN_NAME}")
     section = next((s for s in inputs.prompt.sections if s.slug == slug), Section(slug, title, ""))
     version = next_version(target.folder)
     sample = f"{target.folder.name}/v{version}.{run.store.times_written(target.folder.name, version)}"
+    guidance = ". ".join(part for part in (direction[0], instructions) if part)
     new = expand_section(
-        inputs.prompt,
-        section,
-        [by_id[i] for i in ids],
-        llm.stage("regen", sample),
-        writing_for(run, inputs),
-        (instructions, None),
+        inputs.prompt, section, chosen, llm.stage("regen", sample), writing_for(run, inputs), (guidance, direction[1])
     )
+    by_id.update({f.id: f for f in chosen})
     run.progress.on_section(new, 1, 1)
     if span is None:  # the author deleted it: put it back where it belongs in the prompt's order
         spans = locate(doc.body, sections)
@@ -148,6 +143,24 @@ def regen_section(
     )
     run.store.mark_written(target.folder.name, written.version)
     return RegenResult(written, base, title, replaced_edits, llm.usage)
+
+
+def _material(
+    inputs: Inputs, plan: Plan | None, section: tuple[str, str], stored: list[str] | None, llm: EssayModel
+) -> tuple[list[Fragment], Direction]:
+    """The section's material: from the plan where there is one; else the fragments the draft recorded
+    (`stored`, None when the notes changed since or a new sort is asked for), or a new sort."""
+    slug, title = section
+    if plan is not None:
+        material = follow_plan(plan, inputs.prompt, list(inputs.fragments))
+        return material.sections.get(slug, []), material.directions.get(slug, ("", None))
+    by_id = {f.id: f for f in inputs.fragments}
+    if stored is not None and all(i in by_id for i in stored):
+        return [by_id[i] for i in stored], ("", None)
+    if slug not in {s.slug for s in inputs.prompt.sections}:
+        raise UsageError(f"section '{title}' is no longer in {inputs.prompt.path}: put it back to sort its notes")
+    result = sort_fragments(inputs.prompt, list(inputs.fragments), llm.stage("sort") if llm.can_sort else None)
+    return [by_id[i] for i in result.plan.sections[slug]], ("", None)
 
 
 def _checked_span(body: str, sections: Sequence[tuple[str, str]], slug: str, title: str, path: Path) -> Span | None:

@@ -156,13 +156,25 @@ def test_lost_boundary_fails_naming_the_section_and_writes_nothing(workspace: Pa
     assert llm.history == [] and sorted(p.name for p in drafted.parent.glob("v*.md")) == ["v001.md"]
 
 
-def test_changed_notes_reassign_then_regenerate(workspace: Path, drafted: Path, monkeypatch) -> None:
+def test_regen_takes_the_sections_material_from_the_plan(workspace: Path, drafted: Path, monkeypatch) -> None:
     monkeypatch.chdir(workspace)
+    plan = drafted.parent / "plan.md"
+    plan.write_text(plan.read_text().replace("## examine the harvest\n", "## examine the harvest\n\n- the pumpkins\n", 1))
     write(workspace / "notes" / "new.md", "a new note about the harvest\n")
     llm = FakeLLM()
     _regen(workspace, "3", llm, instructions="shorter, more concrete")
+    assert [c.schema is not None for c in llm.history] == [False]  # no sort: the plan says what goes where
+    assert "- the pumpkins" in llm.history[0].user or "the pumpkins" in llm.history[0].user
+    assert "the writer's direction for this section: shorter, more concrete" in llm.history[0].user
+
+
+def test_without_a_plan_changed_notes_are_sorted_again(workspace: Path, drafted: Path, monkeypatch) -> None:
+    monkeypatch.chdir(workspace)
+    (drafted.parent / "plan.md").unlink()
+    write(workspace / "notes" / "new.md", "a new note about the harvest\n")
+    llm = FakeLLM()
+    _regen(workspace, "3", llm)
     assert [c.schema is not None for c in llm.history] == [True, False]
-    assert "the writer's direction for this section: shorter, more concrete" in llm.history[1].user
 
 
 def test_versions_and_diff(workspace: Path, drafted: Path, monkeypatch) -> None:
