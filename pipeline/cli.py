@@ -2,36 +2,34 @@
 
 from __future__ import annotations
 
-import functools
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 import typer
 
-from pipeline import __version__
+from pipeline import __version__, cli_review
 from pipeline.batch import find_prompts, run_batch
-from pipeline.cache import Store
-from pipeline.check import check_draft
-from pipeline.display import (
-    BatchDisplay,
-    TerminalProgress,
-    calls_table,
-    cost_table,
-    dry_run_lines,
-    say,
-    show,
-    summary,
-    version_lines,
-    warn,
+from pipeline.cli_options import (
+    BaseUrlOption,
+    DraftsOption,
+    ModelOption,
+    NoCacheOption,
+    NotesOption,
+    ProviderOption,
+    TargetArgument,
+    VerboseOption,
+    WorkspaceOption,
+    friendly,
+    open_for,
 )
-from pipeline.errors import EssayError, UsageError
-from pipeline.history import describe_versions, diff_versions, resolve_target
+from pipeline.display import BatchDisplay, dry_run_lines, say, show, summary, warn
+from pipeline.errors import EssayError
+from pipeline.history import resolve_target
 from pipeline.regen import regen_section
 from pipeline.runner import draft_essay, dry_run, plan_essay, read_inputs
-from pipeline.session import Run, RunOptions, open_run
-from pipeline.workspace import Workspace, open_workspace
+from pipeline.session import RunOptions
+from pipeline.workspace import open_workspace
 
 app = typer.Typer(
     help="Turn your own notes into a first draft of an essay, in your own voice.\n\n"
@@ -41,79 +39,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-
-NotesOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--notes", help="Your notes folder, markdown (Obsidian vaults welcome). Default: the workspace's notes/."
-    ),
-]
-DraftsOption = Annotated[
-    Path | None,
-    typer.Option("--drafts", help="Where drafts go, one folder per prompt. Default: the workspace's drafts/."),
-]
-WorkspaceOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--workspace",
-        help="The folder with essay.toml and .essay/. Default: found upward from the prompt, as git finds its repo.",
-    ),
-]
-ProviderOption = Annotated[
-    str | None,
-    typer.Option(
-        "--provider", help="local (the default: llama.cpp on this machine) or openai (any OpenAI-compatible endpoint)."
-    ),
-]
-ModelOption = Annotated[
-    str | None,
-    typer.Option("--model", help="For local: a .gguf file. For openai: the model name the endpoint serves."),
-]
-BaseUrlOption = Annotated[
-    str | None,
-    typer.Option(
-        "--base-url", help="An OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1 (implies --provider openai)."
-    ),
-]
-VerboseOption = Annotated[bool, typer.Option("--verbose", help="Show the model's own log lines.")]
-NoCacheOption = Annotated[
-    bool, typer.Option("--no-cache", help="Send every call, even one answered before (answers are kept in .essay/).")
-]
-TargetArgument = Annotated[
-    Path,
-    typer.Argument(help="The prompt file, its drafts folder (drafts/NAME) or one draft file (drafts/NAME/v002.md)."),
-]
-
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def friendly(command: F) -> F:
-    """User errors become one red line and their exit code; Ctrl-C says what was kept. No tracebacks."""
-
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except EssayError as exc:
-            typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-            raise typer.Exit(exc.exit_code) from None
-        except KeyboardInterrupt:
-            typer.secho(
-                "interrupted: nothing half-written was left; finished drafts are kept, and answered calls are "
-                "reused when you run it again",
-                fg=typer.colors.RED,
-                err=True,
-            )
-            raise typer.Exit(130) from None
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _open(workspace: Workspace, options: RunOptions) -> Run:
-    if line := workspace.shown():
-        say(line)
-    return open_run(workspace, options, TerminalProgress())
 
 
 @app.command()
@@ -136,7 +61,7 @@ def draft(
 ) -> None:
     """Write a new draft of PROMPT from your notes, as the next version in drafts/."""
     ws = open_workspace([prompt], root=workspace, notes=notes, drafts=drafts)
-    with _open(ws, RunOptions(provider, model, base_url, not no_cache, verbose)) as run:
+    with open_for(ws, RunOptions(provider, model, base_url, not no_cache, verbose)) as run:
         inputs = read_inputs(run, prompt)
         if dry_run_only:
             for line in dry_run_lines(dry_run(run, inputs), run.provider, run.settings):
@@ -172,7 +97,7 @@ def plan(
     points. `essay draft` then follows it. Planning again keeps your edits.
     """
     ws = open_workspace([prompt], root=workspace, notes=notes, drafts=drafts)
-    with _open(ws, RunOptions(provider, model, base_url, not no_cache, verbose)) as run:
+    with open_for(ws, RunOptions(provider, model, base_url, not no_cache, verbose)) as run:
         inputs = read_inputs(run, prompt)
         result = plan_essay(run, inputs, send_all=send_all)
     if result.kept_as:
@@ -214,7 +139,7 @@ def regen(
     """
     ws = open_workspace([target], root=workspace, notes=notes, drafts=drafts)
     found = resolve_target(target, ws.drafts, ws.root)
-    with _open(ws, RunOptions(provider, model, base_url, not no_cache, verbose)) as run:
+    with open_for(ws, RunOptions(provider, model, base_url, not no_cache, verbose)) as run:
         result = regen_section(run, found, section, instructions=instructions, reassign=reassign)
     if result.replaced_edits:
         warn(f"your edits to '{result.title}' are replaced in this version; they stay in {result.base.path.name}")
@@ -250,7 +175,7 @@ def batch(
     ws = open_workspace([], root=workspace, notes=notes, drafts=drafts, prompts=prompts)
     paths = find_prompts(ws.prompts)
     options = RunOptions(provider, model, base_url, not no_cache, verbose, jobs)
-    with _open(ws, options) as run, BatchDisplay() as display:
+    with open_for(ws, options) as run, BatchDisplay() as display:
         outcomes = run_batch(run, paths, force=force, progress=display)
     show(summary(outcomes))
     failed = [o for o in outcomes if o.status == "failed"]
@@ -258,92 +183,6 @@ def batch(
         typer.secho(f"error: {outcome.name}: {outcome.error}", fg=typer.colors.RED, err=True)
     if failed:
         raise typer.Exit(1)
-
-
-@app.command()
-@friendly
-def check(
-    target: TargetArgument,
-    notes: NotesOption = None,
-    drafts: DraftsOption = None,
-    workspace: WorkspaceOption = None,
-) -> None:
-    """Check a draft as it is on disk now: print each name, number, date, sum or quote that none of its notes
-    holds, with its section. Exits 1 if there are any, 0 if none."""
-    ws = open_workspace([target], root=workspace, notes=notes, drafts=drafts)
-    found = resolve_target(target, ws.drafts, ws.root)
-    draft_file = found.chosen or found.versions[-1]
-    claims = check_draft(draft_file, ws.notes, ws.root)
-    for claim in claims:
-        typer.echo(f"{claim.section}: {claim.kind}: {claim.text}")
-    if claims:
-        say(f"{len(claims)} claims in {draft_file.path} are in none of their notes: check them, then delete the marks")
-        raise typer.Exit(1)
-    say(f"{draft_file.path}: every name, number and quote checked is in the notes")
-
-
-@app.command()
-@friendly
-def versions(target: TargetArgument, drafts: DraftsOption = None, workspace: WorkspaceOption = None) -> None:
-    """List an essay's versions: when and how each was made, and whether you have edited it since."""
-    ws = open_workspace([target], root=workspace, drafts=drafts)
-    for line in version_lines(describe_versions(resolve_target(target, ws.drafts, ws.root))):
-        typer.echo(line)
-
-
-@app.command()
-@friendly
-def diff(
-    target: TargetArgument,
-    old: Annotated[str | None, typer.Argument(help="The older version (default: the one before the latest).")] = None,
-    new: Annotated[str | None, typer.Argument(help="The newer version (default: the latest).")] = None,
-    drafts: DraftsOption = None,
-    workspace: WorkspaceOption = None,
-) -> None:
-    """Show what changed in the text between two versions, as a unified diff."""
-    ws = open_workspace([target], root=workspace, drafts=drafts)
-    text = diff_versions(resolve_target(target, ws.drafts, ws.root), old, new)
-    typer.echo(text if text else "the two versions are identical", nl=not text.endswith("\n"))
-
-
-@app.command()
-@friendly
-def log(
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="How many of the latest calls to show.")] = 20,
-    workspace: WorkspaceOption = None,
-) -> None:
-    """Show the latest model calls: essay, stage, model, tokens, time, and whether the cache answered."""
-    ws = open_workspace([], root=workspace)
-    with _existing_store(ws) as store:
-        show(calls_table(store.recent_calls(limit)))
-
-
-@app.command()
-@friendly
-def cost(
-    target: Annotated[
-        Path | None, typer.Argument(help="An essay (its prompt file or drafts folder); all essays if left out.")
-    ] = None,
-    drafts: DraftsOption = None,
-    workspace: WorkspaceOption = None,
-) -> None:
-    """Total the tokens sent and, where the model's price is known or set in essay.toml, the money."""
-    ws = open_workspace([target] if target else [], root=workspace, drafts=drafts)
-    essay = resolve_target(target, ws.drafts, ws.root).folder.name if target else None
-    with _existing_store(ws) as store:
-        table, unpriced = cost_table(store.totals(essay), ws.settings.prices)
-    show(table)
-    if unpriced:
-        say(f'no price known for {", ".join(unpriced)}: set [prices."MODEL"] input and output in essay.toml')
-
-
-def _existing_store(ws: Workspace) -> Store:
-    if not ws.state_file.is_file():
-        raise UsageError(f"no calls logged in {ws.root} yet: run `essay draft` there first")
-    store = ws.open_store()
-    if store.recovered:
-        warn(store.recovered)
-    return store
 
 
 def _report_flags(flags: int, path: Path) -> None:
@@ -356,6 +195,9 @@ def _report_flags(flags: int, path: Path) -> None:
 
 def _report_usage(calls: int, tokens_in: int, tokens_out: int, seconds: float) -> None:
     say(f"{calls} calls, {tokens_in} tokens in, {tokens_out} out, {seconds:.1f}s")
+
+
+cli_review.register(app)
 
 
 def _version(value: bool) -> None:

@@ -69,9 +69,19 @@ def read_plan(folder: Path, prompt: Prompt, root: Path) -> Plan | None:
     return plan
 
 
-def make_plan(folder: Path, prompt: Prompt, fragments: list[Fragment], llm: ChatModel, root: Path, *,
-              send_all: bool = False, left_out: tuple[tuple[str, int], ...] = ()) -> PlanResult:  # fmt: skip
+@dataclass(frozen=True)
+class PlanRequest:
+    """What a plan is made from: the prompt and the fragments the run may send, and what was left out."""
+
+    prompt: Prompt
+    fragments: tuple[Fragment, ...]
+    left_out: tuple[tuple[str, int], ...] = ()
+    send_all: bool = False  # even fragments the shortlist rules out
+
+
+def make_plan(folder: Path, request: PlanRequest, llm: ChatModel, root: Path) -> PlanResult:
     """Sort what the earlier plan has not placed, carry what it has, and write plan.md."""
+    prompt, fragments, send_all, left_out = request.prompt, list(request.fragments), request.send_all, request.left_out
     earlier = read_plan(folder, prompt, root)
     placed = _placements(earlier) if earlier else {}
     fresh = [f for f in fragments if f.id not in placed]

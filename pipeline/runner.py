@@ -22,7 +22,7 @@ from pipeline.llm import ChatModel, Usage
 from pipeline.meta import DraftMeta, SectionMeta
 from pipeline.notes import Fragment, Notes, collect_notes, fragments_of, path_matches
 from pipeline.planfile import Plan, plan_hash
-from pipeline.planning import PLAN_NAME, PlanResult, follow_plan, make_plan, read_plan
+from pipeline.planning import PLAN_NAME, PlanRequest, PlanResult, follow_plan, make_plan, read_plan
 from pipeline.prompt import Prompt, parse_prompt
 from pipeline.session import Run
 
@@ -141,8 +141,8 @@ def plan_essay(run: Run, inputs: Inputs, *, send_all: bool = False) -> PlanResul
     """Sort the notes (reusing the author's earlier placements) and write the essay's plan.md."""
     folder = essay_dir(run.workspace.drafts, inputs.prompt.path, run.workspace.root)
     llm = run.essay_model(folder.name).stage("sort")
-    return make_plan(folder, inputs.prompt, list(inputs.fragments), llm, run.workspace.root,
-                     send_all=send_all, left_out=inputs.left_out)  # fmt: skip
+    request = PlanRequest(inputs.prompt, inputs.fragments, inputs.left_out, send_all)
+    return make_plan(folder, request, llm, run.workspace.root)
 
 
 def draft_essay(run: Run, inputs: Inputs) -> DraftResult:
@@ -155,8 +155,8 @@ def draft_essay(run: Run, inputs: Inputs) -> DraftResult:
     llm = run.essay_model(folder.name)
     plan = read_plan(folder, prompt, run.workspace.root)
     if plan is None:
-        made = make_plan(folder, prompt, list(fragments), llm.stage("sort"), run.workspace.root,
-                         left_out=inputs.left_out)  # fmt: skip
+        request = PlanRequest(prompt, fragments, inputs.left_out)
+        made = make_plan(folder, request, llm.stage("sort"), run.workspace.root)
         run.progress.on_info(f"sorted the notes into {made.path}: edit it and draft again to change what goes where")
         plan = made.plan
     else:

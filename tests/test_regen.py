@@ -159,7 +159,9 @@ def test_lost_boundary_fails_naming_the_section_and_writes_nothing(workspace: Pa
 def test_regen_takes_the_sections_material_from_the_plan(workspace: Path, drafted: Path, monkeypatch) -> None:
     monkeypatch.chdir(workspace)
     plan = drafted.parent / "plan.md"
-    plan.write_text(plan.read_text().replace("## examine the harvest\n", "## examine the harvest\n\n- the pumpkins\n", 1))
+    plan.write_text(
+        plan.read_text().replace("## examine the harvest\n", "## examine the harvest\n\n- the pumpkins\n", 1)
+    )
     write(workspace / "notes" / "new.md", "a new note about the harvest\n")
     llm = FakeLLM()
     _regen(workspace, "3", llm, instructions="shorter, more concrete")
