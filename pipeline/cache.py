@@ -122,14 +122,15 @@ class Store:
         """How often a version of this number was written: a deleted v003 drafted again is a new sample."""
         return self._rows("select count(*) from written where essay = ? and version = ?", (essay, version))[0][0]
 
-    def recent_calls(self, limit: int) -> list[tuple[float, str, str, str, int, int, float, bool]]:
-        """The latest calls, oldest first: when, essay, stage, model, tokens in and out, seconds, cache hit."""
+    def recent_calls(self, limit: int) -> list[tuple[float, str, str, str, int, int, int, float, bool]]:
+        """The latest calls, oldest first: when, essay, stage, model, tokens in, of them served from the
+        server's prompt cache, tokens out, seconds, and whether our cache answered."""
         rows = self._rows(
-            "select at, essay, stage, model, prompt_tokens, completion_tokens, seconds, cache_hit "
+            "select at, essay, stage, model, prompt_tokens, cached_tokens, completion_tokens, seconds, cache_hit "
             "from calls order by at desc limit ?",
             (limit,),
         )
-        return [(*row[:7], bool(row[7])) for row in reversed(rows)]
+        return [(*row[:8], bool(row[8])) for row in reversed(rows)]
 
     def totals(self, essay: str | None = None) -> list[tuple[str, str, int, int, int, int]]:
         """Per provider and model: calls sent, cache hits, and the tokens of the calls sent."""

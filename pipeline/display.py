@@ -143,6 +143,7 @@ def dry_run_lines(report: DryRun, llm: ChatModel, settings: Settings) -> list[st
         lines.append(f"these {len(leaving)} notes would be sent to {llm.endpoint}{redacted}:")
         lines += [f"  {path}" for path in leaving]
     lines += [f"private, kept on this machine: {path}" for path in inputs.withheld_private]
+    lines += [f"outside the prompt's filter: {path}" for path in inputs.filtered_out]
     return lines
 
 
@@ -156,13 +157,13 @@ def version_lines(infos: Sequence[VersionInfo]) -> list[str]:
     ]
 
 
-def calls_table(calls: Sequence[tuple[float, str, str, str, int, int, float, bool]]) -> Table:
-    table = _table("when", "essay", "stage", "model", "in", "out", "seconds", "cache", right=("in", "out", "seconds"))
-    for at, essay, stage, model, tokens_in, tokens_out, seconds, hit in calls:
+def calls_table(calls: Sequence[tuple[float, str, str, str, int, int, int, float, bool]]) -> Table:
+    right = ("in", "cached", "out", "seconds")
+    table = _table("when", "essay", "stage", "model", "in", "cached", "out", "seconds", "cache", right=right)
+    for at, essay, stage, model, tokens_in, cached, tokens_out, seconds, hit in calls:
         when = dt.datetime.fromtimestamp(at).strftime("%m-%d %H:%M:%S")
-        table.add_row(
-            when, essay, stage, model, str(tokens_in), str(tokens_out), f"{seconds:.2f}", "hit" if hit else ""
-        )
+        numbers = (str(tokens_in), str(cached), str(tokens_out), f"{seconds:.2f}")
+        table.add_row(when, essay, stage, model, *numbers, "hit" if hit else "")
     return table
 
 

@@ -37,6 +37,7 @@ class Inputs:
     voice_samples: tuple[str, ...]  # the author's own writing: their draft in the prompt, `voice: true` notes
     withheld_private: tuple[str, ...]  # note paths kept back from an untrusted HTTP endpoint
     left_out: tuple[tuple[str, int], ...] = ()  # why fragments did not reach the model, and how many
+    filtered_out: tuple[str, ...] = ()  # note paths outside the prompt's essay-notes / essay-tags
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,7 @@ def read_inputs(run: Run, prompt_path: Path) -> Inputs:
     run.guard.protect([(v.note_path, v.text) for v in notes.voice_samples if v.private])
     fragments = tuple(f for f in notes.fragments if prompt_selects(prompt, f))
     left_out: list[tuple[str, int]] = []
+    skipped: set[str] = set()
     if len(fragments) < len(notes.fragments):
         reason = _filter_reason(prompt)
         skipped = {f.note_path for f in notes.fragments} - {f.note_path for f in fragments}
@@ -104,7 +106,7 @@ def read_inputs(run: Run, prompt_path: Path) -> Inputs:
     # What the author already wrote under the prompt is material too, the best they have.
     ref = prompt_ref(prompt.path, ws.root)
     own = fragments_of(ref, prompt.title, prompt.author_draft, by_author=True) if prompt.author_draft else []
-    return Inputs(prompt, notes, (*own, *fragments), samples, withheld, tuple(left_out))
+    return Inputs(prompt, notes, (*own, *fragments), samples, withheld, tuple(left_out), tuple(sorted(skipped)))
 
 
 def prompt_selects(prompt: Prompt, fragment: Fragment) -> bool:

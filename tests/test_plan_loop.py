@@ -99,3 +99,16 @@ def test_an_endpoint_that_refuses_json_schema_is_remembered_across_runs(workspac
         ]
     assert first == ["json_schema", "json_object"]
     assert second and "json_schema" not in second
+
+
+def test_obsidian_tags_never_filter_and_essay_filters_say_what_they_left_out(workspace: Path) -> None:
+    write(workspace / "prompts" / "tagged.md", "---\ntags: [garden]\n---\n\n## the people\nwho?\n")
+    tagged = essay("draft", "prompts/tagged.md", "--dry-run", cwd=workspace)
+    assert "notes: 5 read" in tagged.stdout and "outside the prompt's filter" not in tagged.stdout
+    write(workspace / "prompts" / "narrow.md", '---\nessay-notes: ["people.md"]\n---\n\n## the people\nwho?\n')
+    narrow = essay("draft", "prompts/narrow.md", "--dry-run", cwd=workspace)
+    assert "4 of 5 notes left out by the prompt's filter (essay-notes: people.md)" in narrow.stderr
+    assert "outside the prompt's filter: groceries.md" in narrow.stdout
+    write(workspace / "prompts" / "none.md", "---\nessay-tags: [nothing-has-this]\n---\n\n## x\ny?\n")
+    none = essay("draft", "prompts/none.md", "--dry-run", cwd=workspace)
+    assert "matches no note: check the globs and tags" in none.stderr
