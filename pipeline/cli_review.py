@@ -30,7 +30,7 @@ def check(
 ) -> None:
     """Check a draft as it is on disk now: print each name, number, date, sum or quote that none of its notes
     holds, with its section. Exits 1 if there are any, 0 if none."""
-    ws = open_workspace([target], root=workspace, notes=notes, drafts=drafts)
+    ws = _workspace([target], root=workspace, notes=notes, drafts=drafts)
     found = resolve_target(target, ws.drafts, ws.root)
     draft_file = found.chosen or found.versions[-1]
     claims = check_draft(draft_file, ws.notes, ws.root)
@@ -45,7 +45,7 @@ def check(
 @friendly
 def versions(target: TargetArgument, drafts: DraftsOption = None, workspace: WorkspaceOption = None) -> None:
     """List an essay's versions: when and how each was made, and whether you have edited it since."""
-    ws = open_workspace([target], root=workspace, drafts=drafts)
+    ws = _workspace([target], root=workspace, drafts=drafts)
     for line in version_lines(describe_versions(resolve_target(target, ws.drafts, ws.root))):
         typer.echo(line)
 
@@ -59,7 +59,7 @@ def diff(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Show what changed in the text between two versions, as a unified diff."""
-    ws = open_workspace([target], root=workspace, drafts=drafts)
+    ws = _workspace([target], root=workspace, drafts=drafts)
     text = diff_versions(resolve_target(target, ws.drafts, ws.root), old, new)
     typer.echo(text if text else "the two versions are identical", nl=not text.endswith("\n"))
 
@@ -70,7 +70,7 @@ def log(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Show the latest model calls: essay, stage, model, tokens, time, and whether the cache answered."""
-    ws = open_workspace([], root=workspace)
+    ws = _workspace([], root=workspace)
     with _existing_store(ws) as store:
         show(calls_table(store.recent_calls(limit)))
 
@@ -84,13 +84,20 @@ def cost(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Total the tokens sent and, where the model's price is known or set in essay.toml, the money."""
-    ws = open_workspace([target] if target else [], root=workspace, drafts=drafts)
+    ws = _workspace([target] if target else [], root=workspace, drafts=drafts)
     essay = resolve_target(target, ws.drafts, ws.root).folder.name if target else None
     with _existing_store(ws) as store:
         table, unpriced = cost_table(store.totals(essay), ws.settings.prices)
     show(table)
     if unpriced:
         say(f'no price known for {", ".join(unpriced)}: set [prices."MODEL"] input and output in essay.toml')
+
+
+def _workspace(near: list[Path], **options: Path | None) -> Workspace:
+    ws = open_workspace(near, **options)
+    if line := ws.shown():
+        say(line)
+    return ws
 
 
 def _existing_store(ws: Workspace) -> Store:
