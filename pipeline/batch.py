@@ -15,7 +15,7 @@ from typing import Any
 
 from pipeline.draftfile import parse
 from pipeline.drafts import essay_dir, list_versions
-from pipeline.errors import Cancelled, EssayError, UsageError
+from pipeline.errors import Cancelled, Deferred, EssayError, UsageError
 from pipeline.progress import Progress
 from pipeline.runner import draft_essay, input_hash, read_inputs
 from pipeline.session import Run
@@ -24,7 +24,7 @@ from pipeline.session import Run
 @dataclass(frozen=True)
 class EssayOutcome:
     name: str
-    status: str  # "drafted", "up to date" or "failed"
+    status: str  # "drafted", "up to date", "failed", or "pending" (its calls wait on the Batch API)
     version: int | None = None
     calls: int = 0
     tokens: int = 0
@@ -107,6 +107,8 @@ def _draft_one(run: Run, path: Path, force: bool, progress: BatchProgress) -> Es
         result = draft_essay(essay_run, inputs)
     except Cancelled:
         raise
+    except Deferred:
+        return EssayOutcome(name, "pending", seconds=elapsed())
     except EssayError as exc:
         return EssayOutcome(name, "failed", seconds=elapsed(), error=str(exc))
     except Exception as exc:  # one essay's bug must not stop the others; say what it was
