@@ -70,6 +70,7 @@ def run_batch_command(
     if choice.defer:
         _resume(run, ledger, client)
     _collect(run, ledger, client, say, retry)
+    ledger.prune()
     if not choice.defer:
         return BatchResult(run_batch(run, prompts, force=choice.force, progress=progress))
     in_flight = ledger.in_flight()

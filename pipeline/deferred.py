@@ -121,6 +121,17 @@ class Ledger:
         self.record.mark_collected(sub.key)
         return settled
 
+    def prune(self) -> None:
+        """Calls answered since (directly, by a plain run or --direct-retry) and in no batch still running."""
+        pending = [sub.digest for sub in self.record.pending()]
+        marks = ", ".join("?" * len(pending))
+        with self.store.transaction() as db:
+            db.execute(
+                "delete from deferred_calls where custom_id in (select key from responses) "
+                f"and (digest is null or digest not in ({marks}))",
+                pending,
+            )
+
     def forget(self, custom_ids: Iterable[str]) -> None:
         with self.store.transaction() as db:
             db.executemany("delete from deferred_calls where custom_id = ?", [(i,) for i in custom_ids])
