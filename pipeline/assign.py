@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.errors import ContextTooLong
+from pipeline.errors import ContextTooLong, Deferred
 from pipeline.instructions import render
 from pipeline.llm import ChatModel
 from pipeline.notes import Fragment
@@ -45,10 +45,16 @@ def assign_fragments(
     small and a section the embeddings ruled out cannot be chosen by mistake."""
     chosen: dict[str, int] = {}
     batches = plan_batches(prompt, fragments, llm.context_window)
+    deferred: Deferred | None = None
     for number, batch in enumerate(batches, start=1):
         if on_batch:
             on_batch(number, len(batches))
-        chosen.update(_assign_batch(prompt, batch, llm, choices or {}))
+        try:
+            chosen.update(_assign_batch(prompt, batch, llm, choices or {}))
+        except Deferred as exc:  # kept for the Batch API: keep every batch's call in the same round
+            deferred = exc
+    if deferred is not None:
+        raise deferred
     sections = {
         section.slug: tuple(f.id for f in fragments if chosen.get(f.id) == number)
         for number, section in enumerate(prompt.sections, start=1)

@@ -15,7 +15,7 @@ from typing import Any
 
 from pipeline.draftfile import parse
 from pipeline.drafts import essay_dir, list_versions
-from pipeline.errors import Cancelled, EssayError, UsageError
+from pipeline.errors import Cancelled, Deferred, EssayError, UsageError
 from pipeline.progress import Progress
 from pipeline.runner import draft_essay, input_hash, read_inputs
 from pipeline.session import Run
@@ -24,7 +24,7 @@ from pipeline.session import Run
 @dataclass(frozen=True)
 class EssayOutcome:
     name: str
-    status: str  # "drafted", "up to date" or "failed"
+    status: str  # "drafted", "up to date", "failed", or "pending" (its calls wait on the Batch API)
     version: int | None = None
     calls: int = 0
     tokens: int = 0
@@ -102,11 +102,13 @@ def _draft_one(run: Run, path: Path, force: bool, progress: BatchProgress) -> Es
         essay_run = replace(run, progress=_EssayProgress(name, progress))
         inputs = read_inputs(essay_run, path)
         versions = list_versions(essay_dir(run.workspace.drafts, path, run.workspace.root))
-        if versions and not force and _latest_input_hash(versions[-1].path) == input_hash(inputs, run.provider):
+        if versions and not force and latest_input_hash(versions[-1].path) == input_hash(inputs, run.provider):
             return EssayOutcome(name, "up to date", versions[-1].version, seconds=elapsed())
         result = draft_essay(essay_run, inputs)
     except Cancelled:
         raise
+    except Deferred:
+        return EssayOutcome(name, "pending", seconds=elapsed())
     except EssayError as exc:
         return EssayOutcome(name, "failed", seconds=elapsed(), error=str(exc))
     except Exception as exc:  # one essay's bug must not stop the others; say what it was
@@ -122,7 +124,7 @@ def _draft_one(run: Run, path: Path, force: bool, progress: BatchProgress) -> Es
     )
 
 
-def _latest_input_hash(path: Path) -> str | None:
+def latest_input_hash(path: Path) -> str | None:
     try:
         return parse(path.read_text(encoding="utf-8"), path.name).meta.input_hash
     except (OSError, UnicodeDecodeError, EssayError):

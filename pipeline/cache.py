@@ -18,6 +18,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, MutableMapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,9 @@ _MIGRATIONS: list[str] = [
     alter table calls add column cached_tokens integer not null default 0;
     create table written (essay text not null, version integer not null, at real not null);
     create table modes (endpoint text primary key, mode text not null);
+    """,
+    """
+    alter table calls add column batch integer not null default 0;
     """,
 ]
 
@@ -67,7 +71,7 @@ class Store:
                 "it kept and the call log are lost, so calls are sent again (your drafts are untouched)"
             )
             self._db = self._open()
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self.modes = _Modes(self)
 
     def _open(self) -> sqlite3.Connection:
@@ -98,9 +102,12 @@ class Store:
             (key, answer.text, answer.prompt_tokens, answer.completion_tokens, answer.finish_reason, time.time()),
         )
 
-    def log_call(self, purpose: Purpose, llm: ChatModel, answer: Completion, seconds: float) -> None:
+    def log_call(
+        self, purpose: Purpose, llm: ChatModel, answer: Completion, seconds: float, batch: bool = False
+    ) -> None:
+        """One call; `batch` for one answered through the provider's Batch API (priced at batch rates)."""
         self._rows(
-            "insert into calls values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "insert into calls values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 time.time(),
                 purpose.essay,
@@ -112,6 +119,7 @@ class Store:
                 seconds,
                 int(answer.from_cache),
                 answer.cached_tokens,
+                int(batch),
             ),
         )
 
@@ -132,16 +140,36 @@ class Store:
         )
         return [(*row[:8], bool(row[8])) for row in reversed(rows)]
 
-    def totals(self, essay: str | None = None) -> list[tuple[str, str, int, int, int, int]]:
-        """Per provider and model: calls sent, cache hits, and the tokens of the calls sent."""
+    def totals(self, essay: str | None = None) -> list[tuple[str, str, int, int, int, int, bool]]:
+        """Per provider, model and way of sending (direct, or the Batch API): calls sent, cache hits, and the
+        tokens of the calls sent."""
         where, args = ("where essay = ?", (essay,)) if essay else ("", ())
-        return self._rows(
+        rows = self._rows(
             "select provider, model, sum(1 - cache_hit), sum(cache_hit), "
             "sum(case when cache_hit then 0 else prompt_tokens end), "
-            f"sum(case when cache_hit then 0 else completion_tokens end) from calls {where} "
-            "group by provider, model order by provider, model",
+            f"sum(case when cache_hit then 0 else completion_tokens end), batch from calls {where} "
+            "group by provider, model, batch order by provider, model, batch",
             args,
         )
+        return [(*row[:6], bool(row[6])) for row in rows]
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The sqlite connection itself, for a table of another module (the Batch API's submissions); use it
+        while no other thread of the run uses the store."""
+        return self._db
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """Everything done inside (put, log_call, other statements) is kept together or not at all."""
+        with self._lock:
+            self._db.execute("begin immediate")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("rollback")
+                raise
+            self._db.execute("commit")
 
     def close(self) -> None:
         with self._lock:
@@ -179,6 +207,13 @@ class _Modes(MutableMapping[str, str]):
         return int(self._store._rows("select count(*) from modes")[0][0])
 
 
+def call_key(llm: ChatModel, messages: Messages, options: dict[str, Any]) -> str:
+    """The key of one call as a model of the stack receives it (its options carry the purpose)."""
+    purpose = options.get("purpose") or Purpose()
+    sent = {k: v for k, v in options.items() if k != "purpose"}
+    return request_key(llm, messages, sent, purpose.sample)
+
+
 def request_key(llm: ChatModel, messages: Messages, options: dict[str, Any], sample: str) -> str:
     payload = json.dumps(
         [llm.provider, llm.endpoint, llm.model, [dict(m) for m in messages], options, sample],
@@ -196,9 +231,7 @@ class CachingModel(WrappedModel):
         self.store = store
 
     def complete(self, messages: Messages, **options: Any) -> Completion:
-        purpose = options.get("purpose") or Purpose()
-        sent = {k: v for k, v in options.items() if k != "purpose"}
-        key = request_key(self.inner, messages, sent, purpose.sample)
+        key = call_key(self.inner, messages, options)
         answer = self.store.get(key)
         if answer is None:
             answer = self.inner.complete(messages, **options)

@@ -9,9 +9,11 @@ from typing import Annotated
 import typer
 
 from pipeline import __version__, cli_review
-from pipeline.batch import find_prompts, run_batch
+from pipeline.batch import find_prompts
 from pipeline.cli_options import (
     BaseUrlOption,
+    DeferOption,
+    DirectRetryOption,
     DraftsOption,
     ModelOption,
     NoCacheOption,
@@ -23,6 +25,7 @@ from pipeline.cli_options import (
     friendly,
     open_for,
 )
+from pipeline.defer_batch import BatchChoice, run_batch_command
 from pipeline.display import BatchDisplay, dry_run_lines, say, show, summary, warn
 from pipeline.errors import EssayError
 from pipeline.history import resolve_target
@@ -166,18 +169,33 @@ def batch(
     base_url: BaseUrlOption = None,
     no_cache: NoCacheOption = False,
     verbose: VerboseOption = False,
+    defer: DeferOption = False,
+    direct_retry: DirectRetryOption = False,
+    dry_run_only: Annotated[
+        bool, typer.Option("--dry-run", help="With --defer: show what would be submitted; send nothing.")
+    ] = False,
 ) -> None:
     """Draft every prompt in a folder. Essays whose prompt, notes and model are unchanged since their
     latest draft are skipped; a failing essay does not stop the others.
 
     Interrupt it at any time: run it again and it finishes the rest without sending answered calls again.
+
+    With --defer the calls go through the provider's Batch API (half the price): it submits and returns at once;
+    run it again to collect the answers and go on, until every draft is written.
     """
     ws = open_workspace([], root=workspace, notes=notes, drafts=drafts, prompts=prompts)
     paths = find_prompts(ws.prompts)
     options = RunOptions(provider, model, base_url, not no_cache, verbose, jobs)
+    choice = BatchChoice(force, defer, direct_retry, dry_run_only, cache=not no_cache)
     with open_for(ws, options) as run, BatchDisplay() as display:
-        outcomes = run_batch(run, paths, force=force, progress=display)
+        result = run_batch_command(run, paths, choice, display, say)
+    if dry_run_only:
+        typer.echo("\n".join(result.closing))
+        return
+    outcomes = result.outcomes
     show(summary(outcomes))
+    for line in result.closing:
+        typer.echo(line)
     failed = [o for o in outcomes if o.status == "failed"]
     for outcome in failed:
         typer.secho(f"error: {outcome.name}: {outcome.error}", fg=typer.colors.RED, err=True)

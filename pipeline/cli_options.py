@@ -51,6 +51,22 @@ VerboseOption = Annotated[bool, typer.Option("--verbose", help="Show the model's
 NoCacheOption = Annotated[
     bool, typer.Option("--no-cache", help="Send every call, even one answered before (answers are kept in .essay/).")
 ]
+DeferOption = Annotated[
+    bool,
+    typer.Option(
+        "--defer",
+        help="Send the calls through the provider's Batch API (half the price, answered within 24 hours): submit "
+        "and return; run it again to collect the answers and go on.",
+    ),
+]
+DirectRetryOption = Annotated[
+    bool,
+    typer.Option(
+        "--direct-retry",
+        help="With --defer: send calls a batch did not answer (failed lines, expired or cancelled batches) "
+        "directly, rather than in a new batch.",
+    ),
+]
 TargetArgument = Annotated[
     Path,
     typer.Argument(help="The prompt file, its drafts folder (drafts/NAME) or one draft file (drafts/NAME/v002.md)."),

@@ -168,18 +168,19 @@ def calls_table(calls: Sequence[tuple[float, str, str, str, int, int, int, float
 
 
 def cost_table(
-    totals: Sequence[tuple[str, str, int, int, int, int]], configured: Mapping[str, tuple[float, float]]
+    totals: Sequence[tuple[str, str, int, int, int, int, bool]], configured: Mapping[str, tuple[float, float]]
 ) -> tuple[Table, list[str]]:
-    """The table, and the models whose price is not known."""
+    """The table, and the models whose price is not known; calls through a Batch API have a row of their own."""
     columns = ("provider", "model", "calls sent", "cache hits", "tokens in", "tokens out", "cost")
     table = _table(*columns, right=columns[2:])
     unpriced = []
-    for provider, model, sent, hits, tokens_in, tokens_out in totals:
-        dollars = prices.cost(provider, model, tokens_in, tokens_out, configured)
-        if dollars is None:
+    for provider, model, sent, hits, tokens_in, tokens_out, batch in totals:
+        dollars = prices.cost(provider, model, tokens_in, tokens_out, configured, batch)
+        if dollars is None and model not in unpriced:
             unpriced.append(model)
         shown = "?" if dollars is None else f"${dollars:.4f}"
-        table.add_row(provider, model, str(sent), str(hits), str(tokens_in), str(tokens_out), shown)
+        label = f"{model} (batch)" if batch else model
+        table.add_row(provider, label, str(sent), str(hits), str(tokens_in), str(tokens_out), shown)
     return table, unpriced
 
 

@@ -8,6 +8,7 @@
      +-- StateError            the workspace's own state (.essay/) cannot be used
      +-- PrivacyError          a call would have sent a private note to an endpoint that is not trusted
      +-- Cancelled             the run was interrupted before a call was sent
+    Deferred                   not an error: a call kept for the Batch API (`essay batch --defer`); its essay waits
 
 Every message says what happened and what to do next.
 """
@@ -55,3 +56,8 @@ class Cancelled(EssayError):
 
 class ContextTooLong(LLMError):
     """The request does not fit the model's context window; the stage splits its input and tries again."""
+
+
+class Deferred(Exception):
+    """A call was kept for the provider's Batch API instead of being sent: its essay stops as pending, not failed,
+    and is finished by a later run once the batch is answered. Not an EssayError, so nothing reports it as one."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from pipeline.errors import ContextTooLong, LLMError
@@ -77,7 +77,9 @@ def expand_sections(
         return result
 
     with ThreadPoolExecutor(max_workers=max(1, writing.concurrency)) as pool:
-        sections = tuple(pool.map(write, prompt.sections))
+        futures = [pool.submit(write, section) for section in prompt.sections]
+        wait(futures)  # every section asks before one's error stops the draft: deferred calls go in one batch
+        sections = tuple(future.result() for future in futures)
     return Draft(prompt, sections)
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+BATCH_RATE = 0.5  # calls answered through a Batch API cost half the list price (OpenAI's batch pricing)
+
 KNOWN: dict[str, tuple[float, float]] = {
     "gpt-4o-mini": (0.15, 0.60),
     "gpt-4o": (2.50, 10.00),
@@ -26,12 +28,17 @@ KNOWN: dict[str, tuple[float, float]] = {
 
 
 def cost(
-    provider: str, model: str, tokens_in: int, tokens_out: int, configured: Mapping[str, tuple[float, float]]
+    provider: str,
+    model: str,
+    tokens_in: int,
+    tokens_out: int,
+    configured: Mapping[str, tuple[float, float]],
+    batch: bool = False,
 ) -> float | None:
-    """Dollars, or None where no price is known. The local model costs nothing."""
+    """Dollars, or None where no price is known. The local model costs nothing; `batch` calls half the price."""
     if provider == "local":
         return 0.0
     price = configured.get(model) or KNOWN.get(model)
     if price is None:
         return None
-    return (tokens_in * price[0] + tokens_out * price[1]) / 1_000_000
+    return (tokens_in * price[0] + tokens_out * price[1]) / 1_000_000 * (BATCH_RATE if batch else 1.0)

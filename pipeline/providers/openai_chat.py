@@ -131,6 +131,23 @@ class OpenAIChat:
             return result
         raise LLMError(f"{self.endpoint} rejected every form of structured output") from None
 
+    def batch_body(
+        self, messages: Messages, *, schema: dict[str, Any] | None = None, max_tokens: int = 512,
+        temperature: float = 0.7, purpose: Purpose | None = None,
+    ) -> dict[str, Any]:  # fmt: skip
+        """The request `complete` would send, as one line of a Batch API file: structured output in the mode this
+        endpoint is known to accept, json_schema (the Batch API's own) where none was learned yet."""
+        request: dict[str, Any] = {
+            "model": self.model,
+            "messages": [dict(m) for m in messages],
+            "max_tokens": max_tokens,
+            "temperature": temperature,
+        }
+        if schema is None:
+            return request
+        mode = self._modes.get(f"{self.endpoint} {self.model}") or "json_schema"
+        return {**request, **_response_format(mode, schema)}
+
     def _call(self, request: dict[str, Any]) -> Completion:
         """One call, retried while time is left; every attempt and wait fits in `timeout` seconds."""
         deadline = clock() + self.timeout
