@@ -47,8 +47,10 @@ def sort_fragments(
     essay = Essay(prompt.title, prompt.instruction, tuple((s.title, s.questions) for s in prompt.sections))
     # Thoughts on one subject sit near each other: a fragment's relevance is smoothed over its 5 nearest.
     # The cut for "fits no section" leans lenient: a stray item in the plan costs the author one deletion,
-    # a good note left out costs them the note.
-    options = RankOptions(neighbours=5, keep_margin=-0.1)
+    # a good note left out costs them the note. Everyday off-topic lines weigh in on the cut (a quarter of
+    # the pool), so a vault that is all on topic is not split in half: 3 of 63 fragments left out on the
+    # example workspace instead of 36, the labeled sets unchanged within a fragment or two.
+    options = RankOptions(neighbours=5, keep_margin=-0.1, background=0.25)
     placements = rank(essay, [_for_ranking(f) for f in fragments], embedder, options)
     if llm is None:
         chosen = {p.id: p.section for p in placements}
