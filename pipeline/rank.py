@@ -31,6 +31,8 @@ import numpy as np
 from pipeline.background import BACKGROUND
 from pipeline.embed import Embedder
 
+SMOOTH_MOST = 4096  # fragments: beyond this, only the likeliest are smoothed over their neighbours
+
 
 @dataclass(frozen=True)
 class SortFragment:
@@ -163,17 +165,22 @@ def _prompt_text(essay: Essay) -> str:
 
 
 def _smooth(relevance: np.ndarray, vectors: np.ndarray, neighbours: int) -> np.ndarray:
-    """Half a fragment's own relevance, half the mean relevance of its nearest fragments (by cosine)."""
+    """Half a fragment's own relevance, half the mean relevance of its nearest fragments (by cosine).
+
+    On a large pool only the SMOOTH_MOST likeliest fragments look for neighbours, among themselves: the rest
+    are far below any cut (they count as their own neighbours), and all pairs of 50,000 would take minutes."""
     k = min(neighbours, len(vectors) - 1)
     if k < 1:
         return relevance
-    borrowed = np.empty_like(relevance)
-    for start in range(0, len(vectors), 1024):  # row blocks: a 20k-fragment vault never builds a 20k x 20k matrix
-        similarity = vectors[start : start + 1024] @ vectors.T
+    borrowed = relevance.copy()
+    top = np.argsort(-relevance)[:SMOOTH_MOST] if len(vectors) > SMOOTH_MOST else np.arange(len(vectors))
+    pool, scores = vectors[top], relevance[top]
+    for start in range(0, len(top), 1024):  # row blocks: never a whole n x n matrix at once
+        similarity = pool[start : start + 1024] @ pool.T
         rows = np.arange(similarity.shape[0])
         similarity[rows, rows + start] = -np.inf  # not its own neighbour
         nearest = np.argpartition(-similarity, k - 1, axis=1)[:, :k]
-        borrowed[start : start + 1024] = relevance[nearest].mean(axis=1)
+        borrowed[top[start : start + 1024]] = scores[nearest].mean(axis=1)
     return _rescale(0.5 * relevance + 0.5 * borrowed)
 
 
