@@ -54,9 +54,14 @@ def assign_fragments(
             on_batch(numbered[0], len(batches))
         return _assign_batch(prompt, numbered[1], llm, choices or {})
 
-    with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(batches) or 1))) as pool:
-        for answer in pool.map(ask, enumerate(batches, start=1)):
-            chosen.update(answer)
+    numbered = list(enumerate(batches, start=1))
+    if concurrency <= 1 or len(batches) <= 1:  # in the caller's thread: an interrupt stops it at once
+        for item in numbered:
+            chosen.update(ask(item))
+    else:
+        with ThreadPoolExecutor(max_workers=min(concurrency, len(batches))) as pool:
+            for answer in pool.map(ask, numbered):
+                chosen.update(answer)
     sections = {
         section.slug: tuple(f.id for f in fragments if chosen.get(f.id) == number)
         for number, section in enumerate(prompt.sections, start=1)
