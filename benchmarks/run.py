@@ -1,6 +1,7 @@
 """Run the benchmarks and print one table: `python benchmarks/run.py [NAME ...]`.
 
-Names: single-shot, local, large-vault, batch (all of them when none is given). Never part of the tests.
+Names: single-shot, local, large-vault, batch, sort, large-plan (all of them when none is given).
+Never part of the tests.
 """
 
 from __future__ import annotations
@@ -14,13 +15,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import batch_concurrency, large_vault, local_generation, single_shot
+from benchmarks import batch_concurrency, large_plan, large_vault, local_generation, single_shot, sort_bench
 
 BENCHMARKS: dict[str, Callable[[], list[tuple[str, str]]]] = {
     "single-shot": single_shot.run,
     "local": local_generation.run,
     "large-vault": large_vault.run,
     "batch": batch_concurrency.run,
+    "sort": sort_bench.run,
+    "large-plan": large_plan.run,
 }
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,21 +41,34 @@ def assign_fragments(
     *,
     on_batch: Callable[[int, int], None] | None = None,
     choices: Mapping[str, Sequence[int]] | None = None,
+    concurrency: int = 1,
 ) -> Plan:
     """`choices` narrows each fragment's answer to its shortlisted sections (and 0): the answer stays
-    small and a section the embeddings ruled out cannot be chosen by mistake."""
+    small and a section the embeddings ruled out cannot be chosen by mistake. Up to `concurrency`
+    batches are asked at once: they are independent, and a hosted endpoint serves them side by side."""
     chosen: dict[str, int] = {}
     batches = plan_batches(prompt, fragments, llm.context_window)
-    deferred: Deferred | None = None
-    for number, batch in enumerate(batches, start=1):
+
+    def ask(numbered: tuple[int, list[Fragment]]) -> dict[str, int]:
         if on_batch:
-            on_batch(number, len(batches))
+            on_batch(numbered[0], len(batches))
         try:
-            chosen.update(_assign_batch(prompt, batch, llm, choices or {}))
-        except Deferred as exc:  # kept for the Batch API: keep every batch's call in the same round
-            deferred = exc
-    if deferred is not None:
-        raise deferred
+            return _assign_batch(prompt, numbered[1], llm, choices or {})
+        except Deferred as exc:  # for the Batch API: every batch's call goes in the same round
+            deferred.append(exc)
+            return {}
+
+    deferred: list[Deferred] = []
+    numbered = list(enumerate(batches, start=1))
+    if concurrency <= 1 or len(batches) <= 1:  # in the caller's thread: an interrupt stops it at once
+        for item in numbered:
+            chosen.update(ask(item))
+    else:
+        with ThreadPoolExecutor(max_workers=min(concurrency, len(batches))) as pool:
+            for answer in pool.map(ask, numbered):
+                chosen.update(answer)
+    if deferred:
+        raise deferred[0]
     sections = {
         section.slug: tuple(f.id for f in fragments if chosen.get(f.id) == number)
         for number, section in enumerate(prompt.sections, start=1)

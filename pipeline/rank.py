@@ -28,7 +28,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pipeline.background import BACKGROUND
 from pipeline.embed import Embedder
+
+SMOOTH_MOST = 4096  # fragments: beyond this, only the likeliest are smoothed over their neighbours
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,7 @@ class RankOptions:
     confident_share: float = 0.3  # the share of relevant fragments per section that builds its centroid
     keep_margin: float = 0.0  # shift of the relevance cut (negative keeps more)
     neighbours: int = 0  # smooth relevance over this many nearest fragments; 0 turns it off
+    background: float = 0.0  # weight of everyday off-topic lines in the relevance cut, as a share of the pool
 
 
 def rank(
@@ -74,11 +78,10 @@ def rank(
     if not fragments:
         return []
     vectors = _fragment_vectors(fragments, embedder, opts.context_weight)
-    scores = _section_scores(essay, vectors, embedder, opts)
-    relevance = _relevance(essay, vectors, scores, embedder)
-    if opts.neighbours > 0:
-        relevance = _smooth(relevance, vectors, opts.neighbours)
-    keep = relevance >= _two_class_cut(relevance) + opts.keep_margin
+    raw = _raw_scores(essay, vectors, embedder, opts)
+    scores = _standardise(raw, raw) if opts.standardise and len(vectors) > 1 else raw
+    relevance, cut = _relevance_and_cut(essay, vectors, raw, embedder, opts)
+    keep = relevance >= cut + opts.keep_margin
     if opts.self_train > 0:
         scores = _self_train(scores, vectors, keep, fragments, opts)
     best = scores.argmax(axis=1) + 1
@@ -115,7 +118,7 @@ def _fragment_vectors(fragments: Sequence[SortFragment], embedder: Embedder, wei
     return _normalise(text + weight * around)
 
 
-def _section_scores(essay: Essay, vectors: np.ndarray, embedder: Embedder, opts: RankOptions) -> np.ndarray:
+def _raw_scores(essay: Essay, vectors: np.ndarray, embedder: Embedder, opts: RankOptions) -> np.ndarray:
     columns = []
     for title, questions in essay.sections:
         whole = embedder.embed([f"{title} {questions}"])[0]
@@ -125,32 +128,59 @@ def _section_scores(essay: Essay, vectors: np.ndarray, embedder: Embedder, opts:
             best_part = (vectors @ embedder.embed(parts).T).max(axis=1)
             score = (score + best_part) / 2
         columns.append(score)
-    scores = np.stack(columns, axis=1)
-    if opts.standardise and len(vectors) > 1:
-        scores = (scores - scores.mean(axis=0)) / (scores.std(axis=0) + 1e-6)
-    return scores
+    return np.stack(columns, axis=1)
 
 
-def _relevance(essay: Essay, vectors: np.ndarray, scores: np.ndarray, embedder: Embedder) -> np.ndarray:
-    """How much each fragment is about the essay: its match to the whole prompt and to its best section."""
-    prompt_text = " ".join([essay.title, essay.instruction, *(f"{t} {q}" for t, q in essay.sections)])
-    prompt_vec = embedder.embed([prompt_text])[0]
-    combined = _rescale(vectors @ prompt_vec) + _rescale(scores.max(axis=1))
-    return _rescale(combined)
+def _standardise(scores: np.ndarray, pool: np.ndarray) -> np.ndarray:
+    """Per-section z-scores against the pool's own spread."""
+    return (scores - pool.mean(axis=0)) / (pool.std(axis=0) + 1e-6)
+
+
+def _relevance_and_cut(
+    essay: Essay, vectors: np.ndarray, raw: np.ndarray, embedder: Embedder, opts: RankOptions
+) -> tuple[np.ndarray, float]:
+    """How much each fragment is about the essay (0..1: its match to the whole prompt and to its best
+    section, smoothed over its neighbours), and the two-class cut between on- and off-topic.
+
+    Everyday off-topic lines (BACKGROUND) join the pool for the cut, weighing `background` times the pool:
+    a vault that is all on topic then splits from them instead of in half, while a vault with its own
+    off-topic half still splits where it did."""
+    n = len(vectors)
+    if opts.background > 0:
+        extra = embedder.embed(list(BACKGROUND))
+        raw = np.vstack([raw, _raw_scores(essay, extra, embedder, opts)])
+        vectors = np.vstack([vectors, extra])
+    prompt_vec = embedder.embed([_prompt_text(essay)])[0]
+    best = (_standardise(raw, raw[:n]) if opts.standardise and n > 1 else raw).max(axis=1)
+    relevance = _rescale(_rescale(vectors @ prompt_vec) + _rescale(best))
+    if opts.neighbours > 0:
+        relevance = _smooth(relevance, vectors, opts.neighbours)
+    weights = np.ones(len(relevance))
+    weights[n:] = opts.background * n / max(len(relevance) - n, 1)
+    return relevance[:n], _two_class_cut(relevance, weights)
+
+
+def _prompt_text(essay: Essay) -> str:
+    return " ".join([essay.title, essay.instruction, *(f"{t} {q}" for t, q in essay.sections)])
 
 
 def _smooth(relevance: np.ndarray, vectors: np.ndarray, neighbours: int) -> np.ndarray:
-    """Half a fragment's own relevance, half the mean relevance of its nearest fragments (by cosine)."""
+    """Half a fragment's own relevance, half the mean relevance of its nearest fragments (by cosine).
+
+    On a large pool only the SMOOTH_MOST likeliest fragments look for neighbours, among themselves: the rest
+    are far below any cut (they count as their own neighbours), and all pairs of 50,000 would take minutes."""
     k = min(neighbours, len(vectors) - 1)
     if k < 1:
         return relevance
-    borrowed = np.empty_like(relevance)
-    for start in range(0, len(vectors), 1024):  # row blocks: a 20k-fragment vault never builds a 20k x 20k matrix
-        similarity = vectors[start : start + 1024] @ vectors.T
+    borrowed = relevance.copy()
+    top = np.argsort(-relevance)[:SMOOTH_MOST] if len(vectors) > SMOOTH_MOST else np.arange(len(vectors))
+    pool, scores = vectors[top], relevance[top]
+    for start in range(0, len(top), 1024):  # row blocks: never a whole n x n matrix at once
+        similarity = pool[start : start + 1024] @ pool.T
         rows = np.arange(similarity.shape[0])
         similarity[rows, rows + start] = -np.inf  # not its own neighbour
         nearest = np.argpartition(-similarity, k - 1, axis=1)[:, :k]
-        borrowed[start : start + 1024] = relevance[nearest].mean(axis=1)
+        borrowed[top[start : start + 1024]] = scores[nearest].mean(axis=1)
     return _rescale(0.5 * relevance + 0.5 * borrowed)
 
 
@@ -176,16 +206,20 @@ def _self_train(
     return (1 - opts.self_train) * scores + opts.self_train * second
 
 
-def _two_class_cut(values: np.ndarray) -> float:
-    """Otsu's threshold: the cut that best splits values into a low (off-topic) and a high (on-topic) group."""
-    ordered = np.sort(values)
+def _two_class_cut(values: np.ndarray, weights: np.ndarray | None = None) -> float:
+    """Otsu's threshold: the cut that best splits (weighted) values into a low (off-topic) and a high
+    (on-topic) group."""
+    order = np.argsort(values)
+    ordered = values[order]
     if ordered.size < 3 or ordered[-1] - ordered[0] < 1e-9:
         return float(ordered[0]) if ordered.size else 0.0
-    n = ordered.size
-    low_count = np.arange(1, n)
-    low_mean = np.cumsum(ordered)[:-1] / low_count
-    high_mean = (ordered.sum() - np.cumsum(ordered)[:-1]) / (n - low_count)
-    gain = low_count * (n - low_count) * (low_mean - high_mean) ** 2  # between-class variance, O(n)
+    w = np.ones_like(ordered) if weights is None else weights[order]
+    low_weight = np.cumsum(w)[:-1]
+    high_weight = w.sum() - low_weight
+    low_sum = np.cumsum(w * ordered)[:-1]
+    low_mean = low_sum / low_weight
+    high_mean = ((w * ordered).sum() - low_sum) / high_weight
+    gain = low_weight * high_weight * (low_mean - high_mean) ** 2  # between-class variance, O(n)
     return float(ordered[int(gain.argmax()) + 1])
 
 

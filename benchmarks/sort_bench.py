@@ -1,0 +1,108 @@
+"""`benchmarks/run.py sort`: each way of sorting on both labeled sets, next to the goals.
+
+Sets: benchmarks/sortset (104 labels, 3 prompts: an author's draft, `tags:` frontmatter) and
+benchmarks/sortset2 (46 labels, 2 prompts, another author and subject: a check that tuning on the first set
+generalises). Ways: a random valid answer; the embeddings alone with WordLlama and with MiniLM (the shipped
+rank options); the shipped default (the embedder `pipeline.sort` picks for the vault's size); and the
+shortlist a capable model would be handed above 400 fragments, scored by recall (the right section among a
+fragment's candidates) since a fake model's answers say nothing about sorting. None of these calls a model,
+so there are no sorting tokens to report; `large-plan` reports the model's calls and tokens.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from benchmarks.sort_eval import gold, memoised, prompt_material, read_vault
+from pipeline.embed import bundled_embedder
+from pipeline.minilm import minilm_embedder
+from pipeline.rank import Essay, SortFragment, rank, shortlist
+from pipeline.sort import OPTIONS, _embedder
+
+HERE = Path(__file__).resolve().parent
+SETS = {"sortset": HERE / "sortset", "sortset2": HERE / "sortset2"}
+GOAL, PER_PROMPT = 0.85, 0.65  # the issue's goal overall, and the held-out vault's floor per prompt
+Case = tuple[str, Essay, list[SortFragment], dict[str, int]]
+
+
+def cases(folder: Path) -> list[Case]:
+    labels = json.loads((folder / "labels.json").read_text())
+    vault = read_vault(folder / "notes")
+    result = []
+    for name in sorted({x["prompt"] for x in labels}):
+        essay, draft = prompt_material(folder / "prompts" / f"{name}.md")
+        pool = vault + draft
+        result.append((name, essay, pool, gold([x for x in labels if x["prompt"] == name], pool)))
+    return result
+
+
+def _random(essay: Essay, pool: list[SortFragment]) -> dict[str, tuple[int, ...]]:
+    rng = random.Random(0)
+    return {f.id: (rng.randint(0, len(essay.sections)),) for f in pool}
+
+
+def _ranked(embedder: Callable) -> Callable:
+    def sort(essay: Essay, pool: list[SortFragment]) -> dict[str, tuple[int, ...]]:
+        return {p.id: (p.section,) for p in rank(essay, pool, embedder(len(pool)), OPTIONS)}
+
+    return sort
+
+
+def _shortlisted(embedder: Callable) -> Callable:
+    def sort(essay: Essay, pool: list[SortFragment]) -> dict[str, tuple[int, ...]]:
+        listed = dict(shortlist(rank(essay, pool, embedder(len(pool)), OPTIONS)))
+        return {f.id: listed.get(f.id, ()) for f in pool}
+
+    return sort
+
+
+def _score(method: Callable, set_cases: list[Case], recall: bool) -> tuple[float, list[float], float]:
+    """Accuracy (or, for a shortlist, recall of the right section on on-topic labels), per prompt, seconds."""
+    right = total = 0
+    per_prompt, seconds = [], 0.0
+    for _name, essay, pool, truth in set_cases:
+        started = time.perf_counter()
+        chosen = method(essay, pool)
+        seconds += time.perf_counter() - started
+        judged = {i: s for i, s in truth.items() if s or not recall}
+        hits = sum((s in chosen[i]) if recall else (chosen[i] == (s,)) for i, s in judged.items())
+        per_prompt.append(hits / max(len(judged), 1))
+        right, total = right + hits, total + len(judged)
+    return right / max(total, 1), per_prompt, seconds
+
+
+def run() -> list[tuple[str, str]]:
+    wordllama, minilm = memoised(bundled_embedder()), memoised(minilm_embedder())
+    methods = {
+        "random valid answer": (_random, False),
+        "embeddings, WordLlama": (_ranked(lambda n: wordllama), False),
+        "embeddings, MiniLM": (_ranked(lambda n: minilm), False),
+        "shipped default (offline)": (_ranked(_embedder), False),
+        "shortlist recall, WordLlama (right section among candidates)": (_shortlisted(lambda n: wordllama), True),
+        "shortlist recall, MiniLM (right section among candidates)": (_shortlisted(lambda n: minilm), True),
+    }
+    rows = []
+    for set_name, folder in SETS.items():
+        set_cases = cases(folder)
+        for label, (method, recall) in methods.items():
+            overall, per_prompt, seconds = _score(method, set_cases, recall)
+            cells = ", ".join(f"{c[0]} {a:.0%}" for c, a in zip(set_cases, per_prompt, strict=True))
+            verdict = ""
+            if label.startswith("shipped"):
+                met = overall >= GOAL and min(per_prompt) >= PER_PROMPT
+                verdict = (
+                    f" (goal >= {GOAL:.0%} overall, >= {PER_PROMPT:.0%} per prompt) -> {'MET' if met else 'MISSED'}"
+                )
+            rows.append(
+                (f"sort {set_name}: {label}", f"{overall:.0%} ({cells}), {seconds:.2f}s, no model calls{verdict}")
+            )
+    return rows
+
+
+if __name__ == "__main__":
+    for name, value in run():
+        print(f"{name}: {value}")
