@@ -58,19 +58,46 @@ def sort_fragments(
         chosen = {p.id: p.section for p in placements}
         return Sorted(_plan(prompt, fragments, chosen))
     every = tuple(range(1, len(prompt.sections) + 1))
-    # A vault this small costs little to send whole, and the embeddings are not sure enough to cut it.
-    whole = send_all or len(fragments) <= SHORTLIST_FROM
-    listed = [(p.id, every) for p in placements] if whole else shortlist(placements)
+    if send_all:
+        listed = [(p.id, every) for p in placements]
+    elif len(fragments) <= SHORTLIST_FROM:
+        # A small vault: the embeddings keep their sure calls, the model decides the doubtful ones. The model
+        # then reads the notes about once (to write), not twice, and a sure call costs it nothing.
+        listed = _doubtful(placements, len(every))
+    else:
+        listed = shortlist(placements)
     choices = dict(listed)
     sent = [f for f in fragments if f.id in choices]
-    if not whole:
+    if len(fragments) > SHORTLIST_FROM and not send_all:
         sent = _within_calls(prompt, sent, placements, llm.context_window)
         choices = {f.id: choices[f.id] for f in sent}
     concurrency = SORT_CONCURRENCY if llm.sends_over_http else 1  # one local model answers one call at a time
     decided = assign_fragments(prompt, sent, llm, on_batch=on_batch, choices=choices, concurrency=concurrency)
-    chosen = {i: n for n, s in enumerate(prompt.sections, start=1) for i in decided.sections[s.slug]}
-    unrelated = tuple(f.id for f in fragments if f.id not in choices)
+    chosen = {p.id: p.section for p in placements} if len(fragments) <= SHORTLIST_FROM else {}
+    for number, section in enumerate(prompt.sections, start=1):
+        chosen.update({i: number for i in decided.sections[section.slug]})
+    chosen.update({i: 0 for i in decided.unused if i in choices})
+    small = len(fragments) <= SHORTLIST_FROM
+    unrelated = () if small or send_all else tuple(f.id for f in fragments if f.id not in choices)
     return Sorted(_plan(prompt, fragments, chosen), unrelated, by_model=True)
+
+
+def _doubtful(placements: Sequence[Placement], sections: int) -> list[tuple[str, tuple[int, ...]]]:
+    """The half of the fragments the embeddings are least sure of (the smallest lead of the best section over
+    the next, or near the "fits no section" cut), each with its three likeliest sections."""
+
+    def lead(p: Placement) -> tuple[float, str]:
+        ranked = sorted(p.scores, reverse=True)
+        # Rounded, with the id to break ties: the same notes must give the same request on every run, or
+        # the cache and a resumed batch would not know it again.
+        return (round(ranked[0] - ranked[1], 3) if len(ranked) > 1 else 1.0), p.id
+
+    ordered = sorted(placements, key=lead)
+    doubtful = ordered[: (len(ordered) + 1) // 2]
+    candidates = min(3, sections)
+    return [
+        (p.id, tuple(sorted(range(1, sections + 1), key=lambda n: -p.scores[n - 1])[:candidates])) for p in doubtful
+    ]
 
 
 def _within_calls(

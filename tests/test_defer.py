@@ -128,9 +128,9 @@ def test_killed_between_upload_and_create_the_rerun_submits_once(ws: Path, monke
         raise KeyboardInterrupt
 
     with BatchServer(ManualClock(), delay=10) as server:
-        monkeypatch.setattr(openai.resources.batches.Batches, "create", killed)
-        assert _defer(ws, server).returncode == 130
-        monkeypatch.undo()
+        with monkeypatch.context() as patch:  # undone alone: the suite's own patches stay
+            patch.setattr(openai.resources.batches.Batches, "create", killed)
+            assert _defer(ws, server).returncode == 130
         assert len(server.uploads) == 1 and not server.batches
         again = _defer(ws, server)
         assert again.returncode == 0, again.stderr
