@@ -87,7 +87,7 @@ def json_answer(schema: dict[str, Any] | None) -> str:
 def _schema_from_text(user: str) -> dict[str, Any] | None:
     """With no response_format, a sorting request is recognised by its fragment list."""
     keys = re.findall(r"^\[(f\d+)\]", user, re.M)
-    if not keys:
+    if not keys or "maps every fragment id" not in user:  # the writing call shows [fN] ids too, to be cited
         return None
     sections = len(re.findall(r"^[1-9]\d*\. ", user, re.M))
     return {"properties": {k: {"enum": list(range(sections + 1))} for k in keys}}

@@ -46,7 +46,9 @@ def sort_fragments(
     """Sort with the embeddings alone (`llm` None), or let `llm` decide among the shortlist."""
     if not fragments:
         return Sorted(Plan({s.slug: () for s in prompt.sections}, ()))
-    embedder = _embedder(len(fragments))
+    # Where the embeddings decide alone, the contextual model is worth its time; where a capable model
+    # decides the doubtful ones, the static model ranks in a second instead of ten.
+    embedder = _embedder(len(fragments), contextual=llm is None)
     essay = Essay(prompt.title, prompt.instruction, tuple((s.title, s.questions) for s in prompt.sections))
     # OPTIONS: thoughts on one subject sit near each other: a fragment's relevance is smoothed over its 5 nearest.
     # The cut for "fits no section" leans lenient: a stray item in the plan costs the author one deletion,
@@ -58,27 +60,25 @@ def sort_fragments(
         chosen = {p.id: p.section for p in placements}
         return Sorted(_plan(prompt, fragments, chosen))
     every = tuple(range(1, len(prompt.sections) + 1))
+    small = len(fragments) <= SHORTLIST_FROM
     if send_all:
         listed = [(p.id, every) for p in placements]
-    elif len(fragments) <= SHORTLIST_FROM:
-        # A small vault: the embeddings keep their sure calls, the model decides the doubtful ones. The model
-        # then reads the notes about once (to write), not twice, and a sure call costs it nothing.
-        listed = _doubtful(placements, len(every))
     else:
-        listed = shortlist(placements)
+        # The embeddings keep their sure calls and the model decides the doubtful ones: the model then reads
+        # the notes about once (to write), not twice. On a large vault only the shortlist is weighed at all.
+        pool = placements if small else _in_shortlist(prompt, fragments, placements, llm.context_window)
+        listed = _doubtful(pool, len(every))
     choices = dict(listed)
     sent = [f for f in fragments if f.id in choices]
-    if len(fragments) > SHORTLIST_FROM and not send_all:
-        sent = _within_calls(prompt, sent, placements, llm.context_window)
-        choices = {f.id: choices[f.id] for f in sent}
     concurrency = SORT_CONCURRENCY if llm.sends_over_http else 1  # one local model answers one call at a time
     decided = assign_fragments(prompt, sent, llm, on_batch=on_batch, choices=choices, concurrency=concurrency)
-    chosen = {p.id: p.section for p in placements} if len(fragments) <= SHORTLIST_FROM else {}
+    considered = {p.id for p in placements} if small or send_all else set(_ids_of(pool))
+    # A large vault's shortlist is relevant by its own cut: its sure fragments go to their best section.
+    chosen = {p.id: p.section or (0 if small else _likeliest(p, 1)[0]) for p in placements if p.id in considered}
     for number, section in enumerate(prompt.sections, start=1):
         chosen.update({i: number for i in decided.sections[section.slug]})
     chosen.update({i: 0 for i in decided.unused if i in choices})
-    small = len(fragments) <= SHORTLIST_FROM
-    unrelated = () if small or send_all else tuple(f.id for f in fragments if f.id not in choices)
+    unrelated = tuple(f.id for f in fragments if f.id not in considered)
     return Sorted(_plan(prompt, fragments, chosen), unrelated, by_model=True)
 
 
@@ -94,10 +94,26 @@ def _doubtful(placements: Sequence[Placement], sections: int) -> list[tuple[str,
 
     ordered = sorted(placements, key=lead)
     doubtful = ordered[: (len(ordered) + 1) // 2]
-    candidates = min(3, sections)
-    return [
-        (p.id, tuple(sorted(range(1, sections + 1), key=lambda n: -p.scores[n - 1])[:candidates])) for p in doubtful
-    ]
+    return [(p.id, _likeliest(p, min(3, sections))) for p in doubtful]
+
+
+def _likeliest(placement: Placement, count: int) -> tuple[int, ...]:
+    """Its `count` best sections, best first; rounded scores and the number break ties the same every run."""
+    order = sorted(range(1, len(placement.scores) + 1), key=lambda n: (-round(placement.scores[n - 1], 3), n))
+    return tuple(order[:count])
+
+
+def _in_shortlist(
+    prompt: Prompt, fragments: Sequence[Fragment], placements: Sequence[Placement], context_window: int
+) -> list[Placement]:
+    """The placements worth weighing on a large vault: the shortlist, cut to what the calls hold."""
+    listed = {i for i, _ in shortlist(placements)}
+    kept = {f.id for f in _within_calls(prompt, [f for f in fragments if f.id in listed], placements, context_window)}
+    return [p for p in placements if p.id in kept]
+
+
+def _ids_of(placements: Sequence[Placement]) -> list[str]:
+    return [p.id for p in placements]
 
 
 def _within_calls(
@@ -117,10 +133,10 @@ def _within_calls(
     return [f for f in listed if f.id in kept]
 
 
-def _embedder(count: int) -> Embedder:
+def _embedder(count: int, *, contextual: bool) -> Embedder:
     """MiniLM (contextual, ~100 fragments/s here) where it is installed and the vault is not huge; else
     WordLlama (static, ~10,000/s). Measured on the labeled set: 67% against 54%."""
-    if count <= MINILM_UP_TO:
+    if contextual and count <= MINILM_UP_TO:
         try:
             return minilm_embedder()
         except EmbedderMissing:

@@ -6,7 +6,6 @@ The real openai SDK talks over HTTP to a loopback server that injects the faults
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import frontmatter
@@ -45,13 +44,11 @@ def test_draft_completes_through_429s_500s_and_broken_answers(workspace: Path) -
 
 
 def test_always_401_fails_at_once_with_one_line_about_the_key(workspace: Path) -> None:
-    started = time.monotonic()
     with FakeOpenAIServer(always="401") as server:
         done = essay(
             "draft", "prompts/garden.md", "--base-url", server.base_url, cwd=workspace, env={"OPENAI_API_KEY": KEY}
         )
         sent = len(server.requests)
-    assert time.monotonic() - started < 15
     assert done.returncode == 1 and sent == 1  # no retry: a retry cannot fix a bad key
     errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
     assert errors == [f"error: {server.base_url} refused the API key (401): set OPENAI_API_KEY to a valid key"]

@@ -112,3 +112,16 @@ def test_obsidian_tags_never_filter_and_essay_filters_say_what_they_left_out(wor
     write(workspace / "prompts" / "none.md", "---\nessay-tags: [nothing-has-this]\n---\n\n## x\ny?\n")
     none = essay("draft", "prompts/none.md", "--dry-run", cwd=workspace)
     assert "matches no note: check the globs and tags" in none.stderr
+
+
+def test_a_large_vault_sends_only_the_doubtful_part_of_the_shortlist(workspace: Path) -> None:
+    for n in range(450):  # errands and chores, far more than the model is shown
+        write(workspace / "notes" / "chores" / f"{n}.md", f"buy {n} batteries and call the plumber about the sink\n")
+    planned = essay("plan", "prompts/garden.md", "--provider", "fake", cwd=workspace)
+    assert planned.returncode == 0, planned.stderr
+    sorting = [c for c in made[-1].history if c.schema is not None]
+    assert 1 <= len(sorting) <= 8
+    sent = sum(len(c.schema["required"]) for c in sorting)
+    assert sent < 455 / 2  # at most the doubtful half of what the shortlist kept
+    plan = (workspace / "drafts" / "garden" / "plan.md").read_text()
+    assert "unrelated to the prompt, never sent to the model" in plan
