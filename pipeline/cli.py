@@ -72,7 +72,7 @@ def draft(
             return
         say(f"read {inputs.notes.note_count} notes: {len(inputs.fragments)} fragments for the model")
         result = draft_essay(run, inputs)
-    _report_usage(result.usage.calls, result.usage.prompt_tokens, result.usage.completion_tokens, result.usage.seconds)
+    _report_usage(result.usage.calls, result.usage.prompt_tokens, result.usage.completion_tokens, result.seconds)
     _report_flags(result.flags, result.file.path)
     typer.echo(str(result.file.path))
 

@@ -46,6 +46,7 @@ class DraftResult:
     plan: Plan
     usage: Usage
     flags: int = 0  # claims flagged for the author to check
+    seconds: float = 0.0  # the draft's wall time (calls overlap, so not the sum of their times)
 
 
 @dataclass(frozen=True)
@@ -208,7 +209,8 @@ def draft_essay(run: Run, inputs: Inputs) -> DraftResult:
         temp_dir=run.workspace.temp_dir,
     )
     run.store.mark_written(folder.name, written.version)
-    return DraftResult(written, plan, llm.usage, sum(s.flags for s in draft.sections))
+    flags = sum(s.flags for s in draft.sections)
+    return DraftResult(written, plan, llm.usage, flags, round(time.perf_counter() - started, 1))
 
 
 def dry_run(run: Run, inputs: Inputs) -> DryRun:
