@@ -163,23 +163,11 @@ def _find_batch(client: OpenAI, sub: Submission, file_id: str) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
-class ChatAnswer:
-    text: str
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    finish_reason: str | None = None
-    cached_tokens: int = 0  # prompt tokens the provider served from its prompt cache
-
-    def completion(self) -> Completion:
-        return Completion(self.text, self.prompt_tokens, self.completion_tokens, self.finish_reason)
-
-
 @dataclass
 class BatchOutcome:
     batch_id: str
     status: str  # in_progress, completed, failed, expired or cancelled
-    answers: dict[str, ChatAnswer] = field(default_factory=dict)
+    answers: dict[str, Completion] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)  # custom_id -> one line on why it has no answer
 
 
@@ -236,7 +224,7 @@ def _take(row: dict[str, Any], outcome: BatchOutcome) -> None:
         outcome.errors.pop(custom_id, None)
 
 
-def _answer(body: dict[str, Any]) -> ChatAnswer | None:
+def _answer(body: dict[str, Any]) -> Completion | None:
     choices = body.get("choices") or []
     message = choices[0].get("message") if choices and isinstance(choices[0], dict) else None
     if not isinstance(message, dict):
@@ -245,7 +233,7 @@ def _answer(body: dict[str, Any]) -> ChatAnswer | None:
     details = usage.get("prompt_tokens_details") or {}
     tokens = [usage.get("prompt_tokens") or 0, usage.get("completion_tokens") or 0]
     finish, cached = choices[0].get("finish_reason"), details.get("cached_tokens") or 0
-    return ChatAnswer(message.get("content") or "", *tokens, finish_reason=finish, cached_tokens=cached)
+    return Completion(message.get("content") or "", *tokens, finish_reason=finish, cached_tokens=cached)
 
 
 def _reason(error: Any, response: dict[str, Any], body: dict[str, Any]) -> str:

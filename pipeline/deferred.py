@@ -102,11 +102,9 @@ class Ledger:
                 call = kept.pop(custom_id, None)
                 if call is None or not answer.text.strip():
                     continue  # settled before, or empty: an empty answer is asked again
-                tokens = (answer.prompt_tokens, answer.completion_tokens)
-                completion = Completion(answer.text, *tokens, answer.finish_reason, answer.cached_tokens)
                 if self.store.get(custom_id) is None:  # a direct call may have answered it meanwhile
-                    self.store.put(custom_id, completion)
-                self.store.log_call(Purpose(call.essay, call.stage), llm, completion, 0.0, batch=True)
+                    self.store.put(custom_id, answer)
+                self.store.log_call(Purpose(call.essay, call.stage), llm, answer, 0.0, batch=True)
                 db.execute("delete from deferred_calls where custom_id = ?", (custom_id,))
                 settled.answered += 1
             for custom_id, call in kept.items():

@@ -61,7 +61,6 @@ def test_round_trip_matches_shuffled_answers_by_custom_id(record: SubmissionReco
         for custom_id, answer in outcome.answers.items():
             assert answer.text.endswith(f"Answer to {custom_id}.")
             assert answer.finish_reason == "stop" and answer.completion_tokens > 0 and answer.cached_tokens == 3
-            assert answer.completion().text == answer.text
         assert batch.metadata == {"essay_submission": record.pending()[0].key}
         assert server.chat_calls == 0
 

@@ -108,12 +108,7 @@ class OpenAIChat:
         temperature: float = 0.7,
         purpose: Purpose | None = None,
     ) -> Completion:
-        request: dict[str, Any] = {
-            "model": self.model,
-            "messages": [dict(m) for m in messages],
-            "max_tokens": max_tokens,
-            "temperature": temperature,
-        }
+        request = self._request(messages, max_tokens, temperature)
         if schema is None:
             return self._send(request)
         key = f"{self.endpoint} {self.model}"
@@ -131,18 +126,21 @@ class OpenAIChat:
             return result
         raise LLMError(f"{self.endpoint} rejected every form of structured output") from None
 
+    def _request(self, messages: Messages, max_tokens: int, temperature: float) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "messages": [dict(m) for m in messages],
+            "max_tokens": max_tokens,
+            "temperature": temperature,
+        }
+
     def batch_body(
         self, messages: Messages, *, schema: dict[str, Any] | None = None, max_tokens: int = 512,
         temperature: float = 0.7, purpose: Purpose | None = None,
     ) -> dict[str, Any]:  # fmt: skip
         """The request `complete` would send, as one line of a Batch API file: structured output in the mode this
         endpoint is known to accept, json_schema (the Batch API's own) where none was learned yet."""
-        request: dict[str, Any] = {
-            "model": self.model,
-            "messages": [dict(m) for m in messages],
-            "max_tokens": max_tokens,
-            "temperature": temperature,
-        }
+        request = self._request(messages, max_tokens, temperature)
         if schema is None:
             return request
         mode = self._modes.get(f"{self.endpoint} {self.model}") or "json_schema"
