@@ -194,7 +194,7 @@ def parse_answer(text: str, keys: Sequence[str], section_count: int) -> dict[str
 
 def preview_chars(context_window: int) -> int:
     """To sort a fragment the model needs its gist, not all of it; a smaller window gets a terser gist."""
-    return max(80, min(120, context_window // 100))
+    return max(60, min(80, context_window // 100))
 
 
 def _by_note(keyed: list[tuple[str, Fragment]], limit: int) -> list[dict[str, object]]:

@@ -237,12 +237,17 @@ def _source(fragment: Fragment) -> str:
 
 
 def _by_note(fragments: Sequence[Fragment]) -> list[dict[str, object]]:
-    """Fragments grouped under their note's title, sent once; the date only where the title lacks it."""
+    """Fragments grouped under their note's title, sent once; the date only where the title lacks it, and a
+    fragment's heading or label only where it changes from the fragment before."""
     groups: list[dict[str, object]] = []
+    context = ""
     for key, fragment in citation_keys(fragments).items():
         if not groups or groups[-1]["path"] != fragment.note_path:
             date = fragment.date if fragment.date and fragment.date not in fragment.title else ""
             groups.append({"path": fragment.note_path, "source": _source(fragment), "date": date, "fragments": []})
-        entry = {"key": key, "text": fragment.text, "context": fragment.context.strip("#*: ")}
+            context = ""
+        label = fragment.context.strip("#*: ")
+        entry = {"key": key, "text": fragment.text, "context": label if label != context else ""}
+        context = label
         groups[-1]["fragments"].append(entry)  # type: ignore[union-attr]
     return groups
