@@ -8,6 +8,7 @@ are carried into the new plan; only fragments the plan has never seen are sorted
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import itertools
 import os
@@ -183,6 +184,4 @@ def _write(path: Path, text: str) -> Path:
 
 
 def _now() -> str:
-    import datetime as dt
-
     return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
