@@ -17,7 +17,7 @@ import numpy as np
 from pipeline.embed import EmbedderMissing, bundled_embedder
 from pipeline.grounding import count_flags, find_unsupported, flag
 from pipeline.notes import Fragment
-from pipeline.sources import SourceFragment, add_footnotes, attribute, split_citations
+from pipeline.sources import SourceFragment, add_footnotes, attribute, short_ids, split_citations
 from pipeline.text import lowercase_prose
 
 
@@ -38,7 +38,8 @@ class Finished:
 
 def citation_keys(fragments: Sequence[Fragment]) -> dict[str, Fragment]:
     """Short ids the writing call shows (f1, f2, ...), in the order the fragments are sent."""
-    return {f"f{n}": fragment for n, fragment in enumerate(fragments, start=1)}
+    by_id = {f.id: f for f in fragments}
+    return {key: by_id[fragment_id] for key, fragment_id in short_ids([f.id for f in fragments]).items()}
 
 
 def finish_section(slug: str, raw: str, fragments: Sequence[Fragment], finishing: Finishing) -> Finished:

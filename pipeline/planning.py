@@ -13,6 +13,7 @@ import hashlib
 import itertools
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -80,13 +81,15 @@ class PlanRequest:
     send_all: bool = False  # even fragments the shortlist rules out
 
 
-def make_plan(folder: Path, request: PlanRequest, llm: ChatModel, root: Path) -> PlanResult:
+def make_plan(
+    folder: Path, request: PlanRequest, llm: ChatModel, root: Path, on_progress: Callable[[str], None] | None = None
+) -> PlanResult:
     """Sort what the earlier plan has not placed, carry what it has, and write plan.md."""
     prompt, fragments, send_all, left_out = request.prompt, list(request.fragments), request.send_all, request.left_out
     earlier = read_plan(folder, prompt, root)
     placed = _placements(earlier) if earlier else {}
     fresh = [f for f in fragments if f.id not in placed]
-    result = sort_fragments(prompt, fresh, llm if llm.can_sort else None, send_all=send_all)
+    result = sort_fragments(prompt, fresh, llm, send_all=send_all, on_progress=on_progress)
     by_id = {f.id: f for f in fragments}
     sections = []
     for section in prompt.sections:

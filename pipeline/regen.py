@@ -159,7 +159,7 @@ def _material(
         return [by_id[i] for i in stored], ("", None)
     if slug not in {s.slug for s in inputs.prompt.sections}:
         raise UsageError(f"section '{title}' is no longer in {inputs.prompt.path}: put it back to sort its notes")
-    result = sort_fragments(inputs.prompt, list(inputs.fragments), llm.stage("sort") if llm.can_sort else None)
+    result = sort_fragments(inputs.prompt, list(inputs.fragments), llm.stage("sort"))
     return [by_id[i] for i in result.plan.sections[slug]], ("", None)
 
 

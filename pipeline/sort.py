@@ -32,7 +32,6 @@ SORT_CONCURRENCY = MOST_SORT_CALLS  # sorting calls at once over HTTP: a large v
 class Sorted:
     plan: Plan  # section slug -> fragment ids, and the ids that fit no section
     unrelated: tuple[str, ...] = ()  # left out by the shortlist: never sent to the model
-    by_model: bool = False
 
 
 def sort_fragments(
@@ -41,11 +40,14 @@ def sort_fragments(
     llm: ChatModel | None,
     *,
     send_all: bool = False,
-    on_batch: Callable[[int, int], None] | None = None,
+    on_progress: Callable[[str], None] | None = None,
 ) -> Sorted:
-    """Sort with the embeddings alone (`llm` None), or let `llm` decide among the shortlist."""
+    """Sort with the embeddings alone (no `llm`, or one too small to sort), or let `llm` decide the doubtful."""
     if not fragments:
         return Sorted(Plan({s.slug: () for s in prompt.sections}, ()))
+    say = on_progress or (lambda message: None)
+    llm = llm if llm is not None and llm.can_sort else None
+    say(f"ranking {len(fragments)} fragments against the sections…")
     # Where the embeddings decide alone, the contextual model is worth its time; where a capable model
     # decides the doubtful ones, the static model ranks in a second instead of ten.
     embedder = _embedder(len(fragments), contextual=llm is None)
@@ -71,7 +73,11 @@ def sort_fragments(
     choices = dict(listed)
     sent = [f for f in fragments if f.id in choices]
     concurrency = SORT_CONCURRENCY if llm.sends_over_http else 1  # one local model answers one call at a time
-    decided = assign_fragments(prompt, sent, llm, on_batch=on_batch, choices=choices, concurrency=concurrency)
+
+    def asking(number: int, total: int) -> None:
+        say(f"asking {llm.model} about {len(sent)} doubtful fragments{f' ({number} of {total})' if total > 1 else ''}…")
+
+    decided = assign_fragments(prompt, sent, llm, on_batch=asking, choices=choices, concurrency=concurrency)
     considered = {p.id for p in placements} if small or send_all else set(_ids_of(pool))
     # A large vault's shortlist is relevant by its own cut: its sure fragments go to their best section.
     chosen = {p.id: p.section or (0 if small else _likeliest(p, 1)[0]) for p in placements if p.id in considered}
@@ -79,7 +85,7 @@ def sort_fragments(
         chosen.update({i: number for i in decided.sections[section.slug]})
     chosen.update({i: 0 for i in decided.unused if i in choices})
     unrelated = tuple(f.id for f in fragments if f.id not in considered)
-    return Sorted(_plan(prompt, fragments, chosen), unrelated, by_model=True)
+    return Sorted(_plan(prompt, fragments, chosen), unrelated)
 
 
 def _doubtful(placements: Sequence[Placement], sections: int) -> list[tuple[str, tuple[int, ...]]]:

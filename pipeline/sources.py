@@ -1,8 +1,9 @@
 """Sources per paragraph: the notes each paragraph drew on, as Obsidian footnotes that link back to them.
 
 The writing call asks the model to end each paragraph with the ids of the fragments it used, in square brackets:
-`... took 25 minutes. [f3]` or `[f3, f7]` (see CITATION_INSTRUCTION). `split_citations` takes those marks out of the
-prose, keeping only ids that were offered; a paragraph left without one is matched to its fragments by similarity.
+`... took 25 minutes. [f3]` or `[f3, f7]` (the instruction is in templates/expand.system.md). `split_citations`
+takes those marks out of the prose, keeping only ids that were offered; a paragraph left without one is matched
+to its fragments by similarity.
 `add_footnotes` then writes one footnote per paragraph, `[^growth-2]`, defined at the end of the section as
 `[^growth-2]: [[daily/2026-01-12]], [[projects/heron#rollout]]`. Labels carry the section's slug, so they are unique
 in the whole draft and every section holds its own definitions: regenerating one section leaves the others as
@@ -19,10 +20,6 @@ from pathlib import Path
 SourceFragment = tuple[str, str, str]  # (fragment id, note path relative to the notes folder, text)
 Similarity = Callable[[str, Sequence[str]], Sequence[float]]
 
-CITATION_INSTRUCTION = (
-    "End every paragraph with the ids of the notes it draws on, in square brackets, like [f3] or [f3, f7]. "
-    "Cite only ids you were given."
-)
 _ID_SHAPE = re.compile(r"f\d+|[0-9a-f]{8,}(?:-\d+)?", re.I)  # our short ids, and notes.py's digests
 _CITATION = re.compile(r"[ \t]*(?<![\[!^\]])\[\s*([\w-]+(?:\s*[,;]\s*[\w-]+)*)\s*\](?![(\[:])")
 _CODE = re.compile(r"^(```|~~~).*?(?:^\1[^\n]*$|\Z)|(`+)[^`].*?\2", re.S | re.M)
