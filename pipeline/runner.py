@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from pipeline.assign import sorting_cost
 from pipeline.draftfile import body_hash, compose, render_body, text_hash
 from pipeline.drafts import DraftFile, essay_dir, next_version, prompt_ref, write_new_version
 from pipeline.expand import SectionDraft, Writing, expand_sections, section_budget
@@ -25,6 +24,7 @@ from pipeline.planfile import Plan, plan_hash
 from pipeline.planning import PLAN_NAME, PlanRequest, PlanResult, follow_plan, make_plan, read_plan
 from pipeline.prompt import Prompt, parse_prompt
 from pipeline.session import Run
+from pipeline.sort import sorting_estimate
 
 
 @dataclass(frozen=True)
@@ -217,7 +217,9 @@ def dry_run(run: Run, inputs: Inputs) -> DryRun:
     """What a draft would send, estimated without any call, as if the notes split evenly across sections."""
     prompt, fragments = inputs.prompt, inputs.fragments
     window = run.provider.context_window
-    batches, sort_in, sort_out = sorting_cost(prompt, fragments, window)
+    folder = essay_dir(run.workspace.drafts, prompt.path, run.workspace.root)
+    following = (folder / PLAN_NAME).is_file()  # a draft that follows a plan sorts nothing
+    batches, sort_in, sort_out = (0, 0, 0) if following else sorting_estimate(prompt, fragments, run.provider)
     sections = len(prompt.sections)
     write_in = write_out = 0
     for number, section in enumerate(prompt.sections):

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from pipeline.assign import Plan, assign_fragments, plan_batches
+from pipeline.assign import Plan, assign_fragments, plan_batches, sorting_cost
 from pipeline.embed import Embedder, EmbedderMissing, bundled_embedder
 from pipeline.errors import UsageError
 from pipeline.llm import ChatModel
@@ -86,6 +86,19 @@ def sort_fragments(
     chosen.update({i: 0 for i in decided.unused if i in choices})
     unrelated = tuple(f.id for f in fragments if f.id not in considered)
     return Sorted(_plan(prompt, fragments, chosen), unrelated)
+
+
+def sorting_estimate(prompt: Prompt, fragments: Sequence[Fragment], llm: ChatModel) -> tuple[int, int, int]:
+    """Calls, prompt tokens and answer tokens `sort_fragments` would spend, without ranking: the doubtful half of
+    what it weighs (the whole vault when small, what the capped calls hold when large); none for a model that
+    cannot sort. A dry run reports this, so it and the real run agree."""
+    if not llm.can_sort or not fragments:
+        return 0, 0, 0
+    weighed = list(fragments)
+    if len(weighed) > SHORTLIST_FROM:
+        batches = plan_batches(prompt, weighed, llm.context_window)[:MOST_SORT_CALLS]
+        weighed = [f for batch in batches for f in batch]
+    return sorting_cost(prompt, weighed[: (len(weighed) + 1) // 2], llm.context_window)
 
 
 def _doubtful(placements: Sequence[Placement], sections: int) -> list[tuple[str, tuple[int, ...]]]:

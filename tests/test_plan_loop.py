@@ -125,3 +125,13 @@ def test_a_large_vault_sends_only_the_doubtful_part_of_the_shortlist(workspace: 
     assert sent < 455 / 2  # at most the doubtful half of what the shortlist kept
     plan = (workspace / "drafts" / "garden" / "plan.md").read_text()
     assert "unrelated to the prompt, never sent to the model" in plan
+
+
+def test_the_dry_run_counts_the_sorting_calls_a_draft_would_make(workspace: Path) -> None:
+    local = essay("draft", "prompts/garden.md", "--dry-run", cwd=workspace)
+    assert "(0 to sort fragments" in local.stdout  # the bundled model does not sort: the embeddings do
+    remote = essay("draft", "prompts/garden.md", "--dry-run", "--base-url", "http://127.0.0.1:9/v1", cwd=workspace)
+    assert "(1 to sort fragments" in remote.stdout
+    assert essay("plan", "prompts/garden.md", "--provider", "fake", cwd=workspace).returncode == 0
+    planned = essay("draft", "prompts/garden.md", "--dry-run", "--base-url", "http://127.0.0.1:9/v1", cwd=workspace)
+    assert "(0 to sort fragments" in planned.stdout  # it follows the plan
