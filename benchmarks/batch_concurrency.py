@@ -16,9 +16,10 @@ from pathlib import Path
 from benchmarks.servers import FakeServer
 from benchmarks.synthetic import make_vault
 from pipeline.batch import find_prompts, run_batch
-from pipeline.config import Settings
-from pipeline.llm import SharedLimit
+from pipeline.progress import Progress
 from pipeline.providers.openai_chat import OpenAIChat
+from pipeline.session import RunOptions, build_run
+from pipeline.workspace import open_workspace
 
 PROMPTS = 8
 JOBS = 4
@@ -35,16 +36,11 @@ def run() -> list[tuple[str, str]]:
             (workspace / "prompts" / f"essay-{n:02d}.md").write_text("\n\n".join(sections) + "\n")
         with FakeServer("parallel") as server:
             model = OpenAIChat(model="bench", base_url=server.base_url, api_key="not-needed")
-            started = time.perf_counter()
-            outcomes = run_batch(
-                find_prompts(workspace / "prompts"),
-                workspace / "notes",
-                workspace / "drafts",
-                SharedLimit(model, JOBS),
-                Settings(provider="openai"),
-                jobs=JOBS,
-            )
-            wall = time.perf_counter() - started
+            ws = open_workspace(root=workspace)
+            with build_run(ws, model, ws.open_store(), RunOptions(cache=False, jobs=JOBS), Progress()) as run:
+                started = time.perf_counter()
+                outcomes = run_batch(run, find_prompts(ws.prompts))
+                wall = time.perf_counter() - started
             calls = [c for c in server.stats() if c["status"] == 200]
     failed = [o for o in outcomes if o.status != "drafted"]
     if failed:

@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.synthetic import make_vault
-from pipeline.config import Settings
 from pipeline.llm import Completion
+from pipeline.progress import Progress
 from pipeline.runner import dry_run, read_inputs
+from pipeline.session import RunOptions, build_run
+from pipeline.workspace import open_workspace
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -21,6 +23,7 @@ class _NoCalls:
 
     provider, model, endpoint = "none", "none", "none"
     sends_over_http = False
+    can_sort = True  # so the dry run counts the sorting calls a capable model would get
     context_window = 16_384
 
     def complete(self, *args: Any, **kwargs: Any) -> Completion:
@@ -37,9 +40,10 @@ def run() -> list[tuple[str, str]]:
             raw = time.perf_counter() - started
 
             started = time.perf_counter()
-            model = _NoCalls()
-            inputs = read_inputs(ROOT / "prompts" / "platform-year.md", notes, Path(tmp) / "drafts", Settings(), model)
-            report = dry_run(inputs, model)
+            ws = open_workspace(root=Path(tmp), notes=notes)
+            with build_run(ws, _NoCalls(), ws.open_store(), RunOptions(cache=False), Progress()) as run:
+                inputs = read_inputs(run, ROOT / "prompts" / "platform-year.md")
+                report = dry_run(run, inputs)
             planned = time.perf_counter() - started
         rows += [
             (f"{count:,} notes: read raw", f"{raw:.2f}s ({raw_bytes / 1e6:.1f} MB)"),

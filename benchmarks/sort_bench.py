@@ -81,7 +81,7 @@ def run() -> list[tuple[str, str]]:
         "random valid answer": (_random, False),
         "embeddings, WordLlama": (_ranked(lambda n: wordllama), False),
         "embeddings, MiniLM": (_ranked(lambda n: minilm), False),
-        "shipped default (offline)": (_ranked(_embedder), False),
+        "shipped default (offline)": (_ranked(lambda n: _embedder(n, contextual=True)), False),
         "shortlist recall, WordLlama (right section among candidates)": (_shortlisted(lambda n: wordllama), True),
         "shortlist recall, MiniLM (right section among candidates)": (_shortlisted(lambda n: minilm), True),
     }
