@@ -1,5 +1,5 @@
 """The workspace's own state in .essay/state.sqlite: answered calls, a log of every call, the versions
-written, and what structured output each endpoint accepts.
+written, what structured output each endpoint accepts, and the sorting models' vectors of note texts.
 
 A request identical to one already answered is not sent again. That makes an interrupted run
 resumable and a rerun on unchanged inputs free. Each call is keyed by what was sent (endpoint,
@@ -17,10 +17,12 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, MutableMapping
+from collections.abc import Callable, Iterator, MutableMapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from pipeline.errors import StateError
 from pipeline.llm import ChatModel, Completion, Messages, Purpose, WrappedModel
@@ -41,6 +43,9 @@ _MIGRATIONS: list[str] = [
     """,
     """
     alter table calls add column batch integer not null default 0;
+    """,
+    """
+    create table vectors (model text not null, key text not null, vector blob not null, primary key (model, key));
     """,
 ]
 
@@ -122,6 +127,24 @@ class Store:
                 int(batch),
             ),
         )
+
+    def recall(self, model: str, keys: Sequence[str]) -> dict[str, np.ndarray]:
+        """Vectors `model` made before for these text digests (float32 rows, as they were made)."""
+        found: dict[str, np.ndarray] = {}
+        unique = list(dict.fromkeys(keys))
+        for start in range(0, len(unique), 500):  # SQLite caps the parameters of one statement
+            chunk = unique[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self._rows(f"select key, vector from vectors where model = ? and key in ({marks})", (model, *chunk))
+            found.update((key, np.frombuffer(blob, dtype=np.float32)) for key, blob in rows)
+        return found
+
+    def keep(self, model: str, vectors: dict[str, np.ndarray]) -> None:
+        with self._lock:
+            self._db.executemany(
+                "insert or replace into vectors values (?, ?, ?)",
+                [(model, key, np.asarray(v, dtype=np.float32).tobytes()) for key, v in vectors.items()],
+            )
 
     def mark_written(self, essay: str, version: int) -> None:
         self._rows("insert into written values (?, ?, ?)", (essay, version, time.time()))

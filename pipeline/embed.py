@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -33,9 +34,40 @@ class Embedder:
         texts = list(texts)
         if not texts:
             return np.zeros((0, 1), dtype=np.float32)
-        vectors = np.asarray(self._encode(texts), dtype=np.float32)
+        # Each distinct text once: a note's title is the context of every fragment in it.
+        distinct = list(dict.fromkeys(texts))
+        vectors = np.asarray(self._encode(distinct), dtype=np.float32)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        return vectors / np.where(norms == 0, 1.0, norms)  # an empty text stays a zero row, not NaN
+        vectors = vectors / np.where(norms == 0, 1.0, norms)  # an empty text stays a zero row, not NaN
+        if len(distinct) == len(texts):
+            return vectors
+        row = {text: n for n, text in enumerate(distinct)}
+        return vectors[[row[t] for t in texts]]
+
+
+class VectorMemory(Protocol):
+    """Where vectors of texts embedded before are kept between runs (the workspace's state)."""
+
+    def recall(self, model: str, keys: Sequence[str]) -> dict[str, np.ndarray]: ...
+
+    def keep(self, model: str, vectors: dict[str, np.ndarray]) -> None: ...
+
+
+def remembering(embedder: Embedder, memory: VectorMemory) -> Embedder:
+    """The same model, embedding only texts `memory` has not seen: planning a second prompt over the same
+    notes, or planning again after editing one note, embeds almost nothing."""
+
+    def encode(texts: list[str]) -> np.ndarray:
+        keys = [hashlib.sha256(t.encode()).hexdigest() for t in texts]
+        known = memory.recall(embedder.name, keys)
+        missing = [t for t, k in zip(texts, keys, strict=True) if k not in known]
+        if missing:
+            fresh = dict(zip([hashlib.sha256(t.encode()).hexdigest() for t in missing], embedder.embed(missing), strict=True))
+            memory.keep(embedder.name, fresh)
+            known.update(fresh)
+        return np.stack([known[k] for k in keys])
+
+    return Embedder(encode, embedder.name)
 
 
 @lru_cache(maxsize=1)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pipeline.drafts import prompt_ref
+from pipeline.embed import VectorMemory
 from pipeline.errors import DraftError
 from pipeline.llm import ChatModel
 from pipeline.notes import Fragment
@@ -82,14 +83,19 @@ class PlanRequest:
 
 
 def make_plan(
-    folder: Path, request: PlanRequest, llm: ChatModel, root: Path, on_progress: Callable[[str], None] | None = None
+    folder: Path,
+    request: PlanRequest,
+    llm: ChatModel,
+    root: Path,
+    on_progress: Callable[[str], None] | None = None,
+    memory: VectorMemory | None = None,
 ) -> PlanResult:
     """Sort what the earlier plan has not placed, carry what it has, and write plan.md."""
     prompt, fragments, send_all, left_out = request.prompt, list(request.fragments), request.send_all, request.left_out
     earlier = read_plan(folder, prompt, root)
     placed = _placements(earlier) if earlier else {}
     fresh = [f for f in fragments if f.id not in placed]
-    result = sort_fragments(prompt, fresh, llm, send_all=send_all, on_progress=on_progress)
+    result = sort_fragments(prompt, fresh, llm, send_all=send_all, on_progress=on_progress, memory=memory)
     by_id = {f.id: f for f in fragments}
     sections = []
     for section in prompt.sections:

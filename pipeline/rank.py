@@ -7,8 +7,9 @@ How a fragment is scored against a section (each step kept because it raised acc
 see benchmarks/sort_eval.py):
 - the fragment is embedded with its context (heading, label) and note title: a bare "- a block plane" says
   little, "tools i bought for it: / side table build" says where it belongs;
-- a section is its title and each of its questions separately; a fragment's score is the mean of its best
-  question match and its whole-section match, so one sharp question is not drowned by the others;
+- a section is its title and each of its questions (and each clause of a many-part question) separately; a
+  fragment's score is the mean of its best question match and its whole-section match, so one sharp question
+  is not drowned by the others;
 - scores are standardised per section over the whole pool, so a section whose words happen to be generic
   does not attract everything;
 - the author's own draft paragraphs under the prompt are material and anchors: their vectors join the
@@ -17,7 +18,8 @@ see benchmarks/sort_eval.py):
 - "fits no section" is relative: a fragment is kept when its relevance to the prompt stands out from the
   pool (a two-class split of the relevance distribution), not above a fixed cosine that differs per model;
 - optionally (`neighbours`), a fragment's relevance is averaged with that of its nearest fragments in the
-  pool: thoughts on one topic cluster, so a terse "skipped run club to ice it" borrows from the runs around it.
+  pool: thoughts on one topic cluster, so a terse "skipped run club to ice it" borrows from the runs around it;
+- several embedding models may rank together, as equals (see `rank`).
 """
 
 from __future__ import annotations
@@ -71,24 +73,43 @@ class RankOptions:
 
 
 def rank(
-    essay: Essay, fragments: Sequence[SortFragment], embedder: Embedder, options: RankOptions | None = None
+    essay: Essay,
+    fragments: Sequence[SortFragment],
+    embedder: Embedder | Sequence[Embedder],
+    options: RankOptions | None = None,
 ) -> list[Placement]:
-    """Place every fragment: its section scores, its section (0 = none) and its relevance."""
+    """Place every fragment: its section scores, its section (0 = none) and its relevance.
+
+    With several embedders each ranks on its own and they vote as equals: their standardised section scores,
+    relevances and distances from their own "fits no section" cut are averaged. Two models of different
+    make err on different fragments (measured in benchmarks/sort_eval.py)."""
     opts = options or RankOptions()
     if not fragments:
         return []
-    vectors = _fragment_vectors(fragments, embedder, opts.context_weight)
-    raw = _raw_scores(essay, vectors, embedder, opts)
-    scores = _standardise(raw, raw) if opts.standardise and len(vectors) > 1 else raw
-    relevance, cut = _relevance_and_cut(essay, vectors, raw, embedder, opts)
-    keep = relevance >= cut + opts.keep_margin
-    if opts.self_train > 0:
-        scores = _self_train(scores, vectors, keep, fragments, opts)
+    models = [embedder] if isinstance(embedder, Embedder) else list(embedder)
+    ranked = [_rank_one(essay, fragments, model, opts) for model in models]
+    scores = np.mean([r[0] for r in ranked], axis=0)
+    relevance = np.mean([r[1] for r in ranked], axis=0)
+    keep = np.mean([r[2] for r in ranked], axis=0) >= 0
     best = scores.argmax(axis=1) + 1
     return [
         Placement(f.id, tuple(float(s) for s in scores[i]), int(best[i]) if keep[i] else 0, float(relevance[i]))
         for i, f in enumerate(fragments)
     ]
+
+
+def _rank_one(
+    essay: Essay, fragments: Sequence[SortFragment], embedder: Embedder, opts: RankOptions
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One model's section scores, relevance, and each fragment's distance above the relevance cut."""
+    vectors = _fragment_vectors(fragments, embedder, opts.context_weight)
+    raw = _raw_scores(essay, vectors, embedder, opts)
+    scores = _standardise(raw, raw) if opts.standardise and len(vectors) > 1 else raw
+    relevance, cut = _relevance_and_cut(essay, vectors, raw, embedder, opts)
+    above = relevance - (cut + opts.keep_margin)
+    if opts.self_train > 0:
+        scores = _self_train(scores, vectors, above >= 0, fragments, opts)
+    return scores, relevance, above
 
 
 def shortlist(
@@ -224,7 +245,16 @@ def _two_class_cut(values: np.ndarray, weights: np.ndarray | None = None) -> flo
 
 
 def _sentences(questions: str) -> list[str]:
-    return [s.strip() for s in re.split(r"(?<=[?.!])\s+|\n+", questions) if len(s.strip()) > 3]
+    """Each question, and each clause of a question that asks several things at once ("what state was the
+    plot in, what did you do first, and who helped you?"): a fragment that answers one clause matches it."""
+    whole = [s.strip() for s in re.split(r"(?<=[?.!])\s+|\n+", questions) if len(s.strip()) > 3]
+    clauses = [
+        c.strip(" ,;—-")
+        for sentence in whole
+        for c in re.split(r",\s+(?:and\s+|or\s+)?|\s+[—–]\s+|;\s+", sentence)
+        if len(c.split()) >= 2
+    ]
+    return list(dict.fromkeys(whole + clauses))
 
 
 def _rescale(values: np.ndarray) -> np.ndarray:

@@ -145,7 +145,7 @@ def plan_essay(run: Run, inputs: Inputs, *, send_all: bool = False) -> PlanResul
     folder = essay_dir(run.workspace.drafts, inputs.prompt.path, run.workspace.root)
     llm = run.essay_model(folder.name).stage("sort")
     request = PlanRequest(inputs.prompt, inputs.fragments, inputs.left_out, send_all)
-    return make_plan(folder, request, llm, run.workspace.root, run.progress.on_sort)
+    return make_plan(folder, request, llm, run.workspace.root, run.progress.on_sort, run.store)
 
 
 def draft_essay(run: Run, inputs: Inputs) -> DraftResult:
@@ -159,7 +159,7 @@ def draft_essay(run: Run, inputs: Inputs) -> DraftResult:
     plan = read_plan(folder, prompt, run.workspace.root)
     if plan is None:
         request = PlanRequest(prompt, fragments, inputs.left_out)
-        made = make_plan(folder, request, llm.stage("sort"), run.workspace.root, run.progress.on_sort)
+        made = make_plan(folder, request, llm.stage("sort"), run.workspace.root, run.progress.on_sort, run.store)
         run.progress.on_info(f"sorted the notes into {made.path}: edit it and draft again to change what goes where")
         plan = made.plan
     else:
