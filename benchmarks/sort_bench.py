@@ -3,10 +3,11 @@
 Sets: benchmarks/sortset (104 labels, 3 prompts: an author's draft, `tags:` frontmatter) and
 benchmarks/sortset2 (46 labels, 2 prompts, another author and subject: a check that tuning on the first set
 generalises). Ways: a random valid answer; the embeddings alone with WordLlama, MiniLM, MPNet, and MPNet and
-MiniLM voting (the shipped rank options); the shipped default (the embedder `pipeline.sort` picks for the vault's size); and the
-shortlist a capable model would be handed above 400 fragments, scored by recall (the right section among a
-fragment's candidates) since a fake model's answers say nothing about sorting. None of these calls a model,
-so there are no sorting tokens to report; `large-plan` reports the model's calls and tokens.
+MiniLM voting (the shipped rank options); the shipped default (the embedders `pipeline.sort` picks for the
+vault's size, timed cold); and the shortlist a capable model would be handed above 400 fragments, scored by
+recall (the right section among a fragment's candidates) since a fake model's answers say nothing about
+sorting. None of these calls a model, so there are no sorting tokens to report; `large-plan` reports the
+model's calls and tokens.
 """
 
 from __future__ import annotations

@@ -58,11 +58,12 @@ def remembering(embedder: Embedder, memory: VectorMemory) -> Embedder:
     notes, or planning again after editing one note, embeds almost nothing."""
 
     def encode(texts: list[str]) -> np.ndarray:
-        keys = [hashlib.sha256(t.encode()).hexdigest() for t in texts]
+        keys = [hashlib.sha256(t.encode()).hexdigest() for t in texts]  # the text itself is never stored
         known = memory.recall(embedder.name, keys)
         missing = [t for t, k in zip(texts, keys, strict=True) if k not in known]
         if missing:
-            fresh = dict(zip([hashlib.sha256(t.encode()).hexdigest() for t in missing], embedder.embed(missing), strict=True))
+            digests = [hashlib.sha256(t.encode()).hexdigest() for t in missing]
+            fresh = dict(zip(digests, embedder.embed(missing), strict=True))
             memory.keep(embedder.name, fresh)
             known.update(fresh)
         return np.stack([known[k] for k in keys])

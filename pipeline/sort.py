@@ -51,12 +51,11 @@ def sort_fragments(
         return Sorted(Plan({s.slug: () for s in prompt.sections}, ()))
     say = on_progress or (lambda message: None)
     llm = llm if llm is not None and llm.can_sort else None
-    say(f"ranking {len(fragments)} fragments against the sections…")
-    # Where the embeddings decide alone, the contextual model is worth its time; where a capable model
-    # decides the doubtful ones, the static model ranks in a second instead of ten.
-    embedders = _embedders(len(fragments), contextual=llm is None)
-    if memory is not None and llm is None:  # the contextual models are slow enough to be worth remembering
-        embedders = [remembering(e, memory) for e in embedders]
+    # Where the embeddings decide alone, the contextual models are worth their time; where a capable model
+    # decides the doubtful ones, the static model ranks in a second instead of a minute.
+    embedders = _embedders(len(fragments), contextual=llm is None, memory=memory)
+    models = " and ".join(e.name.removesuffix(" (numpy)") for e in embedders)
+    say(f"ranking {len(fragments)} fragments against the sections with {models}…")
     essay = Essay(prompt.title, prompt.instruction, tuple((s.title, s.questions) for s in prompt.sections))
     # OPTIONS: thoughts on one subject sit near each other: a fragment's relevance is smoothed over its 5 nearest.
     # The cut for "fits no section" leans lenient: a stray item in the plan costs the author one deletion,
@@ -158,12 +157,13 @@ def _within_calls(
     return [f for f in listed if f.id in kept]
 
 
-def _embedders(count: int, *, contextual: bool) -> list[Embedder]:
+def _embedders(count: int, *, contextual: bool, memory: VectorMemory | None = None) -> list[Embedder]:
     """The models that rank `count` fragments, voting as equals. Where the embeddings decide alone
-    (`contextual`): MPNet and MiniLM together up to MPNET_UP_TO fragments (74.7% on the labeled sets against
+    (`contextual`): MPNet and MiniLM together up to MPNET_UP_TO fragments (72% on the labeled sets against
     66% for MiniLM alone; MPNet embeds ~25 fragments/s here), then MiniLM alone (~100/s) up to MINILM_UP_TO,
     then WordLlama (static, ~10,000/s), which is also what ranks for a capable model that decides the
-    doubtful ones itself. A missing package drops its model, never the sort."""
+    doubtful ones itself. A missing package drops its model, never the sort. The contextual models' vectors
+    are kept in `memory`: they are slow enough to be worth it, the static model's are not."""
     chosen: list[Embedder] = []
     if contextual:
         wanted = [(mpnet_embedder, MPNET_UP_TO), (minilm_embedder, MINILM_UP_TO)]
@@ -172,7 +172,7 @@ def _embedders(count: int, *, contextual: bool) -> list[Embedder]:
                 with contextlib.suppress(EmbedderMissing):
                     chosen.append(load())
         if chosen:
-            return chosen
+            return [remembering(e, memory) for e in chosen] if memory is not None else chosen
     try:
         return [bundled_embedder()]
     except EmbedderMissing as exc:

@@ -84,3 +84,11 @@ def test_neighbour_smoothing_keeps_the_placements_and_handles_a_pool_of_one():
     placed = {p.id: p.section for p in rank(ESSAY, POOL, fake_embedder(), RankOptions(neighbours=2))}
     assert placed["run"] == 1 and placed["wood"] == 2 and placed["class"] == 3
     assert len(rank(ESSAY, POOL[:1], fake_embedder(), RankOptions(neighbours=5))) == 1
+
+
+def test_a_question_that_asks_several_things_is_matched_clause_by_clause() -> None:
+    from pipeline.rank import _sentences
+
+    parts = _sentences("What state was the plot in, what did you do first, and who helped or advised you?")
+    assert "who helped or advised you?" in parts and "what did you do first" in parts
+    assert parts[0].startswith("What state was the plot in, what did")  # the whole question still counts

