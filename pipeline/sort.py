@@ -9,7 +9,6 @@ so the prompt and the answer grow with the material relevant to the prompt, not 
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -53,7 +52,7 @@ def sort_fragments(
     llm = llm if llm is not None and llm.can_sort else None
     # Where the embeddings decide alone, the contextual models are worth their time; where a capable model
     # decides the doubtful ones, the static model ranks in a second instead of a minute.
-    embedders = _embedders(len(fragments), contextual=llm is None, memory=memory)
+    embedders = _embedders(len(fragments), contextual=llm is None, memory=memory, on_missing=say)
     models = " and ".join(e.name.removesuffix(" (numpy)") for e in embedders)
     say(f"ranking {len(fragments)} fragments against the sections with {models}…")
     essay = Essay(prompt.title, prompt.instruction, tuple((s.title, s.questions) for s in prompt.sections))
@@ -157,20 +156,29 @@ def _within_calls(
     return [f for f in listed if f.id in kept]
 
 
-def _embedders(count: int, *, contextual: bool, memory: VectorMemory | None = None) -> list[Embedder]:
+def _embedders(
+    count: int,
+    *,
+    contextual: bool,
+    memory: VectorMemory | None = None,
+    on_missing: Callable[[str], None] = lambda message: None,
+) -> list[Embedder]:
     """The models that rank `count` fragments, voting as equals. Where the embeddings decide alone
     (`contextual`): MPNet and MiniLM together up to MPNET_UP_TO fragments (72% on the labeled sets against
     66% for MiniLM alone; MPNet embeds ~25 fragments/s here), then MiniLM alone (~100/s) up to MINILM_UP_TO,
     then WordLlama (static, ~10,000/s), which is also what ranks for a capable model that decides the
-    doubtful ones itself. A missing package drops its model, never the sort. The contextual models' vectors
-    are kept in `memory`: they are slow enough to be worth it, the static model's are not."""
+    doubtful ones itself. A model that will not load is named to `on_missing` and left out: it costs accuracy,
+    never the sort. The contextual models' vectors are kept in `memory`: they are slow enough to be worth it,
+    the static model's are not."""
     chosen: list[Embedder] = []
     if contextual:
         wanted = [(mpnet_embedder, MPNET_UP_TO), (minilm_embedder, MINILM_UP_TO)]
         for load, most in wanted:
             if count <= most:
-                with contextlib.suppress(EmbedderMissing):
+                try:
                     chosen.append(load())
+                except EmbedderMissing as exc:
+                    on_missing(f"sorting without it: {exc}")
         if chosen:
             return [remembering(e, memory) for e in chosen] if memory is not None else chosen
     try:

