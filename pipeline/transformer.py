@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline.embed import Embedder, EmbedderMissing
+
 MAX_TOKENS = 128  # the length these models were trained at; note fragments are far shorter
 BATCH = 32
 
@@ -92,3 +94,12 @@ class Encoder:
     def _split_heads(self, x: np.ndarray) -> np.ndarray:
         batch, length, hidden = x.shape
         return x.reshape(batch, length, self.heads, hidden // self.heads).transpose(0, 2, 1, 3)
+
+
+def embedder_of(model: type[Encoder], model_dir: Path, name: str) -> Embedder:
+    """An Embedder running `model` on the weights in `model_dir`; weights that will not load are a clear miss."""
+    try:
+        encoder = model(model_dir)
+    except (OSError, KeyError, ValueError) as exc:
+        raise EmbedderMissing(f"the {name} weights in {model_dir} did not load: {exc}") from exc
+    return Embedder(encoder.encode, f"{name} (numpy)")
