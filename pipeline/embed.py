@@ -71,6 +71,22 @@ def remembering(embedder: Embedder, memory: VectorMemory) -> Embedder:
     return Embedder(encode, embedder.name)
 
 
+def reporting(embedder: Embedder, say: Callable[[str], None], every: int = 256) -> Embedder:
+    """The same model, embedding in chunks of `every` texts and saying how far it is: a contextual model
+    takes minutes over a large vault, and a writer should see it move."""
+
+    def encode(texts: list[str]) -> np.ndarray:
+        if len(texts) <= every:
+            return embedder.embed(texts)
+        parts = []
+        for start in range(0, len(texts), every):
+            say(f"{embedder.name}: embedding {start + 1}-{min(start + every, len(texts))} of {len(texts)} texts…")
+            parts.append(embedder.embed(texts[start : start + every]))
+        return np.vstack(parts)
+
+    return Embedder(encode, embedder.name)
+
+
 @lru_cache(maxsize=1)
 def bundled_embedder() -> Embedder:
     """The shipped model, loaded once per process."""

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from pipeline.assign import Plan, assign_fragments, plan_batches, sorting_cost
-from pipeline.embed import Embedder, EmbedderMissing, VectorMemory, bundled_embedder, remembering
+from pipeline.embed import Embedder, EmbedderMissing, VectorMemory, bundled_embedder, remembering, reporting
 from pipeline.errors import UsageError
 from pipeline.llm import ChatModel
 from pipeline.minilm import minilm_embedder
@@ -52,7 +52,7 @@ def sort_fragments(
     llm = llm if llm is not None and llm.can_sort else None
     # Where the embeddings decide alone, the contextual models are worth their time; where a capable model
     # decides the doubtful ones, the static model ranks in a second instead of a minute.
-    embedders = _embedders(len(fragments), contextual=llm is None, memory=memory, on_missing=say)
+    embedders = _embedders(len(fragments), contextual=llm is None, memory=memory, on_progress=say)
     models = " and ".join(e.name.removesuffix(" (numpy)") for e in embedders)
     say(f"ranking {len(fragments)} fragments against the sections with {models}…")
     essay = Essay(prompt.title, prompt.instruction, tuple((s.title, s.questions) for s in prompt.sections))
@@ -161,13 +161,13 @@ def _embedders(
     *,
     contextual: bool,
     memory: VectorMemory | None = None,
-    on_missing: Callable[[str], None] = lambda message: None,
+    on_progress: Callable[[str], None] = lambda message: None,
 ) -> list[Embedder]:
     """The models that rank `count` fragments, voting as equals. Where the embeddings decide alone
     (`contextual`): MPNet and MiniLM together up to MPNET_UP_TO fragments (72% on the labeled sets against
     66% for MiniLM alone; MPNet embeds ~25 fragments/s here), then MiniLM alone (~100/s) up to MINILM_UP_TO,
     then WordLlama (static, ~10,000/s), which is also what ranks for a capable model that decides the
-    doubtful ones itself. A model that will not load is named to `on_missing` and left out: it costs accuracy,
+    doubtful ones itself. A model that will not load is named to `on_progress` and left out: it costs accuracy,
     never the sort. The contextual models' vectors are kept in `memory`: they are slow enough to be worth it,
     the static model's are not."""
     chosen: list[Embedder] = []
@@ -178,9 +178,10 @@ def _embedders(
                 try:
                     chosen.append(load())
                 except EmbedderMissing as exc:
-                    on_missing(f"sorting without it: {exc}")
+                    on_progress(f"sorting without it: {exc}")
         if chosen:
-            return [remembering(e, memory) for e in chosen] if memory is not None else chosen
+            shown = [reporting(e, on_progress) for e in chosen]
+            return [remembering(e, memory) for e in shown] if memory is not None else shown
     try:
         return [bundled_embedder()]
     except EmbedderMissing as exc:

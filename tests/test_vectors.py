@@ -34,3 +34,13 @@ def test_vectors_of_one_model_are_never_served_for_another(tmp_path: Path) -> No
     wide = remembering(Embedder(fake_embedder(16).embed, "wide"), store).embed(["a note"])
     store.close()
     assert wide.shape == (1, 16)
+
+
+def test_a_long_embedding_says_how_far_it_is_and_gives_the_same_vectors() -> None:
+    from pipeline.embed import reporting
+
+    said: list[str] = []
+    texts = [f"note number {n}" for n in range(10)]
+    shown = reporting(fake_embedder(), said.append, every=4).embed(texts)
+    assert said[0].endswith("embedding 1-4 of 10 texts…") and said[-1].endswith("embedding 9-10 of 10 texts…")
+    assert np.allclose(shown, fake_embedder().embed(texts))
