@@ -141,7 +141,7 @@ class _SmallWindow(FakeLLM):
 
     def complete(self, messages, **kwargs):  # type: ignore[no-untyped-def]
         text = "".join(m["content"] for m in messages)
-        if len(re.findall(r"\n\[f?\d+\]", text)) > self.limit or text.count('--- from "') > self.limit:
+        if len(re.findall(r"\n\[f?\d+\]", text)) > self.limit or text.count("\n--- ") > self.limit:
             self.history.append(None)  # type: ignore[arg-type]
             raise ContextTooLong("too long")
         return super().complete(messages, **kwargs)
