@@ -31,6 +31,7 @@ _LIST = re.compile(r'"?([^"{},:\[\]]+)"?\s*:\s*\[([^\]]*)(\]?)')  # a section's 
 _ID = re.compile(r"\A\[?f?(\d+)\]?\Z")  # 12, "12", "f12" or "[12]"
 _SECTION = re.compile(r"\A\D*?(\d+)\Z")  # "2", "section 2"
 _NONE = ("none", "unused")  # what a model may call "0"
+_BULLET = re.compile(r"\A[-*+]\s+(?!\[[ xX]\])")  # a list marker; a task's checkbox stays: it says "errand"
 
 
 @dataclass(frozen=True)
@@ -251,7 +252,8 @@ def _by_note(fragments: Sequence[Fragment], limit: int) -> list[dict[str, object
 
 
 def _line_text(fragment: Fragment, limit: int) -> str:
-    text = re.sub(r"\s+", " ", fragment.text).strip()
+    """The fragment's gist on one line: its first `limit` characters, not spent on a list marker."""
+    text = _BULLET.sub("", re.sub(r"\s+", " ", fragment.text).strip(), count=1)
     return text if len(text) <= limit else text[:limit] + "…"
 
 
