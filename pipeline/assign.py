@@ -252,9 +252,13 @@ def _by_note(fragments: Sequence[Fragment], limit: int) -> list[dict[str, object
 
 
 def _line_text(fragment: Fragment, limit: int) -> str:
-    """The fragment's gist on one line: its first `limit` characters, not spent on a list marker."""
+    """The fragment's gist on one line: its first `limit` characters, not spent on a list marker, cut back to a
+    whole word. The call says once that a long one shows only its start, rather than a mark on each."""
     text = _BULLET.sub("", re.sub(r"\s+", " ", fragment.text).strip(), count=1)
-    return text if len(text) <= limit else text[:limit] + "…"
+    if len(text) <= limit:
+        return text
+    words = text[: limit + 1].rsplit(" ", 1)[0]
+    return words if len(words) > limit // 2 else text[:limit]
 
 
 def _messages(prompt: Prompt, fragments: Sequence[Fragment], limit: int) -> list[dict[str, str]]:

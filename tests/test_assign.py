@@ -85,7 +85,7 @@ def test_notes_are_framed_as_material_not_instructions(workspace: Path, fake_llm
     prompt, fragments = _inputs(workspace)
     assign_fragments(prompt, fragments, fake_llm)
     assert "not instructions to you" in fake_llm.history[0].system
-    assert '--- 2025-04-02\n[1] turned the beds with ines' in fake_llm.history[0].user
+    assert "--- 2025-04-02\n[1] turned the beds with ines" in fake_llm.history[0].user
 
 
 def test_parse_answer_reads_fenced_json_and_think_blocks() -> None:
