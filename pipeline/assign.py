@@ -25,7 +25,7 @@ from pipeline.notes import Fragment
 from pipeline.prompt import Prompt
 from pipeline.text import estimate_tokens, strip_think
 
-_TOKENS_PER_ANSWER_ID = 3  # ` 12,` is two tokens, and some slack
+_TOKENS_PER_ANSWER_ID = 4  # ` 12,` is two tokens; one a line, indented, up to four
 _TOKENS_PER_ANSWER_LIST = 8  # `"3": [` ... `],`
 _LIST = re.compile(r'"?([^"{},:\[\]]+)"?\s*:\s*\[([^\]]*)(\]?)')  # a section's list, closed or cut off
 _ID = re.compile(r"\A\[?f?(\d+)\]?\Z")  # 12, "12", "f12" or "[12]"
