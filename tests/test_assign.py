@@ -95,3 +95,13 @@ def test_parse_answer_reads_fenced_json_and_think_blocks() -> None:
 
 def test_truncated_json_keeps_the_complete_lists_and_ids() -> None:
     assert parse_answer('{ "1": [2, 5], "2": [1], "0": [3, 4', 5, 2) == {2: (1,), 5: (1,), 1: (2,), 3: (0,)}
+
+
+def test_previews_spend_no_tokens_on_list_markers_or_half_words(workspace: Path) -> None:
+    prompt, fragments = _inputs(workspace)
+    llm = FakeLLM(context_window=6000)  # a 60-character preview
+    assign_fragments(prompt, fragments, llm)
+    user = llm.history[0].user
+    assert "[4] first harvest. tomás brought his kids and they ate the peas\n" in user  # not "the peas stra"
+    assert "[2] bought 12 bags of compost\n" in user
+    assert "a long one only its start" in user
