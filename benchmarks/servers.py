@@ -52,7 +52,7 @@ _WORDS = [
 
 
 def tokenize(text: str) -> list[str]:
-    """A deterministic stand-in for a BPE tokenizer: about one token a word, `{"f1": 2,` is five."""
+    """A deterministic stand-in for a BPE tokenizer: about one token a word, ` 12,` in a list is two."""
     return _TOKEN.findall(text)
 
 
@@ -74,23 +74,26 @@ def prose(count: int, seed: int = 0) -> str:
 
 
 def json_answer(schema: dict[str, Any] | None) -> str:
-    """A valid answer for the schema: each enum key cycles through its nonzero choices, like a model sorting."""
+    """A valid sorting answer for the schema, like a model's: each fragment listed once, under one of the
+    sections whose list may hold it, in turn; under "0" only where no section may."""
     if not schema or not schema.get("properties"):
         return "{}"
-    answer: dict[str, Any] = {}
-    for i, (key, spec) in enumerate(schema["properties"].items()):
-        choices = [c for c in spec.get("enum", []) if c] or spec.get("enum") or [1]
-        answer[key] = choices[i % len(choices)] if spec.get("type") != "string" or "enum" in spec else "x"
+    lists = {key: spec.get("items", {}).get("enum", []) for key, spec in schema["properties"].items()}
+    answer: dict[str, list[int]] = {key: [] for key in lists}
+    for turn, number in enumerate(sorted({n for ids in lists.values() for n in ids})):
+        options = [key for key, ids in lists.items() if key != "0" and number in ids] or ["0"]
+        answer[options[turn % len(options)]].append(number)
     return json.dumps(answer)
 
 
 def _schema_from_text(user: str) -> dict[str, Any] | None:
-    """With no response_format, a sorting request is recognised by its fragment list."""
-    keys = re.findall(r"^\[(f\d+)\]", user, re.M)
-    if not keys or "maps every fragment id" not in user:  # the writing call shows [fN] ids too, to be cited
+    """With no response_format, a sorting request is recognised by its numbered fragment list."""
+    ids = [int(n) for n in re.findall(r"^\[(\d+)\]", user, re.M)]
+    if not ids or "goes in exactly one list" not in user:  # the writing call shows [fN] ids, to be cited
         return None
     sections = len(re.findall(r"^[1-9]\d*\. ", user, re.M))
-    return {"properties": {k: {"enum": list(range(sections + 1))} for k in keys}}
+    items = {"type": "array", "items": {"type": "integer", "enum": ids}}
+    return {"properties": {str(n): items for n in [*range(1, sections + 1), 0]}}
 
 
 def _answer_text(body: dict[str, Any], seed: int) -> tuple[str, bool]:

@@ -2,7 +2,7 @@
 
 For each server kind (benchmarks/servers.py, each run against a fresh server process, a fresh workspace):
 (a) `essay draft` through the CLI, as a subprocess (the real openai SDK over HTTP, --no-cache), on 72
-    synthetic daily notes (about 250 fragments) and the example prompt prompts/platform-year.md;
+    synthetic daily notes (489 fragments) and the example prompt prompts/platform-year.md;
 (b) one call that sends the same notes and prompt and asks for the whole essay, with max_tokens equal to
     the output tokens all of (a)'s calls produced, so both sides generate the same number of tokens.
 Both walls are timed by this process: (a) includes the CLI's start-up, as a writer would wait for it.

@@ -1,9 +1,12 @@
 """Assign: the LLM puts every note fragment in exactly one section of the prompt, or in none.
 
-The answer's shape makes a wrong answer hard to express: one required key per fragment (short
-keys f1..fN, mapped back to stable ids), each an integer enum of section numbers, 0 = unused.
-We validate anyway: unknown keys are dropped, missing ones re-asked once, then marked unused.
-Fragments that do not fit the model's context in one call are assigned in batches.
+The fragments are numbered 1..N in the call (mapped back to stable ids), and the answer lists them by
+section: {"1": [3, 7], "2": [1], ..., "0": [2]}, 0 = fits no section. It costs about two tokens a
+fragment (a number and a comma), where one key a fragment cost five. The schema lets each section's list
+hold only the fragments that may go there. We validate anyway: unknown numbers are dropped, a fragment
+listed twice goes to the first section it may go to (a place in the essay over none), missing ones are
+re-asked once, then marked unused. Fragments that do not fit the model's context in one call are
+assigned in batches.
 """
 
 from __future__ import annotations
@@ -22,8 +25,13 @@ from pipeline.notes import Fragment
 from pipeline.prompt import Prompt
 from pipeline.text import estimate_tokens, strip_think
 
-_TOKENS_PER_ANSWER_KEY = 10  # `"f12": 3, ` is 7 to 8 tokens, and some slack
-_PAIR = re.compile(r'"?\[?(f\d+)\]?"?\s*:\s*"?(\d+)"?')
+_TOKENS_PER_ANSWER_ID = 4  # ` 12,` is two tokens; one a line, indented, up to four
+_TOKENS_PER_ANSWER_LIST = 8  # `"3": [` ... `],`
+_LIST = re.compile(r'"?([^"{},:\[\]]+)"?\s*:\s*\[([^\]]*)(\]?)')  # a section's list, closed or cut off
+_ID = re.compile(r"\A\[?f?(\d+)\]?\Z")  # 12, "12", "f12" or "[12]"
+_SECTION = re.compile(r"\A\D*?(\d+)\Z")  # "2", "section 2"
+_NONE = ("none", "unused")  # what a model may call "0"
+_BULLET = re.compile(r"\A[-*+]\s+(?!\[[ xX]\])")  # a list marker; a task's checkbox stays: it says "errand"
 
 
 @dataclass(frozen=True)
@@ -85,7 +93,7 @@ def plan_batches(prompt: Prompt, fragments: Sequence[Fragment], context_window: 
     current: list[Fragment] = []
     used = 0
     for fragment in fragments:
-        cost = _fragment_tokens(fragment, limit) + _TOKENS_PER_ANSWER_KEY
+        cost = _fragment_tokens(fragment, limit) + _TOKENS_PER_ANSWER_ID
         if current and used + cost > budget:
             batches.append(current)
             current, used = [], 0
@@ -105,9 +113,9 @@ def _fragment_tokens(fragment: Fragment, limit: int) -> int:
     return estimate_tokens(_line_text(fragment, limit)) + 4
 
 
-def answer_tokens(fragment_count: int) -> int:
+def answer_tokens(fragment_count: int, section_count: int) -> int:
     """The most tokens an answer for this many fragments takes."""
-    return fragment_count * _TOKENS_PER_ANSWER_KEY + 32
+    return fragment_count * _TOKENS_PER_ANSWER_ID + (section_count + 1) * _TOKENS_PER_ANSWER_LIST + 32
 
 
 def sorting_cost(prompt: Prompt, fragments: Sequence[Fragment], context_window: int) -> tuple[int, int, int]:
@@ -115,22 +123,26 @@ def sorting_cost(prompt: Prompt, fragments: Sequence[Fragment], context_window: 
     batches = plan_batches(prompt, fragments, context_window) if fragments else []
     limit = preview_chars(context_window)
     lines = sum(_fragment_tokens(f, limit) for f in fragments)
-    return len(batches), _fixed_tokens(prompt) * len(batches) + lines, sum(answer_tokens(len(b)) for b in batches)
+    sections = len(prompt.sections)
+    answers = sum(answer_tokens(len(b), sections) for b in batches)
+    return len(batches), _fixed_tokens(prompt) * len(batches) + lines, answers
 
 
-def answer_schema(
-    keys: Sequence[str], section_count: int, allowed: Sequence[Sequence[int]] | None = None
-) -> dict[str, Any]:
-    every = list(range(section_count + 1))
-    options = allowed or [every] * len(keys)
-    return {
-        "type": "object",
-        "properties": {
-            key: {"type": "integer", "enum": sorted({0, *choice})} for key, choice in zip(keys, options, strict=True)
-        },
-        "required": list(keys),
-        "additionalProperties": False,
+def answer_schema(count: int, section_count: int, allowed: Sequence[Sequence[int]] | None = None) -> dict[str, Any]:
+    """Each section's list may hold the fragments (1..count) allowed there, "0" any of them. A section no
+    fragment may go to is left out: strict modes reject an empty enum."""
+    every = range(1, section_count + 1)
+    options = allowed or [every] * count
+    lists: dict[str, list[int]] = {str(n): [] for n in every}
+    for number, choice in enumerate(options, start=1):
+        for section in sorted(set(choice)):
+            if 0 < section <= section_count:
+                lists[str(section)].append(number)
+    lists["0"] = list(range(1, count + 1))
+    properties = {
+        key: {"type": "array", "items": {"type": "integer", "enum": ids}} for key, ids in lists.items() if ids
     }
+    return {"type": "object", "properties": properties, "required": list(properties), "additionalProperties": False}
 
 
 def _assign_batch(
@@ -150,28 +162,30 @@ def _ask_for_sections(
 ) -> dict[str, int]:
     chosen: dict[str, int] = {}
     pending = list(batch)
+    sections = len(prompt.sections)
     for _attempt in range(2):  # the first ask, then one re-ask of whatever is missing
-        keys = [f"f{i}" for i in range(1, len(pending) + 1)]
-        every = range(1, len(prompt.sections) + 1)
+        every = range(1, sections + 1)
         allowed = [choices.get(f.id) or every for f in pending]
         reply = llm.complete(
-            _messages(prompt, list(zip(keys, pending, strict=True)), preview_chars(llm.context_window)),
-            schema=answer_schema(keys, len(prompt.sections), allowed),
-            max_tokens=answer_tokens(len(keys)),
+            _messages(prompt, pending, preview_chars(llm.context_window)),
+            schema=answer_schema(len(pending), sections, allowed),
+            max_tokens=answer_tokens(len(pending), sections),
             temperature=0.0,
         )
-        answer = parse_answer(reply.text, keys, len(prompt.sections))
-        for key, fragment, options in zip(keys, pending, allowed, strict=True):
-            if key in answer and (answer[key] == 0 or answer[key] in options):
-                chosen[fragment.id] = answer[key]
+        listed = parse_answer(reply.text, len(pending), sections)
+        for number, (fragment, options) in enumerate(zip(pending, allowed, strict=True), start=1):
+            section = _first_allowed(listed.get(number, ()), options)
+            if section is not None:
+                chosen[fragment.id] = section
         pending = [f for f in pending if f.id not in chosen]
         if not pending:
             break
     return chosen  # what is still missing counts as unused
 
 
-def parse_answer(text: str, keys: Sequence[str], section_count: int) -> dict[str, int]:
-    """The valid part of a model's answer: known keys with a section number in range."""
+def parse_answer(text: str, count: int, section_count: int) -> dict[int, tuple[int, ...]]:
+    """The valid part of a model's answer: for each fragment number (1..count) it lists, the sections
+    (0..section_count) whose lists hold it, in the answer's order."""
     body = strip_think(text)
     start, end = body.find("{"), body.rfind("}")
     try:
@@ -179,17 +193,47 @@ def parse_answer(text: str, keys: Sequence[str], section_count: int) -> dict[str
     except json.JSONDecodeError:
         data = None
     if not isinstance(data, dict):
-        # Truncated or malformed JSON: keep every complete "fN": number pair that is there.
-        data = {key: int(value) for key, value in _PAIR.findall(body)}
-    valid: dict[str, int] = {}
-    known = set(keys)
-    for key, value in data.items():
-        key = str(key).strip("[] ")
-        if isinstance(value, str) and value.strip().isdigit():
-            value = int(value)
-        if key in known and isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= section_count:
-            valid[key] = value
-    return valid
+        data = _complete_lists(body)
+    listed: dict[int, list[int]] = {}
+    for key, items in data.items():
+        section = _section_number(key, section_count)
+        for item in items if isinstance(items, list) else [items]:
+            number = _fragment_number(item, count)
+            if section is not None and number is not None and section not in listed.setdefault(number, []):
+                listed[number].append(section)
+    return {number: tuple(sections) for number, sections in listed.items() if sections}
+
+
+def _complete_lists(body: str) -> dict[str, list[str]]:
+    """Truncated or malformed JSON: every list that is there, a cut-off one without its last, maybe partial, id."""
+    lists: dict[str, list[str]] = {}
+    for key, inner, closed in _LIST.findall(body):
+        items = [i.strip() for i in inner.split(",")]
+        lists[key] = [i for i in (items if closed else items[:-1]) if i]
+    return lists
+
+
+def _section_number(key: object, section_count: int) -> int | None:
+    name = str(key).strip().lower()
+    if name in _NONE:
+        return 0
+    found = _SECTION.match(name)
+    return int(found[1]) if found and int(found[1]) <= section_count else None
+
+
+def _fragment_number(item: object, count: int) -> int | None:
+    if isinstance(item, bool):
+        return None
+    found = _ID.match(str(item).strip().strip('"'))
+    return int(found[1]) if found and 1 <= int(found[1]) <= count else None
+
+
+def _first_allowed(listed: Sequence[int], options: Sequence[int]) -> int | None:
+    """A fragment listed twice goes to the first section it may go to; listed only under 0, to none."""
+    for section in listed:
+        if section and section in options:
+            return section
+    return 0 if 0 in listed else None
 
 
 def preview_chars(context_window: int) -> int:
@@ -197,22 +241,27 @@ def preview_chars(context_window: int) -> int:
     return max(60, min(80, context_window // 100))
 
 
-def _by_note(keyed: list[tuple[str, Fragment]], limit: int) -> list[dict[str, object]]:
-    """Fragments grouped under their note's title (in order), so each title is sent once."""
+def _by_note(fragments: Sequence[Fragment], limit: int) -> list[dict[str, object]]:
+    """Fragments, numbered from 1, grouped under their note's title (in order), so each title is sent once."""
     groups: list[dict[str, object]] = []
-    for key, fragment in keyed:
+    for number, fragment in enumerate(fragments, start=1):
         if not groups or groups[-1]["path"] != fragment.note_path:
             groups.append({"path": fragment.note_path, "source": fragment.title, "fragments": []})
-        groups[-1]["fragments"].append({"key": key, "text": _line_text(fragment, limit)})  # type: ignore[union-attr]
+        groups[-1]["fragments"].append({"key": number, "text": _line_text(fragment, limit)})  # type: ignore[union-attr]
     return groups
 
 
 def _line_text(fragment: Fragment, limit: int) -> str:
-    text = re.sub(r"\s+", " ", fragment.text).strip()
-    return text if len(text) <= limit else text[:limit] + "…"
+    """The fragment's gist on one line: its first `limit` characters, not spent on a list marker, cut back to a
+    whole word. The call says once that a long one shows only its start, rather than a mark on each."""
+    text = _BULLET.sub("", re.sub(r"\s+", " ", fragment.text).strip(), count=1)
+    if len(text) <= limit:
+        return text
+    words = text[: limit + 1].rsplit(" ", 1)[0]
+    return words if len(words) > limit // 2 else text[:limit]
 
 
-def _messages(prompt: Prompt, keyed: list[tuple[str, Fragment]], limit: int) -> list[dict[str, str]]:
+def _messages(prompt: Prompt, fragments: Sequence[Fragment], limit: int) -> list[dict[str, str]]:
     return render(
         "assign",
         title=prompt.title,
@@ -221,6 +270,6 @@ def _messages(prompt: Prompt, keyed: list[tuple[str, Fragment]], limit: int) -> 
             {"number": n, "title": s.title, "questions": re.sub(r"\s+", " ", s.questions)}
             for n, s in enumerate(prompt.sections, start=1)
         ],
-        notes=_by_note(keyed, limit),
-        count=len(keyed),
+        notes=_by_note(fragments, limit),
+        count=len(fragments),
     )

@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-from wordfreq import zipf_frequency
-
 from pipeline._proper_nouns import PROPER_NOUNS
 from pipeline.quantities import SourceQuantities, find_quantities
 from pipeline.text import _link_spans
@@ -223,6 +221,10 @@ def _base(word: str) -> str:
 
 @lru_cache(maxsize=8192)
 def _zipf(base: str) -> float:
+    # Imported at first use, not at start-up: wordfreq takes a third of a second, which a draft spends while the
+    # model writes the next section instead of before the first call.
+    from wordfreq import zipf_frequency
+
     return max(zipf_frequency(base, "en"), zipf_frequency(base + "s", "en"))
 
 

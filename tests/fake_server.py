@@ -169,9 +169,9 @@ def _schema(fmt: dict[str, Any]) -> dict[str, Any]:
 
 def _schema_from_text(user: str) -> dict[str, Any] | None:
     """With no response_format, an assignment request is recognised by its fragment list."""
-    keys = re.findall(r"^\[(f\d+)\]", user, re.M)
-    if not keys or "maps every fragment id" not in user:
+    ids = [int(n) for n in re.findall(r"^\[(\d+)\]", user, re.M)]
+    if not ids or "goes in exactly one list" not in user:
         return None
     sections = len(re.findall(r"^[1-9]\d*\. ", user, re.M))
-    choice = {"enum": list(range(sections + 1))}
-    return {"required": keys, "properties": {k: choice for k in keys}}
+    items = {"type": "array", "items": {"enum": ids}}
+    return {"properties": {str(n): items for n in [*range(1, sections + 1), 0]}}

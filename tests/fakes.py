@@ -88,11 +88,17 @@ def fake_provider(settings: Any, options: Any) -> FakeLLM:
 
 def default_answer(user: str, schema: dict[str, Any] | None) -> str:
     if schema is not None:
-        keys = schema["required"]
-        answer = {}
-        for i, key in enumerate(keys):  # spread the fragments over the sections each may go to
-            options = [v for v in schema["properties"][key]["enum"] if v] or [0]
-            answer[key] = options[i % len(options)]
-        return json.dumps(answer)
+        return sorting_answer(schema)
     title = re.search(r'write the section "(.+?)"', user)
     return f"{PROSE}\n\nThis part is about {title[1].lower() if title else 'something'}."
+
+
+def sorting_answer(schema: dict[str, Any]) -> str:
+    """A complete answer for a sorting schema: each fragment in one of the sections it may go to, spread
+    over them in turn, and only in "0" where no section may take it."""
+    lists = {key: spec["items"]["enum"] for key, spec in schema["properties"].items()}
+    answer: dict[str, list[int]] = {key: [] for key in lists}
+    for turn, number in enumerate(sorted({n for ids in lists.values() for n in ids})):
+        options = [key for key, ids in lists.items() if key != "0" and number in ids] or ["0"]
+        answer[options[turn % len(options)]].append(number)
+    return json.dumps(answer)

@@ -6,6 +6,7 @@ The real openai SDK talks over HTTP to a loopback server that injects the faults
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import frontmatter
@@ -140,7 +141,7 @@ class _SmallWindow(FakeLLM):
 
     def complete(self, messages, **kwargs):  # type: ignore[no-untyped-def]
         text = "".join(m["content"] for m in messages)
-        if text.count("\n[f") > self.limit or text.count('--- from "') > self.limit:
+        if len(re.findall(r"\n\[f?\d+\]", text)) > self.limit or text.count("\n--- ") > self.limit:
             self.history.append(None)  # type: ignore[arg-type]
             raise ContextTooLong("too long")
         return super().complete(messages, **kwargs)
