@@ -1,8 +1,8 @@
 """essay against what a writer would do instead: paste every note and the prompt into one chat.
 
 For each server kind (benchmarks/servers.py, each run against a fresh server process, a fresh workspace):
-(a) `essay draft` through the CLI, as a subprocess (the real openai SDK over HTTP, --no-cache), on 72
-    synthetic daily notes (489 fragments) and the example prompt prompts/platform-year.md;
+(a) `essay draft` through the CLI, as a subprocess (the real openai SDK over HTTP, --no-cache), on 34
+    synthetic daily notes (251 fragments) and the example prompt prompts/platform-year.md;
 (b) one call that sends the same notes and prompt and asks for the whole essay, with max_tokens equal to
     the output tokens all of (a)'s calls produced, so both sides generate the same number of tokens.
 Both walls are timed by this process: (a) includes the CLI's start-up, as a writer would wait for it.
@@ -26,7 +26,7 @@ from benchmarks.synthetic import make_vault
 
 ROOT = Path(__file__).resolve().parent.parent
 PROMPT = Path("prompts") / "platform-year.md"
-NOTES = 72
+NOTES = 34  # 251 fragments: the issue measures "about 250"
 GOALS = {"parallel": (0.6, 0.4), "one-slot": (1.1, 0.9)}  # wall ratio: goal, moonshot
 PROMPT_GOAL = 1.5
 SYSTEM = "You write essays in the author's own voice: lowercase, casual, first person, from their notes."

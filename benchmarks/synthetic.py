@@ -1,8 +1,8 @@
 """Synthetic vaults for the benchmarks: daily notes in the seeds' format, made up from a fixed seed.
 
-Each note is two to five blocks, paragraphs and bullet groups mixed, each block one fragment to the
-pipeline, and each bullet too: 72 notes come to 489 fragments. Most blocks are about a year on a platform team (the
-example prompt's subject); some are errands that fit no section.
+Each note is two to five blocks, paragraphs and bullet groups mixed; each paragraph is one fragment to the
+pipeline, and each bullet too: 34 notes come to 251 fragments, 72 to 489. Most blocks are about a year on a
+platform team (the example prompt's subject); some are errands that fit no section.
 """
 
 from __future__ import annotations
