@@ -50,6 +50,22 @@ _MIGRATIONS: list[str] = [
 ]
 
 
+def _migrate(db: sqlite3.Connection) -> None:
+    """Bring the file up to date in one write transaction that reads the version itself: two runs that open
+    an old file at once migrate it once, the second finding the work done."""
+    db.execute("begin immediate")
+    try:
+        done = db.execute("pragma user_version").fetchone()[0]
+        for number, script in enumerate(_MIGRATIONS[done:], start=done + 1):
+            for statement in filter(str.strip, script.split(";")):  # the scripts hold no ";" inside a statement
+                db.execute(statement)
+            db.execute(f"pragma user_version = {number}")
+    except BaseException:
+        db.execute("rollback")
+        raise
+    db.execute("commit")
+
+
 class Store:
     """One SQLite file, shared by the threads of a run; each answer is committed as it arrives,
     so a run killed at any moment keeps every call that was already answered."""
@@ -66,6 +82,8 @@ class Store:
             ) from None
         try:
             self._db = self._open()
+        except sqlite3.OperationalError as exc:  # locked, busy, read-only: not damage, so nothing is moved
+            raise StateError(f"{path} could not be opened ({exc}): is another essay holding it? run again") from None
         except sqlite3.DatabaseError as exc:
             aside = path.with_name(f"{path.name}.damaged-{dt.datetime.now():%Y%m%d-%H%M%S}")
             path.rename(aside)
@@ -83,9 +101,7 @@ class Store:
         db = sqlite3.connect(self.path, check_same_thread=False, timeout=30, isolation_level=None)
         try:
             db.execute("pragma journal_mode=wal")
-            done = db.execute("pragma user_version").fetchone()[0]
-            for number, script in enumerate(_MIGRATIONS[done:], start=done + 1):
-                db.executescript(f"begin; {script}; pragma user_version = {number}; commit;")
+            _migrate(db)
         except sqlite3.DatabaseError:
             db.close()
             raise
@@ -140,7 +156,7 @@ class Store:
         return found
 
     def keep(self, model: str, vectors: dict[str, np.ndarray]) -> None:
-        with self._lock:
+        with self.transaction():  # one commit for the lot, not a disk sync a row
             self._db.executemany(
                 "insert or replace into vectors values (?, ?, ?)",
                 [(model, key, np.asarray(v, dtype=np.float32).tobytes()) for key, v in vectors.items()],

@@ -99,3 +99,36 @@ def test_log_before_any_run_says_what_to_do(tmp_path: Path) -> None:
     done = essay("log", cwd=tmp_path)
     assert done.returncode == 2
     assert done.stderr.strip() == "error: no calls logged in . yet: run `essay draft` there first"
+
+
+def _open_store_after(barrier, path: str, out) -> None:  # type: ignore[no-untyped-def]
+    from pipeline.cache import Store
+
+    barrier.wait()
+    store = Store(Path(path))
+    out.put(store.recovered)
+    store.close()
+
+
+def test_two_runs_opening_a_file_of_the_previous_release_at_once_migrate_it_once(tmp_path: Path) -> None:
+    import multiprocessing
+    import sqlite3
+
+    from pipeline.cache import _MIGRATIONS
+
+    path = tmp_path / "state.sqlite"
+    old = sqlite3.connect(path, isolation_level=None)
+    for number, script in enumerate(_MIGRATIONS[:3], start=1):  # the file as the previous release left it
+        old.executescript(f"begin; {script}; pragma user_version = {number}; commit;")
+    old.execute("insert into responses values ('k', 'kept answer', 1, 1, 'stop', 0)")
+    old.close()
+    spawn = multiprocessing.get_context("spawn")
+    barrier, out = spawn.Barrier(2), spawn.Queue()
+    runs = [spawn.Process(target=_open_store_after, args=(barrier, str(path), out)) for _ in range(2)]
+    for run in runs:
+        run.start()
+    for run in runs:
+        run.join(60)
+    assert [out.get(timeout=5), out.get(timeout=5)] == [None, None]  # neither took the file for damaged
+    assert sqlite3.connect(path).execute("select text from responses").fetchall() == [("kept answer",)]
+    assert not list(tmp_path.glob("*.damaged-*"))
