@@ -81,7 +81,7 @@ class Store:
                 "move the file away and run again"
             ) from None
         try:
-            self._db = self._open()
+            self._db = self._open_waiting()
         except sqlite3.OperationalError as exc:  # locked, busy, read-only: not damage, so nothing is moved
             raise StateError(f"{path} could not be opened ({exc}): is another essay holding it? run again") from None
         except sqlite3.DatabaseError as exc:
@@ -96,6 +96,19 @@ class Store:
             self._db = self._open()
         self._lock = threading.RLock()
         self.modes = _Modes(self)
+
+    def _open_waiting(self) -> sqlite3.Connection:
+        """Open, waiting out runs that open the same file at the same moment: switching a new file to WAL
+        answers "locked" at once rather than waiting as other statements do."""
+        attempts = 0
+        while True:
+            try:
+                return self._open()
+            except sqlite3.OperationalError as exc:
+                attempts += 1
+                if "locked" not in str(exc) or attempts == 50:
+                    raise
+                time.sleep(0.1)
 
     def _open(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, check_same_thread=False, timeout=30, isolation_level=None)

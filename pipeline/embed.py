@@ -23,12 +23,17 @@ class EmbedderMissing(RuntimeError):
     """The bundled embedding package is not installed (or cannot load its shipped weights)."""
 
 
+class WeightsUnreadable(EmbedderMissing):
+    """The weights are there but do not load: a damaged file."""
+
+
 class Embedder:
     """Wraps any `texts -> matrix` function and guarantees float32, L2-normalised rows."""
 
-    def __init__(self, encode: Callable[[list[str]], np.ndarray], name: str) -> None:
+    def __init__(self, encode: Callable[[list[str]], np.ndarray], name: str, key: str = "") -> None:
         self._encode = encode
         self.name = name
+        self.key = key or name  # what vectors kept between runs are filed under: the weights and code that made them
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         texts = list(texts)
@@ -59,16 +64,16 @@ def remembering(embedder: Embedder, memory: VectorMemory) -> Embedder:
 
     def encode(texts: list[str]) -> np.ndarray:
         keys = [hashlib.sha256(t.encode()).hexdigest() for t in texts]  # the text itself is never stored
-        known = memory.recall(embedder.name, keys)
+        known = memory.recall(embedder.key, keys)
         missing = [t for t, k in zip(texts, keys, strict=True) if k not in known]
         if missing:
             digests = [hashlib.sha256(t.encode()).hexdigest() for t in missing]
             fresh = dict(zip(digests, embedder.embed(missing), strict=True))
-            memory.keep(embedder.name, fresh)
+            memory.keep(embedder.key, fresh)
             known.update(fresh)
         return np.stack([known[k] for k in keys])
 
-    return Embedder(encode, embedder.name)
+    return Embedder(encode, embedder.name, embedder.key)
 
 
 def reporting(embedder: Embedder, say: Callable[[str], None], every: int = 256) -> Embedder:
@@ -84,7 +89,7 @@ def reporting(embedder: Embedder, say: Callable[[str], None], every: int = 256) 
             parts.append(embedder.embed(texts[start : start + every]))
         return np.vstack(parts)
 
-    return Embedder(encode, embedder.name)
+    return Embedder(encode, embedder.name, embedder.key)
 
 
 @lru_cache(maxsize=1)

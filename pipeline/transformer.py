@@ -7,14 +7,17 @@ has its own), mean-pool over real tokens. No torch: the weights are read with `s
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from pipeline.embed import Embedder, EmbedderMissing
+from pipeline.embed import Embedder, WeightsUnreadable
 
 MAX_TOKENS = 128  # the length these models were trained at; note fragments are far shorter
 BATCH = 32
+FORWARD_VERSION = 1  # bump when the forward pass or MAX_TOKENS changes: kept vectors are then made afresh
 
 
 def gelu(x: np.ndarray) -> np.ndarray:
@@ -96,10 +99,27 @@ class Encoder:
         return x.reshape(batch, length, self.heads, hidden // self.heads).transpose(0, 2, 1, 3)
 
 
-def embedder_of(model: type[Encoder], model_dir: Path, name: str) -> Embedder:
-    """An Embedder running `model` on the weights in `model_dir`; weights that will not load are a clear miss."""
+def embedder_of(model: type[Encoder], model_dir: Path, name: str, weights: str) -> Embedder:
+    """An Embedder running `model` on the weights in `model_dir` (`weights` names their version); weights
+    that will not load are a clear miss."""
     try:
         encoder = model(model_dir)
-    except (OSError, KeyError, ValueError) as exc:
-        raise EmbedderMissing(f"the {name} weights in {model_dir} did not load: {exc}") from exc
-    return Embedder(encoder.encode, f"{name} (numpy)")
+    except Exception as exc:  # safetensors and tokenizers raise their own types for a damaged file
+        raise WeightsUnreadable(f"the {name} weights in {model_dir} did not load: {exc}") from exc
+    return Embedder(encoder.encode, f"{name} (numpy)", f"{name}:{weights}:forward-{FORWARD_VERSION}")
+
+
+def loaded_once(load: Callable[[], Embedder]) -> Callable[[], Embedder]:
+    """`load`, run once per process even when threads ask at the same moment (two copies of MPNet in memory
+    are 1.75 GB). A load that fails is tried again next time; `cache_clear` forgets the loaded model."""
+    lock = threading.Lock()
+    loaded: list[Embedder] = []
+
+    def get() -> Embedder:
+        with lock:
+            if not loaded:
+                loaded.append(load())
+            return loaded[0]
+
+    get.cache_clear = loaded.clear  # type: ignore[attr-defined]
+    return get

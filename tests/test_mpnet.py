@@ -120,3 +120,35 @@ def test_the_sort_goes_on_without_a_model_that_will_not_load_and_says_so(monkeyp
     result = sort_fragments(prompt, [note], None, on_progress=said.append)
     assert any("sorting without it: the MPNet weights did not load" in m for m in said)
     assert sum(len(ids) for ids in result.plan.sections.values()) + len(result.plan.unused) == 1
+
+
+@pytest.mark.parametrize("damage", ["truncate the weights", "delete the tokenizer"])
+def test_a_damaged_unpacked_copy_is_unpacked_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: str
+) -> None:
+    files = {"config.json": b"{}", "tokenizer.json": b"{}", "model.safetensors": b"weights" * 100}
+    parts = _split_archive(tmp_path, files)
+    monkeypatch.setattr(mpnet, "_parts", lambda: parts)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(mpnet, "MPNET_SHA256", hashlib.sha256(files["model.safetensors"]).hexdigest())
+    folder = mpnet.mpnet_model_dir()
+    if damage == "truncate the weights":  # a full disk, a copy cut short
+        (folder / "model.safetensors").write_bytes(b"weights")
+    else:  # a cache cleaner
+        (folder / "tokenizer.json").unlink()
+    assert mpnet.mpnet_model_dir() == folder
+    assert (folder / "model.safetensors").read_bytes() == files["model.safetensors"]
+    assert (folder / "tokenizer.json").is_file()
+
+
+def test_a_relative_cache_home_is_ignored_and_no_home_at_all_is_a_clear_miss(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/cache")
+    assert mpnet._cache_root().is_absolute()
+
+    def no_home() -> Path:
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setattr(Path, "home", no_home)
+    with pytest.raises(EmbedderMissing, match="set XDG_CACHE_HOME"):
+        mpnet._cache_root()

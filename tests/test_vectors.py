@@ -28,12 +28,12 @@ def test_a_second_run_embeds_only_texts_it_has_not_seen(tmp_path: Path) -> None:
     assert np.array_equal(again[0], first[1])  # the very vector made before, not an approximation
 
 
-def test_vectors_of_one_model_are_never_served_for_another(tmp_path: Path) -> None:
+def test_vectors_of_other_weights_are_never_served_even_under_the_same_name(tmp_path: Path) -> None:
     store = Store(tmp_path / "state.sqlite")
-    remembering(Embedder(fake_embedder(8).embed, "small"), store).embed(["a note"])
-    wide = remembering(Embedder(fake_embedder(16).embed, "wide"), store).embed(["a note"])
+    remembering(Embedder(fake_embedder(8).embed, "minilm", "minilm:0.1.0"), store).embed(["a note"])
+    upgraded = remembering(Embedder(fake_embedder(16).embed, "minilm", "minilm:0.2.0"), store).embed(["a note"])
     store.close()
-    assert wide.shape == (1, 16)
+    assert upgraded.shape == (1, 16)
 
 
 def test_a_long_embedding_says_how_far_it_is_and_gives_the_same_vectors() -> None:
