@@ -12,18 +12,29 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from pipeline.assign import answer_tokens
 from pipeline.draftfile import body_hash, compose, render_body, text_hash
 from pipeline.drafts import DraftFile, essay_dir, next_version, prompt_ref, write_new_version
-from pipeline.expand import SectionDraft, Writing, expand_sections, section_budget
+from pipeline.expand import (
+    MOST_WORDS,
+    SectionDraft,
+    Writing,
+    answer_budget,
+    expand_sections,
+    pick_voice_samples,
+    section_budget,
+    voice_budget,
+)
 from pipeline.finish import Finishing
 from pipeline.instructions import templates_hash
 from pipeline.llm import ChatModel, Usage
 from pipeline.meta import DraftMeta, SectionMeta
 from pipeline.notes import Fragment, Notes, collect_notes, fragments_of, path_matches
 from pipeline.planfile import Plan, plan_hash
-from pipeline.planning import PLAN_NAME, PlanRequest, PlanResult, follow_plan, make_plan, read_plan
+from pipeline.planning import PLAN_NAME, PlanRequest, PlanResult, as_planned, follow_plan, make_plan, read_plan
 from pipeline.prompt import Prompt, parse_prompt
 from pipeline.session import Run
+from pipeline.shared import SharedNotes, shared_notes
 from pipeline.sort import sorting_estimate
 
 
@@ -157,14 +168,18 @@ def draft_essay(run: Run, inputs: Inputs) -> DraftResult:
     version = next_version(folder)
     llm = run.essay_model(folder.name)
     plan = read_plan(folder, prompt, run.workspace.root)
+    shared: SharedNotes | None = None
     if plan is None:
-        request = PlanRequest(prompt, fragments, inputs.left_out)
+        shared = shared_layout(run, inputs, [as_planned(f) for f in fragments])
+        request = PlanRequest(prompt, fragments, inputs.left_out, shared=shared)
         made = make_plan(folder, request, llm.stage("sort"), run.workspace.root, run.progress.on_sort, run.store)
         run.progress.on_info(f"sorted the notes into {made.path}: edit it and draft again to change what goes where")
         plan = made.plan
     else:
         run.progress.on_info(f"following {folder / PLAN_NAME}: no sorting")
     material = follow_plan(plan, prompt, list(fragments))
+    if plan is not None and shared is None:
+        shared = shared_layout(run, inputs, [f for s in material.sections.values() for f in s])
     for warning in material.warnings:
         run.progress.on_warning(warning)
     if material.unplaced:
@@ -181,7 +196,7 @@ def draft_essay(run: Run, inputs: Inputs) -> DraftResult:
         run.progress.on_section(section, done, len(prompt.sections))
 
     sample = f"{folder.name}/v{version}.{run.store.times_written(folder.name, version)}"
-    writing = replace(writing_for(run, inputs), on_section=section_done)
+    writing = replace(writing_for(run, inputs), on_section=section_done, shared=shared)
     draft = expand_sections(prompt, material.sections, llm.stage("expand", sample), writing, material.directions)
     fragments = (*fragments, *(f for s in material.sections.values() for f in s))
     by_id = {f.id: f for f in fragments}
@@ -211,6 +226,20 @@ def draft_essay(run: Run, inputs: Inputs) -> DraftResult:
     run.store.mark_written(folder.name, written.version)
     flags = sum(s.flags for s in draft.sections)
     return DraftResult(written, plan, llm.usage, flags, round(time.perf_counter() - started, 1))
+
+
+def shared_layout(run: Run, inputs: Inputs, fragments: Sequence[Fragment]) -> SharedNotes | None:
+    """With `[llm] slots = 1`, the message every call of the draft opens with, over `fragments`; None without
+    the setting, or when they do not fit the model's window (then each call carries its own notes, as by default)."""
+    if run.settings.slots != 1 or not fragments:
+        return None
+    prompt, window = inputs.prompt, run.provider.context_window
+    samples = pick_voice_samples(inputs.voice_samples, voice_budget(window))
+    answer = max(answer_tokens(len(fragments), len(prompt.sections)), answer_budget(MOST_WORDS))
+    shared = shared_notes(prompt, fragments, samples, window, answer)
+    if shared is None:
+        run.progress.on_info(f"{len(fragments)} fragments do not fit one shared prompt: each call sends its own")
+    return shared
 
 
 def dry_run(run: Run, inputs: Inputs) -> DryRun:
