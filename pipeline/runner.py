@@ -168,9 +168,10 @@ def draft_essay(run: Run, inputs: Inputs) -> DraftResult:
     version = next_version(folder)
     llm = run.essay_model(folder.name)
     plan = read_plan(folder, prompt, run.workspace.root)
-    shared: SharedNotes | None = None
+    sorting = plan is None
+    # The sort's call opens with the same notes as the writing calls: all the draft may use, as its plan holds them.
+    shared = shared_layout(run, inputs, [as_planned(f) for f in fragments]) if sorting else None
     if plan is None:
-        shared = shared_layout(run, inputs, [as_planned(f) for f in fragments])
         request = PlanRequest(prompt, fragments, inputs.left_out, shared=shared)
         made = make_plan(folder, request, llm.stage("sort"), run.workspace.root, run.progress.on_sort, run.store)
         run.progress.on_info(f"sorted the notes into {made.path}: edit it and draft again to change what goes where")
@@ -178,7 +179,7 @@ def draft_essay(run: Run, inputs: Inputs) -> DraftResult:
     else:
         run.progress.on_info(f"following {folder / PLAN_NAME}: no sorting")
     material = follow_plan(plan, prompt, list(fragments))
-    if plan is not None and shared is None:
+    if not sorting:  # only what the author's plan places
         shared = shared_layout(run, inputs, [f for s in material.sections.values() for f in s])
     for warning in material.warnings:
         run.progress.on_warning(warning)

@@ -128,3 +128,18 @@ def test_a_misspelt_slots_names_the_setting(workspace: Path) -> None:
     ran = essay("draft", "prompts/garden.md", cwd=workspace)
     assert ran.returncode != 0
     assert "unknown setting 'llm.slot'; did you mean 'llm.slots'?" in ran.stderr
+
+
+def test_a_draft_that_follows_an_edited_plan_sends_the_edited_item_in_its_sections_request(workspace: Path) -> None:
+    first = _draft(workspace, "slots = 1\n")
+    shared = first.history[0].messages[0]["content"]
+    texts = {m[1]: m[2] for m in re.finditer(r"^\[(f\d+)\] (.+)$", shared, re.M)}
+    request = next(c.user for c in first.history if c.schema is None)
+    key = next(k for k in re.search(r"cite only their ids: (.+)\.", request)[1].split(", ") if "(" not in texts[k])  # type: ignore[index]
+    plan = workspace / "drafts" / "garden" / "plan.md"
+    plan.write_text(plan.read_text(encoding="utf-8").replace(texts[key], texts[key] + " and it rained"), "utf-8")
+    again = _draft(workspace, "slots = 1\n")
+    assert all(c.schema is None for c in again.history)  # it follows the plan: no sort
+    assert len({c.messages[0]["content"] for c in again.history}) == 1
+    edited = [c.user for c in again.history if texts[key] + " and it rained" in c.user]
+    assert len(edited) == 1 and texts[key] + " and it rained" not in again.history[0].messages[0]["content"]
