@@ -99,9 +99,11 @@ def expand_section(
     guidance, words = direction
     words = words or target_words(fragments)
     max_tokens = answer_budget(words)
-    if writing.shared is not None:
+    # A text the shared message lacks (not one the plan gives back as the sort saw it): the section sends its own.
+    if writing.shared is not None and all(writing.shared.shows(f) for f in fragments):
         try:
-            return _from_shared(writing.shared, section, fragments, llm, writing.finishing, (guidance, words))
+            number = prompt.sections.index(section) + 1
+            return _from_shared(writing.shared, (number, section), fragments, llm, writing.finishing, (guidance, words))
         except ContextTooLong:  # the notes fit by our estimate, not by this model's count: send its own
             writing = replace(writing, shared=None)
     samples = pick_voice_samples(writing.voice, voice_budget(llm.context_window))
@@ -130,7 +132,7 @@ def expand_section(
 
 def _from_shared(
     shared: SharedNotes,
-    section: Section,
+    numbered: tuple[int, Section],
     fragments: Sequence[Fragment],
     llm: ChatModel,
     finishing: Finishing,
@@ -139,7 +141,8 @@ def _from_shared(
     """The section written after the shared message; it may cite only its own notes' ids, so a citation of
     another section's note is dropped as invented."""
     guidance, words = direction
-    messages, keys = write_messages(shared, section, fragments, words, guidance)
+    number, section = numbered
+    messages, keys = write_messages(shared, number, section, fragments, words, guidance)
     text = _ask_for_prose(llm, messages, answer_budget(words))
     if not text:
         raise LLMError(

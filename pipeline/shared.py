@@ -74,30 +74,22 @@ def sort_messages(shared: SharedNotes, fragments: Sequence[Fragment]) -> list[di
 
 
 def write_messages(
-    shared: SharedNotes, section: Section, fragments: Sequence[Fragment], words: int, guidance: str
+    shared: SharedNotes, number: int, section: Section, fragments: Sequence[Fragment], words: int, guidance: str
 ) -> tuple[list[dict[str, str]], dict[str, Fragment]]:
-    """A section's writing call, and the keys it may cite: the shared notes it is written from, named by id,
-    and those the shared message lacks (edited in the plan, or the author's own points) in full, under new ids."""
-    keys: dict[str, Fragment] = {}
-    extra: dict[str, Fragment] = {}
-    for fragment in fragments:
-        if shared.shows(fragment):
-            keys[shared.ids[fragment.id]] = fragment
-        else:
-            extra[f"f{len(shared.keys) + len(extra) + 1}"] = fragment
+    """A section's writing call, and the keys it may cite: the shared notes it is written from, named by id
+    (every one must be in the shared message: see `SharedNotes.shows`)."""
+    keys = {shared.ids[f.id]: f for f in fragments}
     user = render_message(
         "user",
         "shared.write",
+        number=number,  # its questions are in the shared message, under this number
         section_title=section.title,
-        questions=re.sub(r"\s+", " ", section.questions),
-        ids=", ".join([*keys, *extra]),
+        ids=", ".join(keys),
         has_others=shared.sections > 1,
-        has_extra=bool(extra),
-        extra=group_by_note(extra),
         guidance=guidance,
         words=words,
     )
-    return [shared.first, user], keys | extra
+    return [shared.first, user], keys
 
 
 def group_by_note(keys: Mapping[str, Fragment]) -> list[dict[str, object]]:

@@ -14,7 +14,7 @@ from tests.conftest import essay, write
 from tests.fakes import FakeLLM
 
 _NOTE = re.compile(r"^--- (.+?)(?: \(.*\))?$")
-_KEY = re.compile(r"^\[(f\d+)\] ")
+_KEY = re.compile(r"^(f\d+): ")
 
 
 class CitingLLM(FakeLLM):
@@ -23,7 +23,7 @@ class CitingLLM(FakeLLM):
 
     def complete(self, messages: Messages, **options: Any) -> Completion:
         user = messages[-1]["content"]
-        named = re.search(r"cite only their ids: (.+)\.", user)
+        named = re.search(r"from notes (.+?)\. cite only", user)
         if options.get("schema") is not None or named is None:
             return super().complete(messages, **options)
         own = named[1].split(", ")
@@ -78,13 +78,13 @@ def test_every_call_opens_with_the_same_message_holding_every_note(workspace: Pa
     ids = set(notes_of(shared))
     assert len(ids) >= 5
     # The sort asks for ids of the shared message and answers with their numbers.
-    asked = set(re.search(r"sections: (.+)\.", sorts[0].user)[1].split(", "))  # type: ignore[index]
+    asked = set(re.search(r"sort notes (.+?) into", sorts[0].user)[1].split(", "))  # type: ignore[index]
     assert asked and asked <= ids
     assert {n for s in sorts[0].schema["properties"].values() for n in s["items"]["enum"]} == {
         int(i[1:]) for i in asked
     }
     # Each writing call names only its own section's ids, and no note's text.
-    named = [set(re.search(r"cite only their ids: (.+)\.", c.user)[1].split(", ")) for c in writes]  # type: ignore[index]
+    named = [set(re.search(r"from notes (.+?)\. cite only", c.user)[1].split(", ")) for c in writes]  # type: ignore[index]
     assert all(named) and all(not a & b for a in named for b in named if a is not b)
     assert all("the clay is worse" not in c.user for c in writes)
 
@@ -97,7 +97,7 @@ def test_a_citation_of_another_sections_note_is_dropped_and_footnotes_point_to_t
     post = frontmatter.load(workspace / "drafts" / "garden" / "v001.md")
     strays = 0
     for section, write_call in zip(post["sections"], [c for c in llm.history if c.schema is None], strict=True):
-        own = re.search(r"cite only their ids: (.+)\.", write_call.user)[1].split(", ")  # type: ignore[index]
+        own = re.search(r"from notes (.+?)\. cite only", write_call.user)[1].split(", ")  # type: ignore[index]
         body = post.content.split(f"<!-- section: {section['slug']} -->", 1)[1].split("<!-- section:", 1)[0]
         links = dict(re.findall(r"^\[\^(\S+?)\]: (.+)$", body, re.M))
         first, second = links.get(f"{section['slug']}-1", ""), links.get(f"{section['slug']}-2", "")
@@ -130,16 +130,16 @@ def test_a_misspelt_slots_names_the_setting(workspace: Path) -> None:
     assert "unknown setting 'llm.slot'; did you mean 'llm.slots'?" in ran.stderr
 
 
-def test_a_draft_that_follows_an_edited_plan_sends_the_edited_item_in_its_sections_request(workspace: Path) -> None:
+def test_a_draft_that_follows_an_edited_plan_shares_the_plan_as_the_author_left_it(workspace: Path) -> None:
     first = _draft(workspace, "slots = 1\n")
-    shared = first.history[0].messages[0]["content"]
-    texts = {m[1]: m[2] for m in re.finditer(r"^\[(f\d+)\] (.+)$", shared, re.M)}
+    texts = {m[1]: m[2] for m in re.finditer(r"^(f\d+): (.+)$", first.history[0].messages[0]["content"], re.M)}
     request = next(c.user for c in first.history if c.schema is None)
-    key = next(k for k in re.search(r"cite only their ids: (.+)\.", request)[1].split(", ") if "(" not in texts[k])  # type: ignore[index]
+    key = re.search(r"from notes (f\d+)", request)[1]  # type: ignore[index]
     plan = workspace / "drafts" / "garden" / "plan.md"
     plan.write_text(plan.read_text(encoding="utf-8").replace(texts[key], texts[key] + " and it rained"), "utf-8")
     again = _draft(workspace, "slots = 1\n")
     assert all(c.schema is None for c in again.history)  # it follows the plan: no sort
     assert len({c.messages[0]["content"] for c in again.history}) == 1
-    edited = [c.user for c in again.history if texts[key] + " and it rained" in c.user]
-    assert len(edited) == 1 and texts[key] + " and it rained" not in again.history[0].messages[0]["content"]
+    shared = again.history[0].messages[0]["content"]
+    edited = next(m[1] for m in re.finditer(r"^(f\d+): (.+)$", shared, re.M) if m[2].endswith("and it rained"))
+    assert sum(f" {edited}." in c.user or f" {edited}," in c.user for c in again.history) == 1
