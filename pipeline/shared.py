@@ -19,7 +19,7 @@ from pipeline.notes import Fragment
 from pipeline.prompt import Prompt, Section
 from pipeline.text import estimate_tokens
 
-REQUEST_TOKENS = 400  # the most a call's own request takes beside its notes' ids: its section, questions, direction
+REQUEST_TOKENS = 400  # the most a call's own request takes beside its notes' ids: its wording, the author's direction
 _WINDOW_SHARE = 0.85  # our token estimate is rough: leave the model's window this margin, as the sort's batches do
 
 
