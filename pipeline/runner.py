@@ -23,6 +23,7 @@ from pipeline.expand import (
     expand_sections,
     pick_voice_samples,
     section_budget,
+    target_words,
     voice_budget,
 )
 from pipeline.finish import Finishing
@@ -34,8 +35,9 @@ from pipeline.planfile import Plan, plan_hash
 from pipeline.planning import PLAN_NAME, PlanRequest, PlanResult, as_planned, follow_plan, make_plan, read_plan
 from pipeline.prompt import Prompt, parse_prompt
 from pipeline.session import Run
-from pipeline.shared import SharedNotes, shared_notes
+from pipeline.shared import SharedNotes, shared_notes, sort_messages, write_messages
 from pipeline.sort import sorting_estimate
+from pipeline.text import estimate_tokens
 
 
 @dataclass(frozen=True)
@@ -249,6 +251,9 @@ def dry_run(run: Run, inputs: Inputs) -> DryRun:
     window = run.provider.context_window
     folder = essay_dir(run.workspace.drafts, prompt.path, run.workspace.root)
     following = (folder / PLAN_NAME).is_file()  # a draft that follows a plan sorts nothing
+    shared = shared_layout(run, inputs, [as_planned(f) for f in fragments])
+    if shared is not None:
+        return _shared_dry_run(inputs, shared, sorting=not following and run.provider.can_sort)
     batches, sort_in, sort_out = (0, 0, 0) if following else sorting_estimate(prompt, fragments, run.provider)
     sections = len(prompt.sections)
     write_in = write_out = 0
@@ -265,6 +270,26 @@ def dry_run(run: Run, inputs: Inputs) -> DryRun:
         prompt_tokens=sort_in + write_in,
         output_tokens=sort_out + write_out,
     )
+
+
+def _shared_dry_run(inputs: Inputs, shared: SharedNotes, *, sorting: bool) -> DryRun:
+    """What a draft in the shared layout would send: every call opens with all the notes, so it sends several
+    times the prompt tokens of the default layout (a one-slot server prefills them once)."""
+    prompt, fragments = inputs.prompt, inputs.fragments
+    opening = estimate_tokens(shared.first["content"])
+    doubtful = list(fragments[: (len(fragments) + 1) // 2]) if sorting else []  # the sort weighs about half
+    calls, sent, out = 0, 0, 0
+    if doubtful:
+        calls, out = 1, answer_tokens(len(doubtful), len(prompt.sections))
+        sent = opening + estimate_tokens(sort_messages(shared, doubtful)[1]["content"])
+    for number, section in enumerate(prompt.sections, start=1):
+        share = list(fragments[number - 1 :: len(prompt.sections)])
+        if share:
+            words = target_words(share)
+            request = write_messages(shared, number, section, share, words, "")[0][1]
+            calls, sent = calls + 1, sent + opening + estimate_tokens(request["content"])
+            out += answer_budget(words)
+    return DryRun(inputs=inputs, batches=int(bool(doubtful)), calls=calls, prompt_tokens=sent, output_tokens=out)
 
 
 def section_meta(section: SectionDraft, fragments: dict[str, Fragment]) -> SectionMeta:

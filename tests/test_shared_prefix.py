@@ -10,6 +10,7 @@ import frontmatter
 
 from pipeline.llm import Completion, Messages
 from pipeline.providers import register_provider
+from pipeline.text import estimate_tokens
 from tests.conftest import essay, write
 from tests.fakes import FakeLLM
 
@@ -143,3 +144,18 @@ def test_a_draft_that_follows_an_edited_plan_shares_the_plan_as_the_author_left_
     shared = again.history[0].messages[0]["content"]
     edited = next(m[1] for m in re.finditer(r"^(f\d+): (.+)$", shared, re.M) if m[2].endswith("and it rained"))
     assert sum(f" {edited}." in c.user or f" {edited}," in c.user for c in again.history) == 1
+
+
+def _dry_run_tokens(workspace: Path, settings: str) -> int:
+    write(workspace / "essay.toml", f'[llm]\nprovider = "citing"\n{settings}')
+    ran = essay("draft", "prompts/garden.md", "--dry-run", cwd=workspace)
+    assert ran.returncode == 0, ran.stderr
+    return int(re.search(r"~(\d+) in", ran.stdout)[1])  # type: ignore[index]
+
+
+def test_a_dry_run_counts_the_notes_every_call_sends(workspace: Path) -> None:
+    default, shared = _dry_run_tokens(workspace, ""), _dry_run_tokens(workspace, "slots = 1\n")
+    assert shared > default
+    llm = _draft(workspace, "slots = 1\n")
+    sent = sum(estimate_tokens("".join(m["content"] for m in c.messages)) for c in llm.history)
+    assert 0.8 < shared / sent < 1.25  # about what the draft sends
