@@ -6,6 +6,9 @@ For each server kind (benchmarks/servers.py, each run against a fresh server pro
 (b) one call that sends the same notes and prompt and asks for the whole essay, with max_tokens equal to
     the output tokens all of (a)'s calls produced, so both sides generate the same number of tokens.
 Both walls are timed by this process: (a) includes the CLI's start-up, as a writer would wait for it.
+Against the one-slot server the workspace's essay.toml says `[llm] slots = 1`, as a llama.cpp-server user sets
+it: every call then opens with the same notes, so the pipeline sends several times the one call's prompt tokens
+while the server prefills about as many as it. Both counts are reported.
 """
 
 from __future__ import annotations
@@ -45,6 +48,8 @@ def _compare(mode: str) -> list[tuple[str, str]]:
         (workspace / "prompts").mkdir()
         shutil.copy(ROOT / PROMPT, workspace / PROMPT)
         make_vault(workspace / "notes", NOTES)
+        if mode == "one-slot":
+            (workspace / "essay.toml").write_text("[llm]\nslots = 1\n", encoding="utf-8")
         with FakeServer(mode) as server:
             ready = time.perf_counter()
             draft_wall = _draft(workspace, server.base_url)
@@ -56,6 +61,8 @@ def _compare(mode: str) -> list[tuple[str, str]]:
             single = server.stats()[-1]
     wall = draft_wall[0]
     sent = sum(c["prompt_tokens"] for c in calls)
+    read = sum(c["prompt_tokens"] - c["cached_tokens"] for c in calls)
+    read_single = single["prompt_tokens"] - single["cached_tokens"]
     sorts = [c for c in calls if c["structured"]]
     sections = [c for c in calls if not c["structured"]]
     goal, moonshot = GOALS[mode]
@@ -78,6 +85,10 @@ def _compare(mode: str) -> list[tuple[str, str]]:
         (
             f"{label} prompt tokens, pipeline / one call",
             _verdict(sent / single["prompt_tokens"], PROMPT_GOAL, None, f"{sent:,} / {single['prompt_tokens']:,} = "),
+        ),
+        (
+            f"{label} prompt tokens prefilled (not reused), pipeline / one call",
+            f"{read:,} / {read_single:,} = {read / read_single:.2f}x",
         ),
     ]
 

@@ -23,6 +23,7 @@ from pipeline.instructions import render
 from pipeline.llm import ChatModel
 from pipeline.notes import Fragment
 from pipeline.prompt import Prompt
+from pipeline.shared import SharedNotes, sort_messages
 from pipeline.text import estimate_tokens, strip_think
 
 _TOKENS_PER_ANSWER_ID = 4  # ` 12,` is two tokens; one a line, indented, up to four
@@ -50,18 +51,24 @@ def assign_fragments(
     on_batch: Callable[[int, int], None] | None = None,
     choices: Mapping[str, Sequence[int]] | None = None,
     concurrency: int = 1,
+    shared: SharedNotes | None = None,
 ) -> Plan:
     """`choices` narrows each fragment's answer to its shortlisted sections (and 0): the answer stays
     small and a section the embeddings ruled out cannot be chosen by mistake. Up to `concurrency`
-    batches are asked at once: they are independent, and a hosted endpoint serves them side by side."""
+    batches are asked at once: they are independent, and a hosted endpoint serves them side by side.
+    With `shared` (`[llm] slots = 1`), the fragments are asked by their ids in its message, in one call."""
     chosen: dict[str, int] = {}
-    batches = plan_batches(prompt, fragments, llm.context_window)
+    if shared is not None and all(shared.number(f.id) for f in fragments):
+        batches = [list(fragments)]  # the shared message fits the window by its making
+    else:
+        shared = None
+        batches = plan_batches(prompt, fragments, llm.context_window)
 
     def ask(numbered: tuple[int, list[Fragment]]) -> dict[str, int]:
         if on_batch:
             on_batch(numbered[0], len(batches))
         try:
-            return _assign_batch(prompt, numbered[1], llm, choices or {})
+            return _assign_batch(prompt, numbered[1], llm, choices or {}, shared)
         except Deferred as exc:  # for the Batch API: every batch's call goes in the same round
             deferred.append(exc)
             return {}
@@ -128,17 +135,23 @@ def sorting_cost(prompt: Prompt, fragments: Sequence[Fragment], context_window: 
     return len(batches), _fixed_tokens(prompt) * len(batches) + lines, answers
 
 
-def answer_schema(count: int, section_count: int, allowed: Sequence[Sequence[int]] | None = None) -> dict[str, Any]:
-    """Each section's list may hold the fragments (1..count) allowed there, "0" any of them. A section no
-    fragment may go to is left out: strict modes reject an empty enum."""
+def answer_schema(
+    count: int,
+    section_count: int,
+    allowed: Sequence[Sequence[int]] | None = None,
+    numbers: Sequence[int] | None = None,
+) -> dict[str, Any]:
+    """Each section's list may hold the fragments (numbered 1..count, or by `numbers`) allowed there, "0" any
+    of them. A section no fragment may go to is left out: strict modes reject an empty enum."""
     every = range(1, section_count + 1)
     options = allowed or [every] * count
+    numbered = list(numbers or range(1, count + 1))
     lists: dict[str, list[int]] = {str(n): [] for n in every}
-    for number, choice in enumerate(options, start=1):
+    for number, choice in zip(numbered, options, strict=True):
         for section in sorted(set(choice)):
             if 0 < section <= section_count:
                 lists[str(section)].append(number)
-    lists["0"] = list(range(1, count + 1))
+    lists["0"] = numbered
     properties = {
         key: {"type": "array", "items": {"type": "integer", "enum": ids}} for key, ids in lists.items() if ids
     }
@@ -146,11 +159,17 @@ def answer_schema(count: int, section_count: int, allowed: Sequence[Sequence[int
 
 
 def _assign_batch(
-    prompt: Prompt, batch: list[Fragment], llm: ChatModel, choices: Mapping[str, Sequence[int]]
+    prompt: Prompt,
+    batch: list[Fragment],
+    llm: ChatModel,
+    choices: Mapping[str, Sequence[int]],
+    shared: SharedNotes | None = None,
 ) -> dict[str, int]:
     try:
-        return _ask_for_sections(prompt, batch, llm, choices)
+        return _ask_for_sections(prompt, batch, llm, choices, shared)
     except ContextTooLong:
+        if shared is not None:  # the shared message fit by our estimate, not by this model's count
+            return _assign_batch(prompt, batch, llm, choices)
         if len(batch) == 1:
             raise
         half = len(batch) // 2  # our estimate was off for this model: split the batch and try again
@@ -158,7 +177,11 @@ def _assign_batch(
 
 
 def _ask_for_sections(
-    prompt: Prompt, batch: list[Fragment], llm: ChatModel, choices: Mapping[str, Sequence[int]]
+    prompt: Prompt,
+    batch: list[Fragment],
+    llm: ChatModel,
+    choices: Mapping[str, Sequence[int]],
+    shared: SharedNotes | None,
 ) -> dict[str, int]:
     chosen: dict[str, int] = {}
     pending = list(batch)
@@ -166,14 +189,19 @@ def _ask_for_sections(
     for _attempt in range(2):  # the first ask, then one re-ask of whatever is missing
         every = range(1, sections + 1)
         allowed = [choices.get(f.id) or every for f in pending]
+        # Numbered 1..N in this call's own list, or by their ids in the shared message.
+        numbers = [shared.number(f.id) or 0 for f in pending] if shared else list(range(1, len(pending) + 1))
+        messages = (
+            sort_messages(shared, pending) if shared else _messages(prompt, pending, preview_chars(llm.context_window))
+        )
         reply = llm.complete(
-            _messages(prompt, pending, preview_chars(llm.context_window)),
-            schema=answer_schema(len(pending), sections, allowed),
+            messages,
+            schema=answer_schema(len(pending), sections, allowed, numbers),
             max_tokens=answer_tokens(len(pending), sections),
             temperature=0.0,
         )
-        listed = parse_answer(reply.text, len(pending), sections)
-        for number, (fragment, options) in enumerate(zip(pending, allowed, strict=True), start=1):
+        listed = parse_answer(reply.text, max(numbers), sections)
+        for number, fragment, options in zip(numbers, pending, allowed, strict=True):
             section = _first_allowed(listed.get(number, ()), options)
             if section is not None:
                 chosen[fragment.id] = section

@@ -7,6 +7,7 @@
     timeout = 120                  # seconds one call may take in all, retries included
     concurrency = 4                # sections written at once
     context_window = 16384         # tokens; for local, the n_ctx llama.cpp is given
+    slots = 1                      # the server answers one call at a time and reuses the prompt prefix
 
     [notes]
     ignore = ["archive/*"]         # globs relative to the notes folder, beyond templates/ and dot-folders
@@ -57,6 +58,7 @@ class _LLM(_Strict):
     timeout: float = Field(default=120.0, gt=0, le=3600)
     concurrency: int = Field(default=4, ge=1, le=64)
     context_window: int | None = Field(default=None, ge=512)
+    slots: int | None = Field(default=None, ge=1)
 
     @field_validator("timeout", mode="before")
     @classmethod
@@ -111,6 +113,7 @@ class Settings:
     timeout: float = 120.0
     concurrency: int = 4
     context_window: int | None = None
+    slots: int | None = None  # 1: every call of a draft opens with the same notes (see pipeline/shared.py)
     ignore: tuple[str, ...] = ()
     private: tuple[str, ...] = ()
     trusted: tuple[str, ...] = ()  # endpoints that may receive private notes
@@ -141,6 +144,7 @@ def load_settings(root: Path) -> Settings:
         timeout=llm.timeout,
         concurrency=llm.concurrency,
         context_window=llm.context_window,
+        slots=llm.slots,
         ignore=tuple(parsed.notes.ignore),
         private=tuple(parsed.notes.private),
         trusted=tuple(parsed.privacy.trusted),

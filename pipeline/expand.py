@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from pipeline.errors import ContextTooLong, LLMError
 from pipeline.finish import Finishing, citation_keys, finish_section
@@ -17,6 +17,7 @@ from pipeline.instructions import render
 from pipeline.llm import ChatModel
 from pipeline.notes import Fragment
 from pipeline.prompt import Prompt, Section
+from pipeline.shared import SharedNotes, group_by_note, write_messages
 from pipeline.text import estimate_tokens, strip_think
 
 EMPTY_SECTION_NOTE = (
@@ -53,6 +54,7 @@ class Writing:
     concurrency: int = 4
     on_section: Callable[[SectionDraft], None] | None = None
     on_warning: Callable[[str], None] | None = None
+    shared: SharedNotes | None = None  # `[llm] slots = 1`: every call opens with the draft's notes
 
 
 Direction = tuple[str, int | None]  # the author's direction for a section, and its length in words
@@ -95,9 +97,16 @@ def expand_section(
     if not fragments:
         return SectionDraft(section.slug, section.title, EMPTY_SECTION_NOTE, (), generated=False)
     guidance, words = direction
-    samples = pick_voice_samples(writing.voice, voice_budget(llm.context_window))
     words = words or target_words(fragments)
     max_tokens = answer_budget(words)
+    # A text the shared message lacks (not one the plan gives back as the sort saw it): the section sends its own.
+    if writing.shared is not None and all(writing.shared.shows(f) for f in fragments):
+        try:
+            number = prompt.sections.index(section) + 1
+            return _from_shared(writing.shared, (number, section), fragments, llm, writing.finishing, (guidance, words))
+        except ContextTooLong:  # the notes fit by our estimate, not by this model's count: send its own
+            writing = replace(writing, shared=None)
+    samples = pick_voice_samples(writing.voice, voice_budget(llm.context_window))
     fitted = _fit_fragments(prompt, section, fragments, samples, llm.context_window - max_tokens)
     while True:
         try:
@@ -121,6 +130,29 @@ def expand_section(
     return SectionDraft(section.slug, section.title, done.text, ids, generated=True, flags=done.flags)
 
 
+def _from_shared(
+    shared: SharedNotes,
+    numbered: tuple[int, Section],
+    fragments: Sequence[Fragment],
+    llm: ChatModel,
+    finishing: Finishing,
+    direction: tuple[str, int],
+) -> SectionDraft:
+    """The section written after the shared message; it may cite only its own notes' ids, so a citation of
+    another section's note is dropped as invented."""
+    guidance, words = direction
+    number, section = numbered
+    messages, keys = write_messages(shared, number, section, fragments, words, guidance)
+    text = _ask_for_prose(llm, messages, answer_budget(words))
+    if not text:
+        raise LLMError(
+            f"{llm.model} gave an empty answer for section '{section.title}' twice: try again, or another model"
+        )
+    done = finish_section(section.slug, text, fragments, finishing, keys)
+    ids = tuple(f.id for f in fragments)
+    return SectionDraft(section.slug, section.title, done.text, ids, generated=True, flags=done.flags)
+
+
 def _ask_for_prose(llm: ChatModel, messages: list[dict[str, str]], max_tokens: int) -> str:
     """The section's prose; an empty answer is asked once more, one cut off at max_tokens ends at its
     last whole sentence."""
@@ -139,9 +171,12 @@ def _without_unfinished_sentence(text: str) -> str:
     return text[: ends[-1]].rstrip() if ends and ends[-1] > len(text) // 2 else text
 
 
+MOST_WORDS = 350  # a section's length when the author gives none, at most
+
+
 def target_words(fragments: Sequence[Fragment]) -> int:
     """More notes, a longer section; within what one section of a short essay should be."""
-    return min(350, 90 + 40 * len(fragments))
+    return min(MOST_WORDS, 90 + 40 * len(fragments))
 
 
 def clean_section_text(text: str) -> str:
@@ -219,35 +254,9 @@ def section_messages(
         section_title=section.title,
         questions=re.sub(r"\s+", " ", section.questions),
         has_others=bool(others),
-        notes=_by_note(fragments),
+        notes=group_by_note(citation_keys(fragments)),
         has_samples=bool(samples),
         samples=list(samples),
         guidance=guidance,
         words=words,
     )
-
-
-def _source(fragment: Fragment) -> str:
-    """How the writing call names where material comes from; the author's own words are marked."""
-    if fragment.by_author and not fragment.note_path:
-        return "the writer's own point: the section must make it"
-    if fragment.by_author:
-        return "the writer's own draft: keep these sentences close to how they are written"
-    return fragment.title
-
-
-def _by_note(fragments: Sequence[Fragment]) -> list[dict[str, object]]:
-    """Fragments grouped under their note's title, sent once; the date only where the title lacks it, and a
-    fragment's heading or label only where it changes from the fragment before."""
-    groups: list[dict[str, object]] = []
-    context = ""
-    for key, fragment in citation_keys(fragments).items():
-        if not groups or groups[-1]["path"] != fragment.note_path:
-            date = fragment.date if fragment.date and fragment.date not in fragment.title else ""
-            groups.append({"path": fragment.note_path, "source": _source(fragment), "date": date, "fragments": []})
-            context = ""
-        label = fragment.context.strip("#*: ")
-        entry = {"key": key, "text": fragment.text, "context": label if label != context else ""}
-        context = label
-        groups[-1]["fragments"].append(entry)  # type: ignore[union-attr]
-    return groups

@@ -8,7 +8,7 @@ survive it); last, each paragraph gets an Obsidian footnote linking the notes it
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,8 +42,16 @@ def citation_keys(fragments: Sequence[Fragment]) -> dict[str, Fragment]:
     return {key: by_id[fragment_id] for key, fragment_id in short_ids([f.id for f in fragments]).items()}
 
 
-def finish_section(slug: str, raw: str, fragments: Sequence[Fragment], finishing: Finishing) -> Finished:
-    keys = citation_keys(fragments)
+def finish_section(
+    slug: str,
+    raw: str,
+    fragments: Sequence[Fragment],
+    finishing: Finishing,
+    keys: Mapping[str, Fragment] | None = None,
+) -> Finished:
+    """`keys` are the ids the call showed for `fragments` (by default f1, f2, ... in their order): a cited id
+    that is not one of them is dropped as invented."""
+    keys = citation_keys(fragments) if keys is None else keys
     prose, cited_keys = split_citations(raw, list(keys))
     cited = [[keys[k].id for k in paragraph] for paragraph in cited_keys]
     sources = [f"{f.note_path}\n{f.title}\n{f.date or ''}\n{f.context}\n{f.text}" for f in fragments]

@@ -29,10 +29,20 @@ def render(stage: str, **values: Any) -> list[dict[str, str]]:
     ]
 
 
+def render_message(role: str, template: str, **values: Any) -> dict[str, str]:
+    """One chat message from one template (pipeline/templates/<template>.md)."""
+    return {"role": role, "content": mustache.render(_source(f"{template}.md"), values).strip()}
+
+
+_SHARED = ("shared.system", "shared.sort", "shared.write")  # the layout of `[llm] slots = 1`
+
+
 def templates_hash() -> str:
     """A hash of every stage template, so a draft records which instructions made it."""
     digest = hashlib.sha256()
     for stage in ("assign", "expand"):
         for part in ("system", "user"):
             digest.update(_source(f"{stage}.{part}.md").encode())
+    for name in _SHARED:
+        digest.update(_source(f"{name}.md").encode())
     return digest.hexdigest()[:16]

@@ -24,6 +24,7 @@ from pipeline.llm import ChatModel
 from pipeline.notes import Fragment
 from pipeline.planfile import Plan, PlanError, PlanItem, PlanSection, parse_plan, plan_edited, render_plan
 from pipeline.prompt import Prompt
+from pipeline.shared import SharedNotes
 from pipeline.sort import sort_fragments
 
 PLAN_NAME = "plan.md"
@@ -80,6 +81,7 @@ class PlanRequest:
     fragments: tuple[Fragment, ...]
     left_out: tuple[tuple[str, int], ...] = ()
     send_all: bool = False  # even fragments the shortlist rules out
+    shared: SharedNotes | None = None  # `[llm] slots = 1`: the message every call of the draft opens with
 
 
 def make_plan(
@@ -95,7 +97,9 @@ def make_plan(
     earlier = read_plan(folder, prompt, root)
     placed = _placements(earlier) if earlier else {}
     fresh = [f for f in fragments if f.id not in placed]
-    result = sort_fragments(prompt, fresh, llm, send_all=send_all, on_progress=on_progress, memory=memory)
+    result = sort_fragments(
+        prompt, fresh, llm, send_all=send_all, on_progress=on_progress, memory=memory, shared=request.shared
+    )
     by_id = {f.id: f for f in fragments}
     sections = []
     for section in prompt.sections:
@@ -147,6 +151,11 @@ def _placements(plan: Plan) -> dict[str, str]:
     placed = {i.fragment_id: s.slug for s in plan.sections for i in s.items if i.fragment_id}
     placed.update({i.fragment_id: "" for i in plan.unused if i.fragment_id})
     return placed
+
+
+def as_planned(fragment: Fragment) -> Fragment:
+    """The fragment as a plan holds it, and `follow_plan` gives it back unedited."""
+    return replace(fragment, text=_item(fragment).text)
 
 
 def _item(fragment: Fragment) -> PlanItem:

@@ -12,19 +12,32 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from pipeline.assign import answer_tokens
 from pipeline.draftfile import body_hash, compose, render_body, text_hash
 from pipeline.drafts import DraftFile, essay_dir, next_version, prompt_ref, write_new_version
-from pipeline.expand import SectionDraft, Writing, expand_sections, section_budget
+from pipeline.expand import (
+    MOST_WORDS,
+    SectionDraft,
+    Writing,
+    answer_budget,
+    expand_sections,
+    pick_voice_samples,
+    section_budget,
+    target_words,
+    voice_budget,
+)
 from pipeline.finish import Finishing
 from pipeline.instructions import templates_hash
 from pipeline.llm import ChatModel, Usage
 from pipeline.meta import DraftMeta, SectionMeta
 from pipeline.notes import Fragment, Notes, collect_notes, fragments_of, path_matches
 from pipeline.planfile import Plan, plan_hash
-from pipeline.planning import PLAN_NAME, PlanRequest, PlanResult, follow_plan, make_plan, read_plan
+from pipeline.planning import PLAN_NAME, PlanRequest, PlanResult, as_planned, follow_plan, make_plan, read_plan
 from pipeline.prompt import Prompt, parse_prompt
 from pipeline.session import Run
+from pipeline.shared import SharedNotes, shared_notes, sort_messages, write_messages
 from pipeline.sort import sorting_estimate
+from pipeline.text import estimate_tokens
 
 
 @dataclass(frozen=True)
@@ -157,14 +170,19 @@ def draft_essay(run: Run, inputs: Inputs) -> DraftResult:
     version = next_version(folder)
     llm = run.essay_model(folder.name)
     plan = read_plan(folder, prompt, run.workspace.root)
+    sorting = plan is None
+    # The sort's call opens with the same notes as the writing calls: all the draft may use, as its plan holds them.
+    shared = shared_layout(run, inputs, [as_planned(f) for f in fragments]) if sorting else None
     if plan is None:
-        request = PlanRequest(prompt, fragments, inputs.left_out)
+        request = PlanRequest(prompt, fragments, inputs.left_out, shared=shared)
         made = make_plan(folder, request, llm.stage("sort"), run.workspace.root, run.progress.on_sort, run.store)
         run.progress.on_info(f"sorted the notes into {made.path}: edit it and draft again to change what goes where")
         plan = made.plan
     else:
         run.progress.on_info(f"following {folder / PLAN_NAME}: no sorting")
     material = follow_plan(plan, prompt, list(fragments))
+    if not sorting:  # only what the author's plan places
+        shared = shared_layout(run, inputs, [f for s in material.sections.values() for f in s])
     for warning in material.warnings:
         run.progress.on_warning(warning)
     if material.unplaced:
@@ -181,7 +199,7 @@ def draft_essay(run: Run, inputs: Inputs) -> DraftResult:
         run.progress.on_section(section, done, len(prompt.sections))
 
     sample = f"{folder.name}/v{version}.{run.store.times_written(folder.name, version)}"
-    writing = replace(writing_for(run, inputs), on_section=section_done)
+    writing = replace(writing_for(run, inputs), on_section=section_done, shared=shared)
     draft = expand_sections(prompt, material.sections, llm.stage("expand", sample), writing, material.directions)
     fragments = (*fragments, *(f for s in material.sections.values() for f in s))
     by_id = {f.id: f for f in fragments}
@@ -213,12 +231,29 @@ def draft_essay(run: Run, inputs: Inputs) -> DraftResult:
     return DraftResult(written, plan, llm.usage, flags, round(time.perf_counter() - started, 1))
 
 
+def shared_layout(run: Run, inputs: Inputs, fragments: Sequence[Fragment]) -> SharedNotes | None:
+    """With `[llm] slots = 1`, the message every call of the draft opens with, over `fragments`; None without
+    the setting, or when they do not fit the model's window (then each call carries its own notes, as by default)."""
+    if run.settings.slots != 1 or not fragments:
+        return None
+    prompt, window = inputs.prompt, run.provider.context_window
+    samples = pick_voice_samples(inputs.voice_samples, voice_budget(window))
+    answer = max(answer_tokens(len(fragments), len(prompt.sections)), answer_budget(MOST_WORDS))
+    shared = shared_notes(prompt, fragments, samples, window, answer)
+    if shared is None:
+        run.progress.on_info(f"{len(fragments)} fragments do not fit one shared prompt: each call sends its own")
+    return shared
+
+
 def dry_run(run: Run, inputs: Inputs) -> DryRun:
     """What a draft would send, estimated without any call, as if the notes split evenly across sections."""
     prompt, fragments = inputs.prompt, inputs.fragments
     window = run.provider.context_window
     folder = essay_dir(run.workspace.drafts, prompt.path, run.workspace.root)
     following = (folder / PLAN_NAME).is_file()  # a draft that follows a plan sorts nothing
+    shared = shared_layout(run, inputs, [as_planned(f) for f in fragments])
+    if shared is not None:
+        return _shared_dry_run(inputs, shared, sorting=not following and run.provider.can_sort)
     batches, sort_in, sort_out = (0, 0, 0) if following else sorting_estimate(prompt, fragments, run.provider)
     sections = len(prompt.sections)
     write_in = write_out = 0
@@ -235,6 +270,26 @@ def dry_run(run: Run, inputs: Inputs) -> DryRun:
         prompt_tokens=sort_in + write_in,
         output_tokens=sort_out + write_out,
     )
+
+
+def _shared_dry_run(inputs: Inputs, shared: SharedNotes, *, sorting: bool) -> DryRun:
+    """What a draft in the shared layout would send: every call opens with all the notes, so it sends several
+    times the prompt tokens of the default layout (a one-slot server prefills them once)."""
+    prompt, fragments = inputs.prompt, inputs.fragments
+    opening = estimate_tokens(shared.first["content"])
+    doubtful = list(fragments[: (len(fragments) + 1) // 2]) if sorting else []  # the sort weighs about half
+    calls, sent, out = 0, 0, 0
+    if doubtful:
+        calls, out = 1, answer_tokens(len(doubtful), len(prompt.sections))
+        sent = opening + estimate_tokens(sort_messages(shared, doubtful)[1]["content"])
+    for number, section in enumerate(prompt.sections, start=1):
+        share = list(fragments[number - 1 :: len(prompt.sections)])
+        if share:
+            words = target_words(share)
+            request = write_messages(shared, number, section, share, words, "")[0][1]
+            calls, sent = calls + 1, sent + opening + estimate_tokens(request["content"])
+            out += answer_budget(words)
+    return DryRun(inputs=inputs, batches=int(bool(doubtful)), calls=calls, prompt_tokens=sent, output_tokens=out)
 
 
 def section_meta(section: SectionDraft, fragments: dict[str, Fragment]) -> SectionMeta:

@@ -21,6 +21,7 @@ from pipeline.mpnet import mpnet_embedder
 from pipeline.notes import Fragment
 from pipeline.prompt import Prompt
 from pipeline.rank import Essay, Placement, RankOptions, SortFragment, rank, shortlist
+from pipeline.shared import SharedNotes
 
 MPNET_UP_TO = 1500  # fragments: about a minute of embedding on 2 cores
 MINILM_UP_TO = 3000  # fragments
@@ -44,6 +45,7 @@ def sort_fragments(
     send_all: bool = False,
     on_progress: Callable[[str], None] | None = None,
     memory: VectorMemory | None = None,
+    shared: SharedNotes | None = None,
 ) -> Sorted:
     """Sort with the embeddings alone (no `llm`, or one too small to sort), or let `llm` decide the doubtful."""
     if not fragments:
@@ -81,7 +83,9 @@ def sort_fragments(
     def asking(number: int, total: int) -> None:
         say(f"asking {llm.model} about {len(sent)} doubtful fragments{f' ({number} of {total})' if total > 1 else ''}…")
 
-    decided = assign_fragments(prompt, sent, llm, on_batch=asking, choices=choices, concurrency=concurrency)
+    decided = assign_fragments(
+        prompt, sent, llm, on_batch=asking, choices=choices, concurrency=concurrency, shared=shared
+    )
     considered = {p.id for p in placements} if small or send_all else set(_ids_of(pool))
     # A large vault's shortlist is relevant by its own cut: its sure fragments go to their best section.
     chosen = {p.id: p.section or (0 if small else _likeliest(p, 1)[0]) for p in placements if p.id in considered}

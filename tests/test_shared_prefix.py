@@ -1,0 +1,161 @@
+"""`[llm] slots = 1`: every call of a draft opens with the same message holding all its notes (pipeline/shared.py)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import frontmatter
+
+from pipeline.llm import Completion, Messages
+from pipeline.providers import register_provider
+from pipeline.text import estimate_tokens
+from tests.conftest import essay, write
+from tests.fakes import FakeLLM
+
+_NOTE = re.compile(r"^--- (.+?)(?: \(.*\))?$")
+_KEY = re.compile(r"^(f\d+): ")
+
+
+class CitingLLM(FakeLLM):
+    """Writes each section as two paragraphs: the first cites the section's first id, the second cites an id of
+    a note the section was not given (a model straying into another section's material)."""
+
+    def complete(self, messages: Messages, **options: Any) -> Completion:
+        user = messages[-1]["content"]
+        named = re.search(r"from notes (.+?)\. cite only", user)
+        if options.get("schema") is not None or named is None:
+            return super().complete(messages, **options)
+        own = named[1].split(", ")
+        notes = notes_of(messages[0]["content"])
+        stray = next((k for k, n in notes.items() if n not in {notes[o] for o in own}), own[0])
+        text = f"I learned about the ground. [{own[0]}]\n\nAnd the tomatoes that failed. [{stray}]"
+        super().complete(messages, **options)  # kept in history
+        return Completion(text, prompt_tokens=100, completion_tokens=20, finish_reason="stop")
+
+
+made: list[CitingLLM] = []
+
+
+def _citing(settings: Any, options: Any) -> CitingLLM:
+    llm = CitingLLM(context_window=settings.context_window or 8192)
+    made.append(llm)
+    return llm
+
+
+register_provider("citing", _citing)
+
+
+def notes_of(shared: str) -> dict[str, str]:
+    """Each id in the shared message -> the title of the note it sits under."""
+    owner: dict[str, str] = {}
+    title = ""
+    for line in shared.splitlines():
+        if found := _NOTE.match(line):
+            title = found[1]
+        elif found := _KEY.match(line):
+            owner[found[1]] = title
+    return owner
+
+
+def _draft(workspace: Path, settings: str) -> CitingLLM:
+    write(workspace / "essay.toml", f'[llm]\nprovider = "citing"\n{settings}')
+    ran = essay("draft", "prompts/garden.md", cwd=workspace)
+    assert ran.returncode == 0, ran.stderr
+    return made[-1]
+
+
+def test_every_call_opens_with_the_same_message_holding_every_note(workspace: Path) -> None:
+    llm = _draft(workspace, "slots = 1\n")
+    sorts = [c for c in llm.history if c.schema is not None]
+    writes = [c for c in llm.history if c.schema is None]
+    assert len(sorts) == 1 and len(writes) == 3
+    assert len({c.messages[0]["content"] for c in llm.history}) == 1
+    assert all(len(c.messages) == 2 and c.messages[1]["role"] == "user" for c in llm.history)
+    shared = llm.history[0].messages[0]["content"]
+    for text in ("the clay is worse than we thought", "marguerite has watered", "milk, eggs, a new trowel"):
+        assert text in shared
+    ids = set(notes_of(shared))
+    assert len(ids) >= 5
+    # The sort asks for ids of the shared message and answers with their numbers.
+    asked = set(re.search(r"sort notes (.+?) into", sorts[0].user)[1].split(", "))  # type: ignore[index]
+    assert asked and asked <= ids
+    assert {n for s in sorts[0].schema["properties"].values() for n in s["items"]["enum"]} == {
+        int(i[1:]) for i in asked
+    }
+    # Each writing call names only its own section's ids, and no note's text.
+    named = [set(re.search(r"from notes (.+?)\. cite only", c.user)[1].split(", ")) for c in writes]  # type: ignore[index]
+    assert all(named) and all(not a & b for a in named for b in named if a is not b)
+    assert all("the clay is worse" not in c.user for c in writes)
+
+
+def test_a_citation_of_another_sections_note_is_dropped_and_footnotes_point_to_the_right_notes(
+    workspace: Path,
+) -> None:
+    llm = _draft(workspace, "slots = 1\n")
+    owner = notes_of(llm.history[0].messages[0]["content"])
+    post = frontmatter.load(workspace / "drafts" / "garden" / "v001.md")
+    strays = 0
+    for section, write_call in zip(post["sections"], [c for c in llm.history if c.schema is None], strict=True):
+        own = re.search(r"from notes (.+?)\. cite only", write_call.user)[1].split(", ")  # type: ignore[index]
+        body = post.content.split(f"<!-- section: {section['slug']} -->", 1)[1].split("<!-- section:", 1)[0]
+        links = dict(re.findall(r"^\[\^(\S+?)\]: (.+)$", body, re.M))
+        first, second = links.get(f"{section['slug']}-1", ""), links.get(f"{section['slug']}-2", "")
+        assert f"[[{owner[own[0]]}" in first  # the cited note, through its global id
+        own_notes = {owner[i] for i in own}
+        linked = set(re.findall(r"\[\[([^\]#|]+)", second))
+        assert linked <= own_notes  # never the stray note: its id was dropped, the paragraph matched its own
+        strays += any(n not in own_notes for n in owner.values())
+    assert strays  # some section did stray outside its notes
+
+
+def test_without_the_setting_each_call_carries_its_own_notes(workspace: Path) -> None:
+    llm = _draft(workspace, "")
+    assert len({c.messages[0]["content"] for c in llm.history}) > 1
+    assert all("the clay is worse" not in c.messages[0]["content"] for c in llm.history)
+
+
+def test_notes_that_do_not_fit_the_window_fall_back_to_each_call_its_own(workspace: Path) -> None:
+    write(workspace / "essay.toml", '[llm]\nprovider = "citing"\nslots = 1\ncontext_window = 1024\n')
+    ran = essay("draft", "prompts/garden.md", cwd=workspace)
+    assert ran.returncode == 0, ran.stderr
+    assert "do not fit one shared prompt" in ran.stderr + ran.stdout
+    assert len({c.messages[0]["content"] for c in made[-1].history}) > 1
+
+
+def test_a_misspelt_slots_names_the_setting(workspace: Path) -> None:
+    write(workspace / "essay.toml", '[llm]\nprovider = "citing"\nslot = 1\n')
+    ran = essay("draft", "prompts/garden.md", cwd=workspace)
+    assert ran.returncode != 0
+    assert "unknown setting 'llm.slot'; did you mean 'llm.slots'?" in ran.stderr
+
+
+def test_a_draft_that_follows_an_edited_plan_shares_the_plan_as_the_author_left_it(workspace: Path) -> None:
+    first = _draft(workspace, "slots = 1\n")
+    texts = {m[1]: m[2] for m in re.finditer(r"^(f\d+): (.+)$", first.history[0].messages[0]["content"], re.M)}
+    request = next(c.user for c in first.history if c.schema is None)
+    key = re.search(r"from notes (f\d+)", request)[1]  # type: ignore[index]
+    plan = workspace / "drafts" / "garden" / "plan.md"
+    plan.write_text(plan.read_text(encoding="utf-8").replace(texts[key], texts[key] + " and it rained"), "utf-8")
+    again = _draft(workspace, "slots = 1\n")
+    assert all(c.schema is None for c in again.history)  # it follows the plan: no sort
+    assert len({c.messages[0]["content"] for c in again.history}) == 1
+    shared = again.history[0].messages[0]["content"]
+    edited = next(m[1] for m in re.finditer(r"^(f\d+): (.+)$", shared, re.M) if m[2].endswith("and it rained"))
+    assert sum(f" {edited}." in c.user or f" {edited}," in c.user for c in again.history) == 1
+
+
+def _dry_run_tokens(workspace: Path, settings: str) -> int:
+    write(workspace / "essay.toml", f'[llm]\nprovider = "citing"\n{settings}')
+    ran = essay("draft", "prompts/garden.md", "--dry-run", cwd=workspace)
+    assert ran.returncode == 0, ran.stderr
+    return int(re.search(r"~(\d+) in", ran.stdout)[1])  # type: ignore[index]
+
+
+def test_a_dry_run_counts_the_notes_every_call_sends(workspace: Path) -> None:
+    default, shared = _dry_run_tokens(workspace, ""), _dry_run_tokens(workspace, "slots = 1\n")
+    assert shared > default
+    llm = _draft(workspace, "slots = 1\n")
+    sent = sum(estimate_tokens("".join(m["content"] for m in c.messages)) for c in llm.history)
+    assert 0.8 < shared / sent < 1.25  # about what the draft sends
