@@ -102,7 +102,7 @@ def _draft_one(run: Run, path: Path, force: bool, progress: BatchProgress) -> Es
         essay_run = replace(run, progress=_EssayProgress(name, progress))
         inputs = read_inputs(essay_run, path)
         versions = list_versions(essay_dir(run.workspace.drafts, path, run.workspace.root))
-        if versions and not force and latest_input_hash(versions[-1].path) == input_hash(inputs, run.provider):
+        if versions and not force and latest_input_hash(versions[-1].path) == input_hash(inputs, run):
             return EssayOutcome(name, "up to date", versions[-1].version, seconds=elapsed())
         result = draft_essay(essay_run, inputs)
     except Cancelled:

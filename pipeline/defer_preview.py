@@ -39,7 +39,7 @@ def _essay_lines(run: Run, path: Path, force: bool) -> list[str]:
     except EssayError as exc:
         return [f"{name}: would fail: {exc}"]
     versions = list_versions(folder)
-    if versions and not force and latest_input_hash(versions[-1].path) == input_hash(inputs, run.provider):
+    if versions and not force and latest_input_hash(versions[-1].path) == input_hash(inputs, run):
         return [f"{name}: up to date, nothing to submit"]
     report = dry_run(run, inputs)
     planned = (folder / PLAN_NAME).is_file()

@@ -37,12 +37,13 @@ def render_message(role: str, template: str, **values: Any) -> dict[str, str]:
 _SHARED = ("shared.system", "shared.sort", "shared.write")  # the layout of `[llm] slots = 1`
 
 
-def templates_hash() -> str:
-    """A hash of every stage template, so a draft records which instructions made it."""
+def templates_hash(*, shared: bool = False) -> str:
+    """A hash of the stage templates a draft uses, so it records which instructions made it: the shared
+    layout's only with `shared`, so a change to them re-drafts nothing for those who never set `slots = 1`."""
     digest = hashlib.sha256()
     for stage in ("assign", "expand"):
         for part in ("system", "user"):
             digest.update(_source(f"{stage}.{part}.md").encode())
-    for name in _SHARED:
+    for name in _SHARED if shared else ():
         digest.update(_source(f"{name}.md").encode())
     return digest.hexdigest()[:16]

@@ -28,7 +28,7 @@ from pipeline.expand import (
 )
 from pipeline.finish import Finishing
 from pipeline.instructions import templates_hash
-from pipeline.llm import ChatModel, Usage
+from pipeline.llm import Usage
 from pipeline.meta import DraftMeta, SectionMeta
 from pipeline.notes import Fragment, Notes, collect_notes, fragments_of, path_matches
 from pipeline.planfile import Plan, plan_hash
@@ -210,7 +210,7 @@ def draft_essay(run: Run, inputs: Inputs) -> DraftResult:
         created=now(),
         provider=run.provider.provider,
         model=run.provider.model,
-        input_hash=input_hash(inputs, run.provider),
+        input_hash=input_hash(inputs, run),
         notes_hash=notes_hash(fragments),
         calls=llm.usage.calls,
         prompt_tokens=llm.usage.prompt_tokens,
@@ -313,11 +313,12 @@ def now() -> str:
     return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
 
 
-def input_hash(inputs: Inputs, llm: ChatModel) -> str:
-    """Changes when the prompt, the notes it may use, the model or the stage templates change."""
+def input_hash(inputs: Inputs, run: Run) -> str:
+    """Changes when the prompt, the notes it may use, the model or the stage templates it uses change."""
     digest = hashlib.sha256()
     digest.update(inputs.prompt.path.read_bytes())
     for fragment in inputs.fragments:
         digest.update(fragment.id.encode())
-    digest.update(f"{llm.provider}\n{llm.model}\n{templates_hash()}".encode())
+    llm = run.provider
+    digest.update(f"{llm.provider}\n{llm.model}\n{templates_hash(shared=run.settings.slots == 1)}".encode())
     return digest.hexdigest()[:16]
