@@ -27,7 +27,7 @@ MPNET_UP_TO = 1500  # fragments: about a minute of embedding on 2 cores
 MINILM_UP_TO = 3000  # fragments
 OPTIONS = RankOptions(neighbours=5, keep_margin=-0.1, background=0.25)  # why: see sort_fragments
 SHORTLIST_FROM = 400  # fragments: above this, only the embeddings' shortlist reaches the model
-MOST_SORT_CALLS = 8  # a shortlist never takes more calls than this: the likeliest fragments fill them first
+MOST_SORT_CALLS = 10  # a shortlist never takes more calls than this (the issue's bound): the likeliest fill them first
 SORT_CONCURRENCY = MOST_SORT_CALLS  # sorting calls at once over HTTP: a large vault's calls in one wave
 
 
@@ -71,24 +71,28 @@ def sort_fragments(
     small = len(fragments) <= SHORTLIST_FROM
     if send_all:
         listed = [(p.id, every) for p in placements]
+    elif small:
+        # The embeddings keep their sure calls and the model decides the doubtful half: it then reads the
+        # notes about once (to write), not twice.
+        listed = _doubtful(placements, len(every))
     else:
-        # The embeddings keep their sure calls and the model decides the doubtful ones: the model then reads
-        # the notes about once (to write), not twice. On a large vault only the shortlist is weighed at all.
-        pool = placements if small else _in_shortlist(prompt, fragments, placements, llm.context_window)
-        listed = _doubtful(pool, len(every))
+        # On a large vault only the shortlist is weighed, and all of it by the model: there the embeddings'
+        # cut is a guess at relevance among thousands, so nothing reaches a section unchecked.
+        pool = _in_shortlist(prompt, fragments, placements, llm.context_window)
+        listed = [(p.id, _likeliest(p, min(3, len(every)))) for p in pool]
     choices = dict(listed)
     sent = [f for f in fragments if f.id in choices]
     concurrency = SORT_CONCURRENCY if llm.sends_over_http else 1  # one local model answers one call at a time
 
     def asking(number: int, total: int) -> None:
-        say(f"asking {llm.model} about {len(sent)} doubtful fragments{f' ({number} of {total})' if total > 1 else ''}…")
+        which = "doubtful" if small and not send_all else "shortlisted" if not send_all else ""
+        say(f"asking {llm.model} about {len(sent)} {which} fragments{f' ({number} of {total})' if total > 1 else ''}…")
 
     decided = assign_fragments(
         prompt, sent, llm, on_batch=asking, choices=choices, concurrency=concurrency, shared=shared
     )
-    considered = {p.id for p in placements} if small or send_all else set(_ids_of(pool))
-    # A large vault's shortlist is relevant by its own cut: its sure fragments go to their best section.
-    chosen = {p.id: p.section or (0 if small else _likeliest(p, 1)[0]) for p in placements if p.id in considered}
+    considered = {p.id for p in placements} if small or send_all else set(choices)
+    chosen = {p.id: p.section for p in placements if p.id in considered}  # the model's answer overrides below
     for number, section in enumerate(prompt.sections, start=1):
         chosen.update({i: number for i in decided.sections[section.slug]})
     chosen.update({i: 0 for i in decided.unused if i in choices})
@@ -98,15 +102,14 @@ def sort_fragments(
 
 def sorting_estimate(prompt: Prompt, fragments: Sequence[Fragment], llm: ChatModel) -> tuple[int, int, int]:
     """Calls, prompt tokens and answer tokens `sort_fragments` would spend, without ranking: the doubtful half of
-    what it weighs (the whole vault when small, what the capped calls hold when large); none for a model that
-    cannot sort. A dry run reports this, so it and the real run agree."""
+    a small vault, what the capped calls hold of a large one; none for a model that cannot sort. A dry run
+    reports this, so it and the real run agree."""
     if not llm.can_sort or not fragments:
         return 0, 0, 0
-    weighed = list(fragments)
-    if len(weighed) > SHORTLIST_FROM:
-        batches = plan_batches(prompt, weighed, llm.context_window)[:MOST_SORT_CALLS]
-        weighed = [f for batch in batches for f in batch]
-    return sorting_cost(prompt, weighed[: (len(weighed) + 1) // 2], llm.context_window)
+    if len(fragments) <= SHORTLIST_FROM:
+        return sorting_cost(prompt, list(fragments)[: (len(fragments) + 1) // 2], llm.context_window)
+    batches = plan_batches(prompt, list(fragments), llm.context_window)[:MOST_SORT_CALLS]
+    return sorting_cost(prompt, [f for batch in batches for f in batch], llm.context_window)
 
 
 def _doubtful(placements: Sequence[Placement], sections: int) -> list[tuple[str, tuple[int, ...]]]:
@@ -137,10 +140,6 @@ def _in_shortlist(
     listed = {i for i, _ in shortlist(placements)}
     kept = {f.id for f in _within_calls(prompt, [f for f in fragments if f.id in listed], placements, context_window)}
     return [p for p in placements if p.id in kept]
-
-
-def _ids_of(placements: Sequence[Placement]) -> list[str]:
-    return [p.id for p in placements]
 
 
 def _within_calls(
