@@ -47,7 +47,8 @@ def sort_fragments(
     memory: VectorMemory | None = None,
     shared: SharedNotes | None = None,
 ) -> Sorted:
-    """Sort with the embeddings alone (no `llm`, or one too small to sort), or let `llm` decide the doubtful."""
+    """Sort with the embeddings alone (no `llm`, or one too small to sort), or let `llm` decide: the doubtful half
+    of a small vault, the whole shortlist of a large one."""
     if not fragments:
         return Sorted(Plan({s.slug: () for s in prompt.sections}, ()))
     say = on_progress or (lambda message: None)
@@ -84,9 +85,10 @@ def sort_fragments(
     sent = [f for f in fragments if f.id in choices]
     concurrency = SORT_CONCURRENCY if llm.sends_over_http else 1  # one local model answers one call at a time
 
+    which = "" if send_all else "doubtful " if small else "shortlisted "
+
     def asking(number: int, total: int) -> None:
-        which = "doubtful" if small and not send_all else "shortlisted" if not send_all else ""
-        say(f"asking {llm.model} about {len(sent)} {which} fragments{f' ({number} of {total})' if total > 1 else ''}…")
+        say(f"asking {llm.model} about {len(sent)} {which}fragments{f' ({number} of {total})' if total > 1 else ''}…")
 
     decided = assign_fragments(
         prompt, sent, llm, on_batch=asking, choices=choices, concurrency=concurrency, shared=shared
