@@ -80,14 +80,18 @@ def test_a_note_cannot_change_where_files_go(workspace: Path) -> None:
     assert {p for p in after - before if not p.is_relative_to(state)} == {garden / "v001.md", garden / "plan.md"}
 
 
-def test_private_notes_stay_home_unless_the_endpoint_is_trusted(workspace: Path) -> None:
+@pytest.mark.parametrize("layout", ["", "[llm]\nslots = 1\n"])  # each call its notes; all calls one shared message
+def test_private_notes_stay_home_unless_the_endpoint_is_trusted(workspace: Path, layout: str) -> None:
     write(workspace / "notes" / "salary.md", "---\nprivate: true\n---\n\nmy raise was 4 percent, codename bluejay\n")
+    write(workspace / "essay.toml", layout)
     with FakeOpenAIServer() as server:
         done = essay("draft", "prompts/garden.md", "--base-url", server.base_url, cwd=workspace)
         assert done.returncode == 0, done.stderr
-        assert "bluejay" not in str(server.requests)
+        assert server.requests and "bluejay" not in str(server.requests)
         assert "1 private note(s) stay on this machine" in done.stderr
-        write(workspace / "essay.toml", f'[privacy]\ntrusted = ["{server.base_url}"]\n')
+        if layout:  # the shared layout was in use: every call opened with the same message
+            assert len({r["messages"][0]["content"] for r in server.requests}) == 1
+        write(workspace / "essay.toml", f'{layout}[privacy]\ntrusted = ["{server.base_url}"]\n')
         assert essay("plan", "prompts/garden.md", "--base-url", server.base_url, cwd=workspace).returncode == 0
         trusted = essay("draft", "prompts/garden.md", "--base-url", server.base_url, cwd=workspace)
     assert trusted.returncode == 0, trusted.stderr
