@@ -12,9 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from pipeline.assign import Plan, assign_fragments, plan_batches, sorting_cost
 from pipeline.embed import Embedder, EmbedderMissing, VectorMemory, bundled_embedder, remembering, reporting
 from pipeline.errors import UsageError
+from pipeline.lexical import fused, lexical_scores
 from pipeline.llm import ChatModel
 from pipeline.minilm import minilm_embedder
 from pipeline.mpnet import mpnet_embedder
@@ -79,6 +82,7 @@ def sort_fragments(
     else:
         # On a large vault only the shortlist is weighed, and all of it by the model: there the embeddings'
         # cut is a guess at relevance among thousands, so nothing reaches a section unchecked.
+        say("shortlisting by the essay's own words as well…")
         pool = _in_shortlist(prompt, fragments, placements, llm.context_window)
         listed = [(p.id, _likeliest(p, min(3, len(every)))) for p in pool]
     choices = dict(listed)
@@ -138,27 +142,32 @@ def _likeliest(placement: Placement, count: int) -> tuple[int, ...]:
 def _in_shortlist(
     prompt: Prompt, fragments: Sequence[Fragment], placements: Sequence[Placement], context_window: int
 ) -> list[Placement]:
-    """The placements worth weighing on a large vault: the shortlist, cut to what the calls hold."""
-    listed = {i for i, _ in shortlist(placements)}
-    kept = {f.id for f in _within_calls(prompt, [f for f in fragments if f.id in listed], placements, context_window)}
-    return [p for p in placements if p.id in kept]
+    """The placements worth weighing on a large vault, cut to what MOST_SORT_CALLS calls hold.
 
-
-def _within_calls(
-    prompt: Prompt, listed: list[Fragment], placements: Sequence[Placement], context_window: int
-) -> list[Fragment]:
-    """The shortlist, cut to what MOST_SORT_CALLS calls hold, likeliest first (then back in note order).
-
-    On a vault of 10,000 notes with 1% relevant, the relative cut still keeps thousands: a whole other
+    Two rankers nominate: the embeddings' shortlist, and as many fragments again that share the essay's
+    rarest words (pipeline/lexical.py). Their two rankings, fused, decide which fill the calls first. On a
+    vault of 10,000 notes with 1% relevant, the embeddings' relative cut still keeps thousands: a whole other
     subject stands out from the errands as much as the essay's own. The model's calls, not that cut, bound
     what is worth sending."""
-    relevance = {p.id: p.relevance for p in placements}
-    ordered = sorted(listed, key=lambda f: -relevance[f.id])
-    batches = plan_batches(prompt, ordered, context_window)
-    if len(batches) <= MOST_SORT_CALLS:
-        return listed
-    kept = {f.id for batch in batches[:MOST_SORT_CALLS] for f in batch}
-    return [f for f in listed if f.id in kept]
+    words = lexical_scores(_essay_words(prompt), [f"{f.text} {f.context} {f.title}" for f in fragments])
+    listed = {i for i, _ in shortlist(placements)}
+    by_words = np.argsort(-words, kind="stable")[: len(listed)]
+    listed |= {fragments[i].id for i in by_words if words[i] > 0}
+    both = fused(np.array([p.relevance for p in placements]), words)
+    likelihood = {f.id: float(both[i]) for i, f in enumerate(fragments)}
+    ordered = sorted((f for f in fragments if f.id in listed), key=lambda f: -likelihood[f.id])
+    count = sum(len(batch) for batch in plan_batches(prompt, ordered, context_window)[:MOST_SORT_CALLS])
+    while True:  # the calls go in note order, which packs a little differently: trim until they fit
+        kept = {f.id for f in ordered[:count]}
+        if len(plan_batches(prompt, [f for f in fragments if f.id in kept], context_window)) <= MOST_SORT_CALLS:
+            return [p for p in placements if p.id in kept]
+        count -= max(1, count // 100)
+
+
+def _essay_words(prompt: Prompt) -> str:
+    """What the author wrote of this essay: its title, instruction, sections and their own draft."""
+    sections = (f"{s.title} {s.questions}" for s in prompt.sections)
+    return " ".join([prompt.title, prompt.instruction, *sections, prompt.author_draft])
 
 
 def _embedders(

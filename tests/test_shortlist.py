@@ -1,0 +1,56 @@
+"""A large vault's shortlist: what reaches a capable model when the embeddings cannot tell lines apart."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipeline.embed import Embedder
+from pipeline.lexical import fused, lexical_scores
+from pipeline.notes import Fragment
+from pipeline.prompt import Prompt, Section
+from pipeline.sort import sort_fragments
+from tests.fakes import FakeLLM
+
+PROMPT = Prompt(
+    Path("prompts/leaving.md"),
+    "seven years on the platform team",
+    "write about leaving the team that ran the build farm",
+    (Section("1", "what we built", "what did the team build?"), Section("2", "leaving", "why go now?")),
+    author_draft="kestrel was the build farm i kept alive for four years. okafor hired me onto it.",
+)
+
+
+def chore(n: int) -> Fragment:
+    return Fragment(f"c{n}", f"chores/{n:04}.md", f"chores {n}", None, (), f"buy {n} batteries, call the plumber")
+
+
+def test_a_line_in_the_authors_own_words_reaches_the_model_where_the_embeddings_rank_it_last(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # An embedding model that cannot tell any two lines apart: its ranking keeps note order, and the
+    # relevant line comes last of 601, past what one sorting call holds.
+    flat = Embedder(lambda texts: np.ones((len(texts), 4), dtype=np.float32), "flat")
+    monkeypatch.setattr("pipeline.sort.bundled_embedder", lambda: flat)
+    monkeypatch.setattr("pipeline.sort.MOST_SORT_CALLS", 1)
+    late = Fragment("late", "zz/2025-03-30.md", "2025-03-30", None, (), "kestrel fell over at 3am, paged okafor")
+    llm = FakeLLM(context_window=4096)
+
+    result = sort_fragments(PROMPT, [*map(chore, range(600)), late], llm)
+
+    assert len([call for call in llm.history if call.schema]) == 1  # the bound on sorting calls holds
+    asked = "\n".join(m["content"] for call in llm.history for m in call.messages)
+    assert "kestrel fell over at 3am" in asked  # the essay's own rare words put it first
+    assert any("late" in ids for ids in result.plan.sections.values()) or "late" in result.plan.unused
+    assert len(result.unrelated) > 300  # and the chores the one call could not hold were left out, and counted
+
+
+def test_stemmed_words_meet_and_a_fragment_sharing_no_word_scores_zero() -> None:
+    scores = lexical_scores("what did the long runs teach you?", ["running taught me patience", "bought milk"])
+    assert scores[0] > 0 == scores[1]
+
+
+def test_fusion_puts_first_what_both_rankings_put_high() -> None:
+    embedding = np.array([0.9, 0.1, 0.5])
+    words = np.array([0.0, 0.2, 3.0])
+    assert list(np.argsort(-fused(embedding, words))) == [2, 0, 1]
