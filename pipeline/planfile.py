@@ -100,6 +100,9 @@ class Plan:
     sections: tuple[PlanSection, ...]
     unused: tuple[PlanItem, ...]
     left_out: tuple[tuple[str, int], ...] = ()  # (reason, count); rendered as "N fragments: reason"
+    # Fragments the shortlist left out as unrelated to the prompt: counted in the plan, their ids kept beside
+    # it (pipeline/planning.py), not listed: on a 10,000-note vault they are tens of thousands.
+    unrelated: frozenset[str] = frozenset()
 
 
 def plan_hash(text: str) -> str:

@@ -28,6 +28,8 @@ from pipeline.shared import SharedNotes
 from pipeline.sort import sort_fragments
 
 PLAN_NAME = "plan.md"
+UNRELATED_NAME = "plan-unrelated.txt"  # beside plan.md: the ids of what the shortlist left out, one a line
+_UNRELATED_HEADER = "# fragments the plan left out as unrelated to the prompt; `essay plan --all` sends them\n"
 _LIST_MARKER = re.compile(r"\A[-*+]\s+(?!\[[ xX]\])")
 
 
@@ -64,7 +66,7 @@ def read_plan(folder: Path, prompt: Prompt, root: Path) -> Plan | None:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise PlanError(f"{path} cannot be read ({exc}): fix it or delete it and run `essay plan` again") from None
-    plan = parse_plan(text, str(path), prompt.sections)
+    plan = replace(parse_plan(text, str(path), prompt.sections), unrelated=_read_unrelated(folder / UNRELATED_NAME))
     if Path(plan.prompt).name != prompt.path.name and plan.prompt != prompt_ref(prompt.path, root):
         raise PlanError(
             f"{path} is a plan for {plan.prompt}, not {prompt_ref(prompt.path, root)}: move it away, "
@@ -96,10 +98,12 @@ def make_plan(
     prompt, fragments, send_all, left_out = request.prompt, list(request.fragments), request.send_all, request.left_out
     earlier = read_plan(folder, prompt, root)
     placed = _placements(earlier) if earlier else {}
-    fresh = [f for f in fragments if f.id not in placed]
+    set_aside = earlier.unrelated if earlier and not send_all else frozenset()  # `--all` sends them this time
+    fresh = [f for f in fragments if f.id not in placed and f.id not in set_aside]
     result = sort_fragments(
         prompt, fresh, llm, send_all=send_all, on_progress=on_progress, memory=memory, shared=request.shared
     )
+    unrelated = frozenset(f.id for f in fragments if f.id in set_aside) | frozenset(result.unrelated)
     by_id = {f.id: f for f in fragments}
     sections = []
     for section in prompt.sections:
@@ -108,16 +112,18 @@ def make_plan(
         new = [_item(by_id[i]) for i in result.plan.sections[section.slug]]
         sections.append(PlanSection(section.slug, section.title, old.direction if old else "", None, (*kept, *new)))
     unused_old = [i for i in (earlier.unused if earlier else ()) if i.fragment_id in by_id]
-    unused = (*unused_old, *(_item(by_id[i]) for i in result.plan.unused))
+    unused = (*unused_old, *(_item(by_id[i]) for i in result.plan.unused if i not in unrelated))
     why = list(left_out)
-    if result.unrelated:
+    if unrelated:
         reason = "unrelated to the prompt, never sent to the model: `essay plan --all` sends them"
-        why.append((reason, len(result.unrelated)))
-    plan = Plan(prompt_ref(prompt.path, root), prompt_hash(prompt), _now(), tuple(sections), unused, tuple(why))
+        why.append((reason, len(unrelated)))
+    header = prompt_ref(prompt.path, root), prompt_hash(prompt), _now()
+    plan = Plan(*header, tuple(sections), unused, tuple(why), unrelated)
     kept_as = _keep_edited(folder / PLAN_NAME)
-    path = _write(folder / PLAN_NAME, render_plan(plan, prompt.title))
+    _write_unrelated(folder / UNRELATED_NAME, [f.id for f in fragments if f.id in unrelated])
+    path = _write(folder / PLAN_NAME, render_plan(plan, prompt.title))  # last: the plan is what a draft follows
     carried = sum(1 for f in fragments if f.id in placed)
-    return PlanResult(path, plan, kept_as, carried, len(fresh) - len(result.unrelated), len(result.unrelated))
+    return PlanResult(path, plan, kept_as, carried, len(fresh) - len(result.unrelated), len(unrelated))
 
 
 def follow_plan(plan: Plan, prompt: Prompt, fragments: list[Fragment]) -> Material:
@@ -142,6 +148,7 @@ def follow_plan(plan: Plan, prompt: Prompt, fragments: list[Fragment]) -> Materi
             material.append(_point(item, prompt))
         sections[section.slug] = material
     known = {i.fragment_id for s in plan.sections for i in s.items} | {i.fragment_id for i in plan.unused}
+    known |= plan.unrelated
     unplaced = tuple(f for f in fragments if f.id not in known)
     directions = {s.slug: (s.direction, s.words) for s in plan.sections}
     return Material(sections, directions, unplaced, tuple(warnings))
@@ -199,6 +206,23 @@ def _write(path: Path, text: str) -> Path:
         temp.unlink(missing_ok=True)
         raise DraftError(f"cannot write {path}: {exc.strerror}") from None
     return path
+
+
+def _read_unrelated(path: Path) -> frozenset[str]:
+    """The ids beside a plan; none if the file is gone (what it held then counts as new since the plan, and
+    `draft` says so)."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return frozenset()
+    return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
+
+
+def _write_unrelated(path: Path, ids: list[str]) -> None:
+    if ids:
+        _write(path, _UNRELATED_HEADER + "".join(f"{i}\n" for i in ids))
+    else:
+        path.unlink(missing_ok=True)
 
 
 def _now() -> str:

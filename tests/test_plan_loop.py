@@ -130,6 +130,35 @@ def test_a_large_vault_sends_the_shortlist_and_nothing_reaches_a_section_uncheck
     assert "unrelated to the prompt, never sent to the model" in plan
 
 
+def _left_out_as_unrelated(plan: str) -> int:
+    line = next(line for line in plan.splitlines() if "unrelated to the prompt, never sent" in line)
+    return int(line.removeprefix("- ").split()[0])
+
+
+def test_unrelated_fragments_are_counted_not_listed_and_plan_all_sends_them(workspace: Path) -> None:
+    for n in range(450):
+        write(workspace / "notes" / "chores" / f"{n}.md", f"buy {n} batteries and call the plumber about the sink\n")
+    assert essay("plan", "prompts/garden.md", "--provider", "fake", cwd=workspace).returncode == 0
+    folder = workspace / "drafts" / "garden"
+    plan = (folder / "plan.md").read_text()
+    unrelated = _left_out_as_unrelated(plan)
+    kept = [line for line in (folder / "plan-unrelated.txt").read_text().splitlines() if not line.startswith("#")]
+    assert len(kept) == unrelated > 0
+    assert not any(f"<!-- f:{i} -->" in plan for i in kept)  # what was never sent is counted, not listed
+    assert sum(f"buy {n} batteries" in plan for n in range(450)) < 450
+
+    drafted = essay("draft", "prompts/garden.md", "--provider", "fake", cwd=workspace)
+    assert drafted.returncode == 0, drafted.stderr
+    assert "new since the plan" not in drafted.stderr  # the plan knows them, though it does not list them
+
+    sent_all = essay("plan", "prompts/garden.md", "--all", "--provider", "fake", cwd=workspace)
+    assert sent_all.returncode == 0, sent_all.stderr
+    everything = (folder / "plan.md").read_text()
+    assert all(f"buy {n} batteries" in everything for n in range(450))  # `--all` sent and sorted them this time
+    assert "unrelated to the prompt" not in everything
+    assert not (folder / "plan-unrelated.txt").exists()
+
+
 def test_the_dry_run_counts_the_sorting_calls_a_draft_would_make(workspace: Path) -> None:
     local = essay("draft", "prompts/garden.md", "--dry-run", cwd=workspace)
     assert "(0 to sort fragments" in local.stdout  # the bundled model does not sort: the embeddings do
