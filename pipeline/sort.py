@@ -17,6 +17,7 @@ import numpy as np
 from pipeline.assign import Plan, assign_fragments, plan_batches, sorting_cost
 from pipeline.embed import Embedder, EmbedderMissing, VectorMemory, bundled_embedder, remembering, reporting
 from pipeline.errors import UsageError
+from pipeline.gemma import gemma_embedder
 from pipeline.lexical import fused, lexical_scores
 from pipeline.llm import ChatModel
 from pipeline.minilm import minilm_embedder
@@ -26,8 +27,10 @@ from pipeline.prompt import Prompt
 from pipeline.rank import Essay, Placement, RankOptions, SortFragment, rank, shortlist
 from pipeline.shared import SharedNotes
 
+GEMMA_UP_TO = 600  # fragments: EmbeddingGemma and MPNet each embed ~17 texts/s on 2 cores: ~90 s cold
 MPNET_UP_TO = 1500  # fragments: about a minute of embedding on 2 cores
 MINILM_UP_TO = 3000  # fragments
+VOTERS = 2  # the most accurate two that load vote; a third of lesser make lowered accuracy (sort_eval)
 OPTIONS = RankOptions(neighbours=5, keep_margin=-0.1, background=0.25)  # why: see sort_fragments
 SHORTLIST_FROM = 400  # fragments: above this, only the embeddings' shortlist reaches the model
 MOST_SORT_CALLS = 10  # a shortlist never takes more calls than this (the issue's bound): the likeliest fill them first
@@ -178,19 +181,19 @@ def _embedders(
     on_progress: Callable[[str], None] = lambda message: None,
 ) -> list[Embedder]:
     """The models that rank `count` fragments, voting as equals. Where the embeddings decide alone
-    (`contextual`): MPNet and MiniLM together up to MPNET_UP_TO fragments (72% on the labeled sets against
-    66% for MiniLM alone; MPNet embeds ~25 fragments/s here), then MiniLM alone (~100/s) up to MINILM_UP_TO,
-    then WordLlama (static, ~10,000/s), which is also what ranks for a capable model that decides the
-    doubtful ones itself. A model that will not load is named to `on_progress` and left out: it costs accuracy,
-    never the sort. The contextual models' vectors are kept in `memory`: they are slow enough to be worth it,
-    the static model's are not."""
+    (`contextual`), the first two that load of: EmbeddingGemma up to GEMMA_UP_TO fragments, MPNet up to
+    MPNET_UP_TO, MiniLM (~100 texts/s) up to MINILM_UP_TO. On the labeled sets EmbeddingGemma and MPNet
+    place 84%, MPNet and MiniLM 72%, MiniLM alone 68%. Beyond that WordLlama ranks (static, ~10,000/s),
+    which is also what ranks for a capable model that decides the doubtful ones itself. A model that will not
+    load is named to `on_progress` and left out: it costs accuracy, never the sort. The contextual models'
+    vectors are kept in `memory`: they are slow enough to be worth it, the static model's are not."""
     chosen: list[Embedder] = []
     if contextual:
-        wanted = [(mpnet_embedder, MPNET_UP_TO), (minilm_embedder, MINILM_UP_TO)]
+        wanted = [(gemma_embedder, GEMMA_UP_TO), (mpnet_embedder, MPNET_UP_TO), (minilm_embedder, MINILM_UP_TO)]
         if count <= max(most for _, most in wanted):
             on_progress("loading the sorting models (the first time, MPNet is unpacked: about 10 s)…")
         for load, most in wanted:
-            if count <= most:
+            if count <= most and len(chosen) < VOTERS:
                 try:
                     chosen.append(load())
                 except EmbedderMissing as exc:

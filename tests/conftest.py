@@ -107,8 +107,9 @@ def write(path: Path, text: str | bytes) -> Path:
 
 @pytest.fixture(autouse=True)
 def static_embeddings(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Sort with the fast static embeddings in tests; MiniLM and MPNet have tests of their own, and at
-    ~100 and ~25 fragments a second on a loaded 2-core machine they would make every drafting test slow."""
+    """Sort with the fast static embeddings in tests; the contextual models have tests of their own, and at
+    ~100 and ~17 fragments a second on a loaded 2-core machine they would make every drafting test slow."""
+    monkeypatch.setattr("pipeline.sort.GEMMA_UP_TO", 0)
     monkeypatch.setattr("pipeline.sort.MINILM_UP_TO", 0)
     monkeypatch.setattr("pipeline.sort.MPNET_UP_TO", 0)
 

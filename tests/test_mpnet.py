@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline import mpnet
+from pipeline import mpnet, weights
 from pipeline.embed import EmbedderMissing
 
 REFERENCE = Path(__file__).parent / "data" / "mpnet_reference.json"
@@ -51,7 +51,7 @@ def _split_archive(tmp_path: Path, files: dict[str, bytes], parts: int = 3) -> l
 def test_the_slices_read_as_one_archive(tmp_path: Path) -> None:
     files = {"config.json": b"{}", "tokenizer.json": b"tok" * 5000, "model.safetensors": bytes(range(256)) * 400}
     parts = _split_archive(tmp_path, files, parts=4)
-    with zipfile.ZipFile(io.BufferedReader(mpnet._Joined(parts))) as archive:
+    with zipfile.ZipFile(io.BufferedReader(weights.Joined(parts))) as archive:
         assert archive.read("all-mpnet-base-v2/model.safetensors") == files["model.safetensors"]
 
 
@@ -143,7 +143,7 @@ def test_a_damaged_unpacked_copy_is_unpacked_again(
 
 def test_a_relative_cache_home_is_ignored_and_no_home_at_all_is_a_clear_miss(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", "relative/cache")
-    assert mpnet._cache_root().is_absolute()
+    assert weights.cache_root().is_absolute()
 
     def no_home() -> Path:
         raise RuntimeError("Could not determine home directory.")
@@ -151,4 +151,4 @@ def test_a_relative_cache_home_is_ignored_and_no_home_at_all_is_a_clear_miss(mon
     monkeypatch.delenv("XDG_CACHE_HOME")
     monkeypatch.setattr(Path, "home", no_home)
     with pytest.raises(EmbedderMissing, match="set XDG_CACHE_HOME"):
-        mpnet._cache_root()
+        weights.cache_root()

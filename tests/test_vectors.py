@@ -44,3 +44,17 @@ def test_a_long_embedding_says_how_far_it_is_and_gives_the_same_vectors() -> Non
     shown = reporting(fake_embedder(), said.append, every=4).embed(texts)
     assert said[0].endswith("embedding 1-4 of 10 texts…") and said[-1].endswith("embedding 9-10 of 10 texts…")
     assert np.allclose(shown, fake_embedder().embed(texts))
+
+
+def test_a_query_and_a_document_of_the_same_words_are_kept_apart(tmp_path: Path) -> None:
+    """A query/document model embeds "race day" differently as a section's question and as a note: a kept
+    vector of one must never be served as the other."""
+    documents, queries = fake_embedder(8), fake_embedder(16)
+    model = Embedder(documents.embed, "qd", encode_query=queries.embed)
+    store = Store(tmp_path / "state.sqlite")
+    kept = remembering(model, store)
+    as_note, as_question = kept.embed(["race day"]), kept.embed_queries(["race day"])
+    again = remembering(model, store).embed_queries(["race day"])
+    store.close()
+    assert as_note.shape == (1, 8) and as_question.shape == (1, 16)
+    assert np.array_equal(again, as_question)
