@@ -30,16 +30,22 @@ def lexical_scores(query: str, documents: Sequence[str]) -> np.ndarray:
     if not words or not documents:
         return np.zeros(len(documents))
     index = bm25s.BM25()
-    index.index(bm25s.tokenize(list(documents), stopwords="en", stemmer=stem, show_progress=False), show_progress=False)
-    return np.asarray(index.get_scores(words), dtype=float)
+    try:
+        index.index(
+            bm25s.tokenize(list(documents), stopwords="en", stemmer=stem, show_progress=False), show_progress=False
+        )
+        return np.asarray(index.get_scores(words), dtype=float)
+    except ValueError:  # bm25s cannot index documents without a single word
+        return np.zeros(len(documents))
 
 
 def fused(*scores: np.ndarray) -> np.ndarray:
-    """Reciprocal rank fusion: each ranking adds 1 / (FUSION_K + rank). Ties keep the documents' order, so the
-    same notes give the same order on every run."""
+    """Reciprocal rank fusion: each ranking adds 1 / (FUSION_K + rank) to the documents it scores above zero.
+    A document a ranking gives nothing (no word shared with the essay) gets nothing from it, not a rank by its
+    place in the vault. Ties keep the documents' order, so the same notes give the same order on every run."""
     total = np.zeros(len(scores[0]))
     for score in scores:
         ranks = np.empty(len(score), dtype=int)
         ranks[np.argsort(-score, kind="stable")] = np.arange(len(score))
-        total += 1.0 / (FUSION_K + 1 + ranks)
+        total += np.where(score > 0, 1.0 / (FUSION_K + 1 + ranks), 0.0)
     return total

@@ -127,8 +127,8 @@ def render_plan(plan: Plan, essay_title: str) -> str:
     parts = [f"\n# plan: {essay_title.strip().lower()}\n\n{INSTRUCTIONS}\n"]
     for section in plan.sections:
         direction = f"{section.direction}\n" if section.direction else ""
-        parts.append(f"## {section.title.lower()}\n{direction}\n{''.join(map(_render_item, section.items))}")
-    parts.append(f"## {UNUSED_TITLE}\n\n{''.join(map(_render_item, plan.unused))}")
+        parts.append(f"## {section.title.lower()}\n{direction}\n{''.join(map(render_item, section.items))}")
+    parts.append(f"## {UNUSED_TITLE}\n\n{''.join(map(render_item, plan.unused))}")
     if plan.left_out:
         lines = [f"- {n} fragment{'' if n == 1 else 's'}: {reason.strip()}\n" for reason, n in plan.left_out]
         parts.append(f"## {LEFT_OUT_TITLE}\n\n{''.join(lines)}")
@@ -137,7 +137,8 @@ def render_plan(plan: Plan, essay_title: str) -> str:
     return compose({**meta, "body_hash": plan_hash(body)}, body)
 
 
-def _render_item(item: PlanItem) -> str:
+def render_item(item: PlanItem) -> str:
+    """One list item: the text (continuation lines indented), its note's link and its id in a comment."""
     text = f"[ ] {item.text}" if _BOX.match(item.text) else item.text  # the parser drops one checkbox
     lines = text.split("\n")
     if item.fragment_id is not None:

@@ -22,14 +22,23 @@ from pipeline.embed import VectorMemory
 from pipeline.errors import DraftError
 from pipeline.llm import ChatModel
 from pipeline.notes import Fragment
-from pipeline.planfile import Plan, PlanError, PlanItem, PlanSection, parse_plan, plan_edited, render_plan
+from pipeline.planfile import (
+    Plan,
+    PlanError,
+    PlanItem,
+    PlanSection,
+    parse_plan,
+    plan_edited,
+    render_item,
+    render_plan,
+)
 from pipeline.prompt import Prompt
 from pipeline.shared import SharedNotes
 from pipeline.sort import sort_fragments
 
 PLAN_NAME = "plan.md"
-UNRELATED_NAME = "plan-unrelated.txt"  # beside plan.md: the ids of what the shortlist left out, one a line
-_UNRELATED_HEADER = "# fragments the plan left out as unrelated to the prompt; `essay plan --all` sends them\n"
+UNRELATED_NAME = "plan-unrelated.md"  # beside plan.md: what the shortlist left out, listed as the plan lists items
+_UNRELATED_ID = re.compile(r"<!--\s*f:([\w-]+)\s*-->")
 _LIST_MARKER = re.compile(r"\A[-*+]\s+(?!\[[ xX]\])")
 
 
@@ -98,7 +107,9 @@ def make_plan(
     prompt, fragments, send_all, left_out = request.prompt, list(request.fragments), request.send_all, request.left_out
     earlier = read_plan(folder, prompt, root)
     placed = _placements(earlier) if earlier else {}
-    set_aside = earlier.unrelated if earlier and not send_all else frozenset()  # `--all` sends them this time
+    # Left out as unrelated last time, and not placed since (an item the author moved into the plan is placed):
+    # not sent again, unless `--all`.
+    set_aside = frozenset() if send_all or not earlier else earlier.unrelated - placed.keys()
     fresh = [f for f in fragments if f.id not in placed and f.id not in set_aside]
     result = sort_fragments(
         prompt, fresh, llm, send_all=send_all, on_progress=on_progress, memory=memory, shared=request.shared
@@ -120,8 +131,8 @@ def make_plan(
     header = prompt_ref(prompt.path, root), prompt_hash(prompt), _now()
     plan = Plan(*header, tuple(sections), unused, tuple(why), unrelated)
     kept_as = _keep_edited(folder / PLAN_NAME)
-    _write_unrelated(folder / UNRELATED_NAME, [f.id for f in fragments if f.id in unrelated])
-    path = _write(folder / PLAN_NAME, render_plan(plan, prompt.title))  # last: the plan is what a draft follows
+    _write_unrelated(folder / UNRELATED_NAME, [f for f in fragments if f.id in unrelated], prompt.title)
+    path = _write(folder / PLAN_NAME, render_plan(plan, prompt.title))
     carried = sum(1 for f in fragments if f.id in placed)
     return PlanResult(path, plan, kept_as, carried, len(fresh) - len(result.unrelated), len(unrelated))
 
@@ -209,20 +220,27 @@ def _write(path: Path, text: str) -> Path:
 
 
 def _read_unrelated(path: Path) -> frozenset[str]:
-    """The ids beside a plan; none if the file is gone (what it held then counts as new since the plan, and
-    `draft` says so)."""
+    """The ids of what the plan left out as unrelated; none if the file is gone (what it held then counts as
+    new since the plan, and `draft` says so)."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError):
         return frozenset()
-    return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
+    return frozenset(_UNRELATED_ID.findall(text))
 
 
-def _write_unrelated(path: Path, ids: list[str]) -> None:
-    if ids:
-        _write(path, _UNRELATED_HEADER + "".join(f"{i}\n" for i in ids))
-    else:
+def _write_unrelated(path: Path, fragments: list[Fragment], essay_title: str) -> None:
+    """Every fragment the shortlist left out, as plan.md lists items: the author can read what was left out,
+    and copy an item into plan.md to place it."""
+    if not fragments:
         path.unlink(missing_ok=True)
+        return
+    head = (
+        f"# left out of the plan: {essay_title.strip().lower()}\n\n"
+        f"> {len(fragments)} fragments judged unrelated to the prompt and never sent to the model. "
+        "`essay plan --all` sends them; an item copied from here under a heading of plan.md is placed there.\n\n"
+    )
+    _write(path, head + "".join(render_item(_item(f)) for f in fragments))
 
 
 def _now() -> str:

