@@ -1,13 +1,14 @@
-"""`benchmarks/run.py sort`: each way of sorting on both labeled sets, next to the goals.
+"""`benchmarks/run.py sort`: each way of sorting on the three labeled sets, next to the goals.
 
-Sets: benchmarks/sortset (104 labels, 3 prompts: an author's draft, `tags:` frontmatter) and
-benchmarks/sortset2 (46 labels, 2 prompts, another author and subject: a check that tuning on the first set
-generalises). Ways: a random valid answer; the embeddings alone with WordLlama, MiniLM, MPNet, EmbeddingGemma,
-MPNet and MiniLM voting, and EmbeddingGemma and MPNet voting (the shipped rank options); the shipped default
-(the embedders `pipeline.sort` picks for the vault's size, timed cold); and the shortlist a capable model
-would be handed above 400 fragments, scored by recall (the right section among a fragment's candidates) since a
-fake model's answers say nothing about sorting. None of these calls a model, so there are no sorting tokens
-to report; `large-plan` reports the model's calls and tokens.
+Sets: benchmarks/sortset (104 labels, 3 prompts: an author's draft, `tags:` frontmatter), benchmarks/sortset2 (46
+labels, 2 prompts, another author and subject: a check that tuning on the first set generalises) and
+benchmarks/sortset3 (135 labels, 3 prompts over one vault, a third author, labeled blind after the sort's design was
+settled). Ways: a random valid answer; the embeddings alone with WordLlama, MiniLM, MPNet, EmbeddingGemma, MPNet and
+MiniLM voting, and EmbeddingGemma and MPNet voting (the shipped rank options); the shipped default (the embedders
+`pipeline.sort` picks for the vault's size, timed cold); and the shortlist a capable model would be handed above 400
+fragments, scored by recall (the right section among a fragment's candidates) since a fake model's answers say
+nothing about sorting. None of these calls a model, so there are no sorting tokens to report; `large-plan` reports
+the model's calls and tokens.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from pipeline.rank import Essay, SortFragment, rank, shortlist
 from pipeline.sort import OPTIONS, _embedders
 
 HERE = Path(__file__).resolve().parent
-SETS = {"sortset": HERE / "sortset", "sortset2": HERE / "sortset2"}
+SETS = {"sortset": HERE / "sortset", "sortset2": HERE / "sortset2", "sortset3": HERE / "sortset3"}
 GOAL, PER_PROMPT = 0.85, 0.65  # the issue's goal overall, and the held-out vault's floor per prompt
 Case = tuple[str, Essay, list[SortFragment], dict[str, int]]
 
