@@ -41,6 +41,7 @@ class Plan:
 
     sections: dict[str, tuple[str, ...]]
     unused: tuple[str, ...]
+    unanswered: tuple[str, ...] = ()  # in `unused` because the model never placed them, even asked again
 
 
 def assign_fragments(
@@ -89,7 +90,7 @@ def assign_fragments(
         for number, section in enumerate(prompt.sections, start=1)
     }
     unused = tuple(f.id for f in fragments if chosen.get(f.id, 0) == 0)
-    return Plan(sections, unused)
+    return Plan(sections, unused, tuple(f.id for f in fragments if f.id not in chosen))
 
 
 def plan_batches(prompt: Prompt, fragments: Sequence[Fragment], context_window: int) -> list[list[Fragment]]:

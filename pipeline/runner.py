@@ -277,11 +277,11 @@ def _shared_dry_run(inputs: Inputs, shared: SharedNotes, *, sorting: bool) -> Dr
     times the prompt tokens of the default layout (a one-slot server prefills them once)."""
     prompt, fragments = inputs.prompt, inputs.fragments
     opening = estimate_tokens(shared.first["content"])
-    doubtful = list(fragments[: (len(fragments) + 1) // 2]) if sorting else []  # the sort weighs about half
+    asked = list(fragments) if sorting else []  # the model decides every fragment of a small vault
     calls, sent, out = 0, 0, 0
-    if doubtful:
-        calls, out = 1, answer_tokens(len(doubtful), len(prompt.sections))
-        sent = opening + estimate_tokens(sort_messages(shared, doubtful)[1]["content"])
+    if asked:
+        calls, out = 1, answer_tokens(len(asked), len(prompt.sections))
+        sent = opening + estimate_tokens(sort_messages(shared, asked)[1]["content"])
     for number, section in enumerate(prompt.sections, start=1):
         share = list(fragments[number - 1 :: len(prompt.sections)])
         if share:
@@ -289,7 +289,7 @@ def _shared_dry_run(inputs: Inputs, shared: SharedNotes, *, sorting: bool) -> Dr
             request = write_messages(shared, number, section, share, words, "")[0][1]
             calls, sent = calls + 1, sent + opening + estimate_tokens(request["content"])
             out += answer_budget(words)
-    return DryRun(inputs=inputs, batches=int(bool(doubtful)), calls=calls, prompt_tokens=sent, output_tokens=out)
+    return DryRun(inputs=inputs, batches=int(bool(asked)), calls=calls, prompt_tokens=sent, output_tokens=out)
 
 
 def section_meta(section: SectionDraft, fragments: dict[str, Fragment]) -> SectionMeta:

@@ -53,14 +53,14 @@ def sort_fragments(
     memory: VectorMemory | None = None,
     shared: SharedNotes | None = None,
 ) -> Sorted:
-    """Sort with the embeddings alone (no `llm`, or one too small to sort), or let `llm` decide: the doubtful half
-    of a small vault, the whole shortlist of a large one."""
+    """Sort with the embeddings alone (no `llm`, or one too small to sort), or let `llm` decide: every fragment
+    of a small vault, what 10 calls hold of a large one's shortlist."""
     if not fragments:
         return Sorted(Plan({s.slug: () for s in prompt.sections}, ()))
     say = on_progress or (lambda message: None)
     llm = llm if llm is not None and llm.can_sort else None
     # Where the embeddings decide alone, the contextual models are worth their time; where a capable model
-    # decides the doubtful ones, the static model ranks in a second instead of a minute.
+    # decides, the static model shortlists in a second instead of a minute.
     embedders = _embedders(len(fragments), contextual=llm is None, memory=memory, on_progress=say)
     models = " and ".join(e.name.removesuffix(" (numpy)") for e in embedders)
     say(f"ranking {len(fragments)} fragments against the sections with {models}…")
@@ -79,9 +79,9 @@ def sort_fragments(
     if send_all:
         listed = [(p.id, every) for p in placements]
     elif small:
-        # The embeddings keep their sure calls and the model decides the doubtful half: it then reads the
-        # notes about once (to write), not twice.
-        listed = _doubtful(placements, len(every))
+        # The model decides every fragment of a small vault, each among its three likeliest sections (or none):
+        # the static model that ranks for it is right only about 65% of the time, even on its surest half.
+        listed = [(p.id, _likeliest(p, min(3, len(every)))) for p in placements]
     else:
         # On a large vault only the shortlist is weighed, and all of it by the model: there the embeddings'
         # cut is a guess at relevance among thousands, so nothing reaches a section unchecked.
@@ -92,7 +92,7 @@ def sort_fragments(
     sent = [f for f in fragments if f.id in choices]
     concurrency = SORT_CONCURRENCY if llm.sends_over_http else 1  # one local model answers one call at a time
 
-    which = "" if send_all else "doubtful " if small else "shortlisted "
+    which = "shortlisted " if not (send_all or small) else ""
 
     def asking(number: int, total: int) -> None:
         say(f"asking {llm.model} about {len(sent)} {which}fragments{f' ({number} of {total})' if total > 1 else ''}…")
@@ -104,36 +104,22 @@ def sort_fragments(
     chosen = {p.id: p.section for p in placements if p.id in considered}  # the model's answer overrides below
     for number, section in enumerate(prompt.sections, start=1):
         chosen.update({i: number for i in decided.sections[section.slug]})
-    chosen.update({i: 0 for i in decided.unused if i in choices})
+    # What the model never placed, even asked again (a garbled answer), keeps the embeddings' place.
+    chosen.update({i: 0 for i in decided.unused if i in choices and i not in decided.unanswered})
     unrelated = tuple(f.id for f in fragments if f.id not in considered)
     return Sorted(_plan(prompt, fragments, chosen), unrelated)
 
 
 def sorting_estimate(prompt: Prompt, fragments: Sequence[Fragment], llm: ChatModel) -> tuple[int, int, int]:
-    """Calls, prompt tokens and answer tokens `sort_fragments` would spend, without ranking: the doubtful half of
+    """Calls, prompt tokens and answer tokens `sort_fragments` would spend, without ranking: every fragment of
     a small vault, what the capped calls hold of a large one; none for a model that cannot sort. A dry run
     reports this, so it and the real run agree."""
     if not llm.can_sort or not fragments:
         return 0, 0, 0
     if len(fragments) <= SHORTLIST_FROM:
-        return sorting_cost(prompt, list(fragments)[: (len(fragments) + 1) // 2], llm.context_window)
+        return sorting_cost(prompt, list(fragments), llm.context_window)
     batches = plan_batches(prompt, list(fragments), llm.context_window)[:MOST_SORT_CALLS]
     return sorting_cost(prompt, [f for batch in batches for f in batch], llm.context_window)
-
-
-def _doubtful(placements: Sequence[Placement], sections: int) -> list[tuple[str, tuple[int, ...]]]:
-    """The half of the fragments the embeddings are least sure of (the smallest lead of the best section over
-    the next, or near the "fits no section" cut), each with its three likeliest sections."""
-
-    def lead(p: Placement) -> tuple[float, str]:
-        ranked = sorted(p.scores, reverse=True)
-        # Rounded, with the id to break ties: the same notes must give the same request on every run, or
-        # the cache and a resumed batch would not know it again.
-        return (round(ranked[0] - ranked[1], 3) if len(ranked) > 1 else 1.0), p.id
-
-    ordered = sorted(placements, key=lead)
-    doubtful = ordered[: (len(ordered) + 1) // 2]
-    return [(p.id, _likeliest(p, min(3, sections))) for p in doubtful]
 
 
 def _likeliest(placement: Placement, count: int) -> tuple[int, ...]:
@@ -185,7 +171,7 @@ def _embedders(
     MPNET_UP_TO, MiniLM (~100 texts/s) up to MINILM_UP_TO. Over the three labeled sets EmbeddingGemma and
     MPNet place 72% (84% on the two the sort was designed with), MPNet and MiniLM 65%, MiniLM alone 64%.
     Beyond that WordLlama ranks (static, ~10,000/s),
-    which is also what ranks for a capable model that decides the doubtful ones itself. A model that will not
+    which is also what shortlists for a capable model that decides itself. A model that will not
     load is named to `on_progress` and left out: it costs accuracy, never the sort. The contextual models'
     vectors are kept in `memory`: they are slow enough to be worth it, the static model's are not."""
     chosen: list[Embedder] = []

@@ -94,11 +94,12 @@ def default_answer(user: str, schema: dict[str, Any] | None) -> str:
 
 
 def sorting_answer(schema: dict[str, Any]) -> str:
-    """A complete answer for a sorting schema: each fragment in one of the sections it may go to, spread
-    over them in turn, and only in "0" where no section may take it."""
+    """A complete answer for a sorting schema: each fragment in one of the sections it may go to, the one
+    with the fewest so far (a spread over every section that may take any), and only in "0" where no
+    section may take it."""
     lists = {key: spec["items"]["enum"] for key, spec in schema["properties"].items()}
     answer: dict[str, list[int]] = {key: [] for key in lists}
-    for turn, number in enumerate(sorted({n for ids in lists.values() for n in ids})):
+    for number in sorted({n for ids in lists.values() for n in ids}):
         options = [key for key, ids in lists.items() if key != "0" and number in ids] or ["0"]
-        answer[options[turn % len(options)]].append(number)
+        answer[min(options, key=lambda key: len(answer[key]))].append(number)
     return json.dumps(answer)
