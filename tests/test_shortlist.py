@@ -59,3 +59,24 @@ def test_fusion_puts_first_what_both_rankings_put_high() -> None:
 def test_fragments_sharing_no_word_with_the_essay_are_ordered_by_the_embeddings_not_by_their_place() -> None:
     embedding = np.array([0.1, 0.5, 0.9])  # the last note is the likeliest
     assert list(np.argsort(-fused(embedding, np.zeros(3)), kind="stable")) == [2, 1, 0]
+
+
+def _small_vault() -> list[Fragment]:
+    lines = ["kestrel fell over at 3am", "okafor hired me onto the team", "why i am leaving now", "buy milk"]
+    return [Fragment(f"f{n}", f"notes/{n}.md", f"note {n}", None, (), text) for n, text in enumerate(lines)]
+
+
+def test_a_capable_model_decides_every_fragment_of_a_small_vault() -> None:
+    llm = FakeLLM()
+    sort_fragments(PROMPT, _small_vault(), llm)
+    (call,) = [c for c in llm.history if c.schema]
+    asked = set().union(*(spec["items"]["enum"] for spec in call.schema["properties"].values()))
+    assert len(asked) == 4  # not only the half the static model is least sure of
+
+
+def test_what_the_model_never_places_keeps_the_embeddings_place_rather_than_being_dropped() -> None:
+    llm = FakeLLM().enqueue("{}", "{}")  # a garbled answer, and the same when asked again
+    result = sort_fragments(PROMPT, _small_vault(), llm)
+    placed = sum(len(ids) for ids in result.plan.sections.values())
+    assert placed > 0  # the embeddings' places stand
+    assert placed + len(result.plan.unused) == 4
