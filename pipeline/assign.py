@@ -1,12 +1,12 @@
 """Assign: the LLM puts every note fragment in exactly one section of the prompt, or in none.
 
 The fragments are numbered 1..N in the call (mapped back to stable ids), and the answer lists them by
-section: {"1": [3, 7], "2": [1], ..., "0": [2]}, 0 = fits no section. It costs about two tokens a
-fragment (a number and a comma), where one key a fragment cost five. The schema lets each section's list
-hold only the fragments that may go there. We validate anyway: unknown numbers are dropped, a fragment
-listed twice goes to the first section it may go to (a place in the essay over none), missing ones are
-re-asked once, then marked unused. Fragments that do not fit the model's context in one call are
-assigned in batches.
+section: {"1": [3, 7], "2": [1], ..., "0": [2]}, 0 = fits no section. It costs about two tokens a fragment
+(a number and a comma), where one key a fragment cost five. The schema lets each section's list hold only
+the fragments that may go there. We validate anyway: unknown numbers are dropped, a fragment listed twice
+goes to the first section it may go to (a place in the essay over none), missing ones are re-asked once,
+then marked unused and `unanswered` (the caller may fall back on the embeddings). Fragments that do not fit
+the model's context in one call are assigned in batches.
 """
 
 from __future__ import annotations

@@ -2,9 +2,9 @@
 
 The bundled embedding model ranks every fragment against every section (its title, its questions and
 the essay's instruction). With the bundled 135M chat model, which cannot sort, the embeddings decide.
-With a capable model, the model decides, but only over the embeddings' shortlist: fragments clearly
-unrelated to the prompt never reach it, and each fragment may go only to its few likeliest sections,
-so the prompt and the answer grow with the material relevant to the prompt, not with the vault.
+With a capable model, the model decides: every fragment of a small vault, each among its few likeliest
+sections; on a large vault only a shortlist, so fragments clearly unrelated to the prompt never reach it
+and the prompt and the answer grow with the material relevant to the prompt, not with the vault.
 """
 
 from __future__ import annotations
@@ -104,8 +104,12 @@ def sort_fragments(
     chosen = {p.id: p.section for p in placements if p.id in considered}  # the model's answer overrides below
     for number, section in enumerate(prompt.sections, start=1):
         chosen.update({i: number for i in decided.sections[section.slug]})
-    # What the model never placed, even asked again (a garbled answer), keeps the embeddings' place.
-    chosen.update({i: 0 for i in decided.unused if i in choices and i not in decided.unanswered})
+    # On a small vault, what the model never placed, even asked again (a garbled answer), keeps the embeddings'
+    # place, and the author is told; on a large one nothing reaches a section the model did not put there.
+    fallback = {i for i in decided.unanswered if small and not send_all}
+    chosen.update({i: 0 for i in decided.unused if i in choices and i not in fallback})
+    if fallback:
+        say(f"{llm.model} did not place {len(fallback)} fragments, even asked again: they keep the embeddings' place")
     unrelated = tuple(f.id for f in fragments if f.id not in considered)
     return Sorted(_plan(prompt, fragments, chosen), unrelated)
 

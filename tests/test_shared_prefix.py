@@ -97,7 +97,11 @@ def test_a_citation_of_another_sections_note_is_dropped_and_footnotes_point_to_t
     owner = notes_of(llm.history[0].messages[0]["content"])
     post = frontmatter.load(workspace / "drafts" / "garden" / "v001.md")
     strays = 0
-    for section, write_call in zip(post["sections"], [c for c in llm.history if c.schema is None], strict=True):
+    # The writing calls run side by side: pair each with its section by title, not by the order they started.
+    writes = {re.search(r'write section \d+, "(.+?)"', c.user)[1]: c for c in llm.history if c.schema is None}  # type: ignore[index]
+    assert len(writes) >= 2
+    for section in post["sections"]:
+        write_call = writes[section["title"]]
         own = re.search(r"from notes (.+?)\. cite only", write_call.user)[1].split(", ")  # type: ignore[index]
         body = post.content.split(f"<!-- section: {section['slug']} -->", 1)[1].split("<!-- section:", 1)[0]
         links = dict(re.findall(r"^\[\^(\S+?)\]: (.+)$", body, re.M))

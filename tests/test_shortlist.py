@@ -76,7 +76,15 @@ def test_a_capable_model_decides_every_fragment_of_a_small_vault() -> None:
 
 def test_what_the_model_never_places_keeps_the_embeddings_place_rather_than_being_dropped() -> None:
     llm = FakeLLM().enqueue("{}", "{}")  # a garbled answer, and the same when asked again
-    result = sort_fragments(PROMPT, _small_vault(), llm)
+    said: list[str] = []
+    result = sort_fragments(PROMPT, _small_vault(), llm, on_progress=said.append)
     placed = sum(len(ids) for ids in result.plan.sections.values())
-    assert placed > 0  # the embeddings' places stand
+    assert placed > 0  # the embeddings' places stand, and the author is told
+    assert any("did not place 4 fragments" in line for line in said)
     assert placed + len(result.plan.unused) == 4
+
+
+def test_the_models_none_is_honoured_over_the_embeddings() -> None:
+    llm = FakeLLM().enqueue('{"0": [1, 2, 3, 4]}')
+    result = sort_fragments(PROMPT, _small_vault(), llm)
+    assert not any(result.plan.sections.values()) and len(result.plan.unused) == 4
