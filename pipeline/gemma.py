@@ -2,6 +2,7 @@
 
 With MPNet it places 72% of the three labeled sets' fragments against 65% for MPNet and MiniLM
 (benchmarks/run.py sort; 84% against 72% on the two sets the sort was designed with).
+
 It is a query/document model: a section's title and questions are embedded as search queries, a note's
 fragment as a document, each with the prompt the model was trained with.
 
