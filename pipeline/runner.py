@@ -36,7 +36,7 @@ from pipeline.planning import PLAN_NAME, PlanRequest, PlanResult, as_planned, fo
 from pipeline.prompt import Prompt, parse_prompt
 from pipeline.session import Run
 from pipeline.shared import SharedNotes, shared_notes, sort_messages, write_messages
-from pipeline.sort import sorting_estimate
+from pipeline.sort import sorting_estimate, to_be_asked
 from pipeline.text import estimate_tokens
 
 
@@ -253,7 +253,8 @@ def dry_run(run: Run, inputs: Inputs) -> DryRun:
     following = (folder / PLAN_NAME).is_file()  # a draft that follows a plan sorts nothing
     shared = shared_layout(run, inputs, [as_planned(f) for f in fragments])
     if shared is not None:
-        return _shared_dry_run(inputs, shared, sorting=not following and run.provider.can_sort)
+        sorting = not following and run.provider.can_sort
+        return _shared_dry_run(inputs, shared, to_be_asked(prompt, fragments, window) if sorting else [])
     batches, sort_in, sort_out = (0, 0, 0) if following else sorting_estimate(prompt, fragments, run.provider)
     sections = len(prompt.sections)
     write_in = write_out = 0
@@ -272,12 +273,11 @@ def dry_run(run: Run, inputs: Inputs) -> DryRun:
     )
 
 
-def _shared_dry_run(inputs: Inputs, shared: SharedNotes, *, sorting: bool) -> DryRun:
+def _shared_dry_run(inputs: Inputs, shared: SharedNotes, asked: list[Fragment]) -> DryRun:
     """What a draft in the shared layout would send: every call opens with all the notes, so it sends several
     times the prompt tokens of the default layout (a one-slot server prefills them once)."""
     prompt, fragments = inputs.prompt, inputs.fragments
     opening = estimate_tokens(shared.first["content"])
-    asked = list(fragments) if sorting else []  # the model decides every fragment of a small vault
     calls, sent, out = 0, 0, 0
     if asked:
         calls, out = 1, answer_tokens(len(asked), len(prompt.sections))

@@ -120,10 +120,16 @@ def sorting_estimate(prompt: Prompt, fragments: Sequence[Fragment], llm: ChatMod
     reports this, so it and the real run agree."""
     if not llm.can_sort or not fragments:
         return 0, 0, 0
+    return sorting_cost(prompt, to_be_asked(prompt, fragments, llm.context_window), llm.context_window)
+
+
+def to_be_asked(prompt: Prompt, fragments: Sequence[Fragment], context_window: int) -> list[Fragment]:
+    """As many fragments as a capable model will be asked about, without ranking: every fragment of a small
+    vault; of a large one, as many as MOST_SORT_CALLS calls hold."""
     if len(fragments) <= SHORTLIST_FROM:
-        return sorting_cost(prompt, list(fragments), llm.context_window)
-    batches = plan_batches(prompt, list(fragments), llm.context_window)[:MOST_SORT_CALLS]
-    return sorting_cost(prompt, [f for batch in batches for f in batch], llm.context_window)
+        return list(fragments)
+    batches = plan_batches(prompt, list(fragments), context_window)[:MOST_SORT_CALLS]
+    return [f for batch in batches for f in batch]
 
 
 def _likeliest(placement: Placement, count: int) -> tuple[int, ...]:
