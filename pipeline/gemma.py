@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.embed import Embedder, EmbedderMissing, WeightsUnreadable
-from pipeline.transformer import loaded_once
+from pipeline.transformer import loaded_once, mean_pooled
 from pipeline.weights import Archive, model_dir, read_safetensors
 
 NAME = "embeddinggemma-300m"
@@ -92,20 +92,8 @@ class Gemma:
     def encode(self, texts: list[str], prompt: str) -> np.ndarray:
         """Mean-pooled, projected rows (unnormalised); an empty text stays a zero row."""
         encodings = self.tokenizer.encode_batch([prompt + t for t in texts])
-        out = np.zeros((len(texts), self.hidden), dtype=np.float32)
-        order = sorted((i for i in range(len(texts)) if texts[i].strip()), key=lambda i: len(encodings[i].ids))
-        for start in range(0, len(order), BATCH):  # similar lengths together: little padding
-            chunk = order[start : start + BATCH]
-            width = max(len(encodings[i].ids) for i in chunk)
-            ids = np.zeros((len(chunk), width), dtype=np.int64)
-            mask = np.zeros((len(chunk), width), dtype=np.float32)
-            for row, i in enumerate(chunk):
-                ids[row, : len(encodings[i].ids)] = encodings[i].ids
-                mask[row, : len(encodings[i].ids)] = 1.0
-            x = self._forward(ids, mask)
-            pooled = (x * mask[..., None]).sum(axis=1) / mask.sum(axis=1, keepdims=True)
-            out[chunk] = pooled @ self.dense[0] @ self.dense[1]
-        return out
+        pooled = mean_pooled(texts, encodings, self.hidden, BATCH, self._forward)
+        return pooled @ self.dense[0] @ self.dense[1]
 
     def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         w = self.w

@@ -100,8 +100,8 @@ class Plan:
     sections: tuple[PlanSection, ...]
     unused: tuple[PlanItem, ...]
     left_out: tuple[tuple[str, int], ...] = ()  # (reason, count); rendered as "N fragments: reason"
-    # Fragments the shortlist left out as unrelated to the prompt: counted in the plan, their ids kept beside
-    # it (pipeline/planning.py), not listed: on a 10,000-note vault they are tens of thousands.
+    # Fragments the shortlist left out as unrelated to the prompt: counted in the plan and listed beside it, in
+    # plan-unrelated.md (pipeline/planning.py): on a 10,000-note vault they are tens of thousands.
     unrelated: frozenset[str] = frozenset()
 
 

@@ -106,7 +106,7 @@ def sort_fragments(
         chosen.update({i: number for i in decided.sections[section.slug]})
     # On a small vault, what the model never placed, even asked again (a garbled answer), keeps the embeddings'
     # place, and the author is told; on a large one nothing reaches a section the model did not put there.
-    fallback = {i for i in decided.unanswered if small and not send_all}
+    fallback = set(decided.unanswered) if small and not send_all else set()
     chosen.update({i: 0 for i in decided.unused if i in choices and i not in fallback})
     if fallback:
         say(f"{llm.model} did not place {len(fallback)} fragments, even asked again: they keep the embeddings' place")

@@ -2,6 +2,7 @@
 
 Tokenise with `tokenizers`, batch texts of similar length, run the model's forward pass (each subclass
 has its own), mean-pool over real tokens. No torch: the weights are read with `safetensors.numpy`.
+EmbeddingGemma (pipeline/gemma.py) has its own loader but batches and pools with `mean_pooled`.
 """
 
 from __future__ import annotations
@@ -67,22 +68,7 @@ class Encoder:
         self.tokenizer.no_padding()  # padding is per length-sorted batch, not to a fixed 128
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        encodings = self.tokenizer.encode_batch(texts)
-        out = np.zeros((len(texts), self.hidden), dtype=np.float32)
-        # Sorting by length keeps padding (wasted work) small inside each batch.
-        # An empty text stays a zero row (as with WordLlama) rather than the embedding of the bare specials.
-        order = sorted((i for i in range(len(texts)) if texts[i].strip()), key=lambda i: len(encodings[i].ids))
-        for start in range(0, len(order), BATCH):
-            chunk = order[start : start + BATCH]
-            width = max(len(encodings[i].ids) for i in chunk)
-            ids = np.full((len(chunk), width), self.pad_id, dtype=np.int64)
-            mask = np.zeros((len(chunk), width), dtype=np.float32)
-            for row, i in enumerate(chunk):
-                ids[row, : len(encodings[i].ids)] = encodings[i].ids
-                mask[row, : len(encodings[i].ids)] = 1.0
-            x = self._forward(ids, mask)
-            out[chunk] = (x * mask[..., None]).sum(axis=1) / np.maximum(mask.sum(axis=1, keepdims=True), 1.0)
-        return out
+        return mean_pooled(texts, self.tokenizer.encode_batch(texts), self.hidden, BATCH, self._forward, self.pad_id)
 
     def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """Token states of the last layer, (batch, length, hidden)."""
@@ -97,6 +83,32 @@ class Encoder:
     def _split_heads(self, x: np.ndarray) -> np.ndarray:
         batch, length, hidden = x.shape
         return x.reshape(batch, length, self.heads, hidden // self.heads).transpose(0, 2, 1, 3)
+
+
+def mean_pooled(
+    texts: list[str],
+    encodings: list,  # tokenizers' Encoding of each text
+    hidden: int,
+    batch: int,
+    forward: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    pad_id: int = 0,
+) -> np.ndarray:
+    """Each text's last-layer token states from `forward(ids, mask)`, averaged over its real tokens
+    (unnormalised). Texts of similar length are batched together, so padding (wasted work) stays small. An
+    empty text stays a zero row (as with WordLlama) rather than the embedding of the bare special tokens."""
+    out = np.zeros((len(texts), hidden), dtype=np.float32)
+    order = sorted((i for i in range(len(texts)) if texts[i].strip()), key=lambda i: len(encodings[i].ids))
+    for start in range(0, len(order), batch):
+        chunk = order[start : start + batch]
+        width = max(len(encodings[i].ids) for i in chunk)
+        ids = np.full((len(chunk), width), pad_id, dtype=np.int64)
+        mask = np.zeros((len(chunk), width), dtype=np.float32)
+        for row, i in enumerate(chunk):
+            ids[row, : len(encodings[i].ids)] = encodings[i].ids
+            mask[row, : len(encodings[i].ids)] = 1.0
+        x = forward(ids, mask)
+        out[chunk] = (x * mask[..., None]).sum(axis=1) / np.maximum(mask.sum(axis=1, keepdims=True), 1.0)
+    return out
 
 
 def embedder_of(model: type[Encoder], model_dir: Path, name: str, weights: str) -> Embedder:
