@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -235,6 +236,9 @@ def main(
 
 def run() -> None:
     """Console entry point: user errors become one red line and an exit code, never a traceback."""
+    # What is imported lives until exit: out of the collector's sight, no pass walks it again, and leaving
+    # takes a writer's terminal back ~0.2 s sooner.
+    gc.freeze()
     try:
         app()
     except EssayError as exc:  # raised before a command started (an option's callback)

@@ -61,7 +61,7 @@ def shared_notes(
         ],
         notes=group_by_note(keys),
     )
-    request = REQUEST_TOKENS + 3 * len(keys)  # every id once, in the sort's request
+    request = REQUEST_TOKENS + 3 * len(keys)  # at most every id once, in the sort's request
     if estimate_tokens(first["content"]) + request + answer > window * _WINDOW_SHARE:
         return None
     return SharedNotes(keys, {f.id: k for k, f in keys.items()}, first, len(prompt.sections))
@@ -69,8 +69,20 @@ def shared_notes(
 
 def sort_messages(shared: SharedNotes, fragments: Sequence[Fragment]) -> list[dict[str, str]]:
     """The sorting call: the shared message, then which of its notes to sort (each must be in it)."""
-    ids = ", ".join(shared.ids[f.id] for f in fragments)
-    return [shared.first, render_message("user", "shared.sort", ids=ids)]
+    numbers = [int(shared.ids[f.id][1:]) for f in fragments]
+    return [shared.first, render_message("user", "shared.sort", ids=id_ranges(numbers))]
+
+
+def id_ranges(numbers: Sequence[int]) -> str:
+    """Ids as runs: `f1 to f40, f42 to f251`. A small vault's sort asks for every note of the shared message,
+    and naming each id once more cost a one-slot server as many tokens again to read."""
+    runs: list[list[int]] = []
+    for number in numbers:
+        if runs and number == runs[-1][-1] + 1:
+            runs[-1].append(number)
+        else:
+            runs.append([number])
+    return ", ".join(f"f{r[0]}" if len(r) == 1 else f"f{r[0]} to f{r[-1]}" for r in runs)
 
 
 def write_messages(

@@ -10,6 +10,7 @@ import frontmatter
 
 from pipeline.llm import Completion, Messages
 from pipeline.providers import register_provider
+from pipeline.shared import id_ranges
 from pipeline.text import estimate_tokens
 from tests.conftest import essay, write
 from tests.fakes import FakeLLM
@@ -47,6 +48,15 @@ def _citing(settings: Any, options: Any) -> CitingLLM:
 register_provider("citing", _citing)
 
 
+def _expanded(ranges: str) -> set[str]:
+    """`f1 to f3, f7` -> {f1, f2, f3, f7}."""
+    ids: set[str] = set()
+    for run in ranges.split(", "):
+        first, _, last = run.partition(" to ")
+        ids |= {f"f{n}" for n in range(int(first[1:]), int((last or first)[1:]) + 1)}
+    return ids
+
+
 def notes_of(shared: str) -> dict[str, str]:
     """Each id in the shared message -> the title of the note it sits under."""
     owner: dict[str, str] = {}
@@ -79,7 +89,7 @@ def test_every_call_opens_with_the_same_message_holding_every_note(workspace: Pa
     ids = set(notes_of(shared))
     assert len(ids) >= 5
     # The sort asks for ids of the shared message and answers with their numbers.
-    asked = set(re.search(r"sort notes (.+?) into", sorts[0].user)[1].split(", "))  # type: ignore[index]
+    asked = _expanded(re.search(r"sort notes (.+?) into", sorts[0].user)[1])  # type: ignore[index]
     assert asked and asked <= ids
     assert {n for s in sorts[0].schema["properties"].values() for n in s["items"]["enum"]} == {
         int(i[1:]) for i in asked
@@ -163,3 +173,8 @@ def test_a_dry_run_counts_the_notes_every_call_sends(workspace: Path) -> None:
     llm = _draft(workspace, "slots = 1\n")
     sent = sum(estimate_tokens("".join(m["content"] for m in c.messages)) for c in llm.history)
     assert 0.8 < shared / sent < 1.25  # about what the draft sends
+
+
+def test_the_sort_names_runs_of_ids_by_their_ends() -> None:
+    assert id_ranges([1, 2, 3, 5, 7, 8]) == "f1 to f3, f5, f7 to f8"
+    assert _expanded(id_ranges([4, 9, 10, 11, 2])) == {"f4", "f9", "f10", "f11", "f2"}
