@@ -6,9 +6,11 @@ For each server kind (benchmarks/servers.py, each run against a fresh server pro
 (b) one call that sends the same notes and prompt and asks for the whole essay, with max_tokens equal to
     the output tokens all of (a)'s calls produced, so both sides generate the same number of tokens.
 Both walls are timed by this process: (a) includes the CLI's start-up, as a writer would wait for it.
-Against the one-slot server the workspace's essay.toml says `[llm] slots = 1`, as a llama.cpp-server user sets
-it: every call then opens with the same notes, so the pipeline sends several times the one call's prompt tokens
-while the server prefills about as many as it. Both counts are reported.
+Both servers listen on loopback. The one-slot server gets essay's default for a server on this machine: every
+call opens with the same notes, so the pipeline sends several times the one call's prompt tokens while the server
+prefills about as many as it (both counts are reported). The parallel server stands for a hosted API, which is
+not on this machine: its workspace's essay.toml says `[llm] slots = 4`, which gives each call its own notes, as
+a hosted API gets by default.
 """
 
 from __future__ import annotations
@@ -48,8 +50,8 @@ def _compare(mode: str) -> list[tuple[str, str]]:
         (workspace / "prompts").mkdir()
         shutil.copy(ROOT / PROMPT, workspace / PROMPT)
         make_vault(workspace / "notes", NOTES)
-        if mode == "one-slot":
-            (workspace / "essay.toml").write_text("[llm]\nslots = 1\n", encoding="utf-8")
+        if mode == "parallel":  # a hosted API's layout, though this server is on loopback
+            (workspace / "essay.toml").write_text("[llm]\nslots = 4\n", encoding="utf-8")
         with FakeServer(mode) as server:
             ready = time.perf_counter()
             draft_wall = _draft(workspace, server.base_url)

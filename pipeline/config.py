@@ -7,7 +7,7 @@
     timeout = 120                  # seconds one call may take in all, retries included
     concurrency = 4                # sections written at once
     context_window = 16384         # tokens; for local, the n_ctx llama.cpp is given
-    slots = 1                      # the server answers one call at a time and reuses the prompt prefix
+    slots = 1                      # 1: every call opens with the same notes (unset: so for a server on this machine)
 
     [notes]
     ignore = ["archive/*"]         # globs relative to the notes folder, beyond templates/ and dot-folders
@@ -32,6 +32,7 @@ setting it does not send notes anywhere unless the provider is openai).
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import os
 import tomllib
 from dataclasses import dataclass, field, replace
@@ -113,7 +114,7 @@ class Settings:
     timeout: float = 120.0
     concurrency: int = 4
     context_window: int | None = None
-    slots: int | None = None  # 1: every call of a draft opens with the same notes (see pipeline/shared.py)
+    slots: int | None = None  # 1: every call of a draft opens with the same notes (see `shares_prefix`)
     ignore: tuple[str, ...] = ()
     private: tuple[str, ...] = ()
     trusted: tuple[str, ...] = ()  # endpoints that may receive private notes
@@ -229,6 +230,28 @@ def _checked(settings: Settings) -> Settings:
 
 def openai_base_url(settings: Settings) -> str | None:
     return settings.base_url or os.environ.get("OPENAI_BASE_URL") or None
+
+
+def shares_prefix(settings: Settings) -> bool:
+    """Whether every call of a draft opens with the same message holding its notes (pipeline/shared.py).
+    `slots = 1` says so, and more slots say not. Unset, it is so for a server on this machine: its prompt
+    tokens cost nothing, and llama.cpp's server (one slot by default), Ollama and vLLM reuse the prefix a call
+    shares with the one before, so the notes are read once. A hosted API bills every token it is sent."""
+    if settings.slots is not None:
+        return settings.slots == 1
+    return settings.provider == "openai" and on_this_machine(openai_base_url(settings))
+
+
+def on_this_machine(url: str | None) -> bool:
+    host = urlparse(url).hostname if url else None
+    if host is None:
+        return False
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def is_trusted(settings: Settings, endpoint: str) -> bool:

@@ -8,11 +8,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pipeline.assign import answer_tokens
+from pipeline.config import shares_prefix
 from pipeline.draftfile import body_hash, compose, render_body, text_hash
 from pipeline.drafts import DraftFile, essay_dir, next_version, prompt_ref, write_new_version
 from pipeline.expand import (
@@ -181,8 +182,8 @@ def draft_essay(run: Run, inputs: Inputs) -> DraftResult:
     else:
         run.progress.on_info(f"following {folder / PLAN_NAME}: no sorting")
     material = follow_plan(plan, prompt, list(fragments))
-    if not sorting:  # only what the author's plan places
-        shared = shared_layout(run, inputs, [f for s in material.sections.values() for f in s])
+    if not sorting:
+        shared = shared_layout(run, inputs, _as_the_plan_holds(fragments, material.sections.values()))
     for warning in material.warnings:
         run.progress.on_warning(warning)
     if material.unplaced:
@@ -231,10 +232,20 @@ def draft_essay(run: Run, inputs: Inputs) -> DraftResult:
     return DraftResult(written, plan, llm.usage, flags, round(time.perf_counter() - started, 1))
 
 
+def _as_the_plan_holds(fragments: Sequence[Fragment], sections: Iterable[Sequence[Fragment]]) -> list[Fragment]:
+    """The notes in the order the sort's shared message had them, as the plan now holds them, then the author's
+    own points: a draft that resumes after its sort, or follows an unedited plan, sends the calls it sent before
+    word for word, so their answers are reused and a one-slot server reads the notes no second time."""
+    placed = {f.id: f for section in sections for f in section}
+    in_notes = [placed.get(f.id, as_planned(f)) for f in fragments]
+    known = {f.id for f in fragments}
+    return in_notes + [f for f in placed.values() if f.id not in known]
+
+
 def shared_layout(run: Run, inputs: Inputs, fragments: Sequence[Fragment]) -> SharedNotes | None:
-    """With `[llm] slots = 1`, the message every call of the draft opens with, over `fragments`; None without
-    the setting, or when they do not fit the model's window (then each call carries its own notes, as by default)."""
-    if run.settings.slots != 1 or not fragments:
+    """Where calls share their prefix (`shares_prefix`), the message every call of the draft opens with, over
+    `fragments`; None elsewhere, or when they do not fit the model's window (then each call carries its own)."""
+    if not shares_prefix(run.settings) or not fragments:
         return None
     prompt, window = inputs.prompt, run.provider.context_window
     samples = pick_voice_samples(inputs.voice_samples, voice_budget(window))
@@ -242,6 +253,11 @@ def shared_layout(run: Run, inputs: Inputs, fragments: Sequence[Fragment]) -> Sh
     shared = shared_notes(prompt, fragments, samples, window, answer)
     if shared is None:
         run.progress.on_info(f"{len(fragments)} fragments do not fit one shared prompt: each call sends its own")
+    elif run.settings.slots is None:
+        run.progress.on_info(
+            "a server on this machine: every call opens with the same notes, so it reads them once "
+            "(if it answers calls side by side, set [llm] slots in essay.toml to how many)"
+        )
     return shared
 
 
@@ -320,5 +336,5 @@ def input_hash(inputs: Inputs, run: Run) -> str:
     for fragment in inputs.fragments:
         digest.update(fragment.id.encode())
     llm = run.provider
-    digest.update(f"{llm.provider}\n{llm.model}\n{templates_hash(shared=run.settings.slots == 1)}".encode())
+    digest.update(f"{llm.provider}\n{llm.model}\n{templates_hash(shared=shares_prefix(run.settings))}".encode())
     return digest.hexdigest()[:16]

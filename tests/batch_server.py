@@ -201,7 +201,7 @@ class BatchServer:
         user = next((str(m.get("content", "")) for m in messages if m.get("role") == "user"), "")
         fmt = body.get("response_format") or {}
         schema = fmt["json_schema"]["schema"] if fmt.get("type") == "json_schema" else fmt.get("schema")
-        schema = schema or _schema_from_text(user)
+        schema = schema or _schema_from_text(messages)
         text = default_answer(user, schema)
         if schema is None:
             text += f" Answer to {tag}."  # so a test sees which line each answer belongs to

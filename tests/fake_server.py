@@ -83,7 +83,7 @@ class FakeOpenAIServer:
         if fmt and fmt.get("type") == "json_schema" and self.structured == "json_object":
             return 500, _error("1 validation error: response_format.type Input should be 'text' or 'json_object'")
         user = next((m["content"] for m in body["messages"] if m["role"] == "user"), "")
-        schema = _schema(fmt) if fmt else _schema_from_text(user)
+        schema = _schema(fmt) if fmt else _schema_from_text(body["messages"])
         text = default_answer(user, schema)
         if schema is None:
             text += f" Take {_letters(len(self.requests))}."  # each section text differs from the last one
@@ -167,11 +167,23 @@ def _schema(fmt: dict[str, Any]) -> dict[str, Any]:
     return fmt["json_schema"]["schema"] if fmt["type"] == "json_schema" else fmt["schema"]
 
 
-def _schema_from_text(user: str) -> dict[str, Any] | None:
-    """With no response_format, an assignment request is recognised by its fragment list."""
-    ids = [int(n) for n in re.findall(r"^\[(\d+)\]", user, re.M)]
-    if not ids or "goes in exactly one list" not in user:
+def _schema_from_text(messages: list[dict[str, str]]) -> dict[str, Any] | None:
+    """With no response_format, an assignment request is recognised by its fragment list, or in the layout
+    where every call opens with the notes (pipeline/shared.py) by the runs of ids it asks to sort."""
+    user = messages[-1]["content"]
+    if "goes in exactly one list" not in user:
         return None
-    sections = len(re.findall(r"^[1-9]\d*\. ", user, re.M))
+    if asked := re.match(r"sort notes (.+?) into", user):
+        ids = [
+            n
+            for run in re.findall(r"f(\d+)(?: to f(\d+))?", asked[1])
+            for n in range(int(run[0]), int(run[1] or run[0]) + 1)
+        ]
+        listed = messages[0]["content"].split("\nsections:\n", 1)[-1]
+    else:
+        ids, listed = [int(n) for n in re.findall(r"^\[(\d+)\]", user, re.M)], user
+    if not ids:
+        return None
+    sections = len(re.findall(r"^[1-9]\d*\. ", listed.split("\n\n", 1)[0] if asked else listed, re.M))
     items = {"type": "array", "items": {"enum": ids}}
     return {"properties": {str(n): items for n in [*range(1, sections + 1), 0]}}

@@ -97,7 +97,9 @@ def test_prompt_frontmatter_narrows_the_notes(batch_workspace: Path) -> None:
     assert {n for s in post["sections"] for n in s["notes"]} == {"people.md"}
 
 
-def test_batch_killed_mid_run_resumes_without_duplicates_or_leftovers(workspace: Path) -> None:
+@pytest.mark.parametrize("settings", ["", "[llm]\nslots = 4\n"], ids=["calls-share-the-notes", "each-its-own-notes"])
+def test_batch_killed_mid_run_resumes_without_duplicates_or_leftovers(workspace: Path, settings: str) -> None:
+    write(workspace / "essay.toml", settings)  # a server on this machine: unset, every call opens with the notes
     for n in range(6):
         write(workspace / "prompts" / f"essay{n}.md", f"## part one of {n}\nfirst?\n\n## part two of {n}\nsecond?\n")
     for name in ("garden.md", "compost.md"):

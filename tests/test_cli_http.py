@@ -28,7 +28,7 @@ def test_draft_over_http_completes_whatever_structured_output_the_server_takes(
     assert "[The Guide [v2]](https://Example.com/Guide_Path)" in post.content
     assert "[[Projects/Heron|Heron]]" in post.content and "`Heron.Rollback()`" in post.content
     assert any(s["notes"] for s in post["sections"])
-    assigns = [r for r in server.requests if "fragments, by the note" in r["messages"][-1]["content"]]
+    assigns = [r for r in server.requests if "goes in exactly one list" in r["messages"][-1]["content"]]
     if structured == "json_object":  # llama.cpp's server: json_schema refused once, then json_object remembered
         assert [r.get("response_format", {}).get("type") for r in assigns] == ["json_schema", "json_object"]
     if structured == "none":
@@ -59,7 +59,7 @@ def test_bad_notes_warn_and_the_draft_still_lands(workspace: Path) -> None:
     assert done.returncode == 0, done.stderr
     warned = [line for line in done.stderr.splitlines() if line.startswith("warning:")]
     assert {w.split()[1].rstrip(":") for w in warned} == {"broken.md", "binary.md", "latin1.md", "empty.md", "log.md"}
-    sent = "".join(m["content"] for r in server.requests for m in r["messages"])
+    sent = "".join({m["content"] for r in server.requests for m in r["messages"]})  # a shared opening once
     line = "ERROR something failed\n\n"
     # the 1 MB log was cut to the note budget, and its hundreds of identical lines are no essay material
     assert sent.count(line.strip()) * len(line) <= 2 * MAX_NOTE_CHARS

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import frontmatter
+import pytest
 
+from pipeline.config import Settings, shares_prefix
 from pipeline.llm import Completion, Messages
 from pipeline.providers import register_provider
 from pipeline.shared import id_ranges
 from pipeline.text import estimate_tokens
 from tests.conftest import essay, write
+from tests.fake_server import FakeOpenAIServer
 from tests.fakes import FakeLLM
 
 _NOTE = re.compile(r"^--- (.+?)(?: \(.*\))?$")
@@ -178,3 +182,25 @@ def test_a_dry_run_counts_the_notes_every_call_sends(workspace: Path) -> None:
 def test_the_sort_names_runs_of_ids_by_their_ends() -> None:
     assert id_ranges([1, 2, 3, 5, 7, 8]) == "f1 to f3, f5, f7 to f8"
     assert _expanded(id_ranges([4, 9, 10, 11, 2])) == {"f4", "f9", "f10", "f11", "f2"}
+
+
+@pytest.mark.parametrize(("settings", "shared"), [("", True), ("[llm]\nslots = 4\n", False)])
+def test_a_server_on_this_machine_gets_the_shared_layout_unless_it_has_more_slots(
+    workspace: Path, settings: str, shared: bool
+) -> None:
+    write(workspace / "essay.toml", settings)
+    with FakeOpenAIServer() as server:
+        ran = essay("draft", "prompts/garden.md", "--base-url", server.base_url, cwd=workspace)
+    assert ran.returncode == 0, ran.stderr
+    openings = {r["messages"][0]["content"] for r in server.requests}
+    assert (len(openings) == 1) is shared and len(server.requests) > 2
+
+
+def test_a_hosted_api_gets_each_call_its_own_notes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    hosted = Settings(provider="openai", base_url="https://api.example.com/v1")
+    assert not shares_prefix(hosted) and not shares_prefix(Settings(provider="openai"))
+    assert shares_prefix(replace(hosted, slots=1))
+    for url in ("http://127.0.0.1:8080/v1", "http://localhost:11434/v1", "http://[::1]:8000/v1"):
+        assert shares_prefix(replace(hosted, base_url=url))
+    assert not shares_prefix(Settings())  # the in-process model
