@@ -45,7 +45,7 @@ def run() -> list[tuple[str, str]]:
     def pipeline_side(max_tokens: int = MAX_TOKENS) -> int:
         return local.complete(messages, max_tokens=max_tokens, temperature=0.0).completion_tokens
 
-    with _llama_server(path) as base_url:
+    with llama_server(path) as base_url:
         client = OpenAI(base_url=base_url, api_key="not-needed", max_retries=0, timeout=300)
 
         def server_side(max_tokens: int = MAX_TOKENS) -> int:
@@ -100,11 +100,12 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def _llama_server(model: Path) -> Iterator[str]:
-    """llama-cpp-python's server on the model, in a process of its own; stopped however the block ends."""
+def llama_server(model: Path, *options: str) -> Iterator[str]:
+    """llama-cpp-python's server on the model, in a process of its own, with its defaults but for `options`;
+    stopped however the block ends."""
     port = _free_port()
     command = [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--port", str(port)]
-    command += ["--host", "127.0.0.1"]
+    command += ["--host", "127.0.0.1", *options]
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         try:

@@ -1,6 +1,6 @@
 """Run the benchmarks and print one table: `python benchmarks/run.py [NAME ...]`.
 
-Names: single-shot, local, large-vault, batch, sort, large-plan (all of them when none is given).
+Names: single-shot, single-shot-llama, local, large-vault, batch, sort, large-plan (all of them when none is given).
 Never part of the tests.
 """
 
@@ -15,10 +15,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import batch_concurrency, large_plan, large_vault, local_generation, single_shot, sort_bench
+from benchmarks import (
+    batch_concurrency,
+    large_plan,
+    large_vault,
+    local_generation,
+    single_shot,
+    single_shot_llama,
+    sort_bench,
+)
 
 BENCHMARKS: dict[str, Callable[[], list[tuple[str, str]]]] = {
     "single-shot": single_shot.run,
+    "single-shot-llama": single_shot_llama.run,
     "local": local_generation.run,
     "large-vault": large_vault.run,
     "batch": batch_concurrency.run,

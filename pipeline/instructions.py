@@ -34,12 +34,12 @@ def render_message(role: str, template: str, **values: Any) -> dict[str, str]:
     return {"role": role, "content": mustache.render(_source(f"{template}.md"), values).strip()}
 
 
-_SHARED = ("shared.system", "shared.sort", "shared.write")  # the layout of `[llm] slots = 1`
+_SHARED = ("shared.system", "shared.sort", "shared.write")  # the layout of `config.shares_prefix`
 
 
 def templates_hash(*, shared: bool = False) -> str:
     """A hash of the stage templates a draft uses, so it records which instructions made it: the shared
-    layout's only with `shared`, so a change to them re-drafts nothing for those who never set `slots = 1`."""
+    layout's only with `shared`, so a change to them re-drafts nothing for drafts in the other layout."""
     digest = hashlib.sha256()
     for stage in ("assign", "expand"):
         for part in ("system", "user"):
