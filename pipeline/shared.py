@@ -47,6 +47,8 @@ def shared_notes(
     """The shared message over `fragments` (the draft's notes, as its plan shows them), or None when it does not
     fit `window` with room for a request and an `answer` of that many tokens: then each call carries its own."""
     unique = list({f.id: f for f in fragments}.values())
+    if sum(len(f.text) for f in unique) // 4 > window:  # a large vault: no need to render it to know
+        return None
     keys = {f"f{n}": f for n, f in enumerate(unique, start=1)}
     first = render_message(
         "system",
