@@ -137,11 +137,15 @@ def make_plan(
     return PlanResult(path, plan, kept_as, carried, len(fresh) - len(result.unrelated), len(unrelated))
 
 
-def follow_plan(plan: Plan, prompt: Prompt, fragments: list[Fragment]) -> Material:
-    """Each section's material from the plan: the items as the author left them, in their order."""
+def follow_plan(
+    plan: Plan, prompt: Prompt, fragments: list[Fragment], keeps_home: Callable[[str], bool] = lambda path: False
+) -> Material:
+    """Each section's material from the plan: the items as the author left them, in their order. An item of a
+    note that `keeps_home` (private, and this endpoint is not trusted) is left out, whatever plan listed it."""
     by_id = {f.id: f for f in fragments}
     warnings: list[str] = []
     sections: dict[str, list[Fragment]] = {}
+    private = 0
     for section in plan.sections:
         material = []
         for item in section.items:
@@ -151,6 +155,9 @@ def follow_plan(plan: Plan, prompt: Prompt, fragments: list[Fragment]) -> Materi
             if fragment is not None:
                 material.append(replace(fragment, text=item.text))  # the author may have edited the item
                 continue
+            if item.note_path and keeps_home(item.note_path):
+                private += 1
+                continue
             if item.fragment_id:
                 warnings.append(
                     f"plan item '{item.text[:50]}' under '{section.title}': its note changed or is gone; "
@@ -158,6 +165,8 @@ def follow_plan(plan: Plan, prompt: Prompt, fragments: list[Fragment]) -> Materi
                 )
             material.append(_point(item, prompt))
         sections[section.slug] = material
+    if private:
+        warnings.append(f"{private} plan items from private notes stay on this machine: this endpoint is not trusted")
     known = {i.fragment_id for s in plan.sections for i in s.items} | {i.fragment_id for i in plan.unused}
     known |= plan.unrelated
     unplaced = tuple(f for f in fragments if f.id not in known)

@@ -23,6 +23,11 @@ def _squeezed(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip().lower()
 
 
+def _probe(text: str) -> str:
+    """The start of a note's text, past a list marker: a plan holds a bullet as its item without the `- `."""
+    return re.sub(r"\A(?:[-*+]|\d+[.)])\s+", "", _squeezed(text))[:_PROBE_CHARS]
+
+
 class PrivacyGuard(WrappedModel):
     """Refuses any request that carries the text of a private note, unless the endpoint is trusted."""
 
@@ -36,7 +41,7 @@ class PrivacyGuard(WrappedModel):
         """(note path, text) of private material that must not leave for this endpoint."""
         with self._lock:
             for path, text in texts:
-                probe = _squeezed(text)[:_PROBE_CHARS]
+                probe = _probe(text)
                 if len(probe) >= 12:  # a word or two is no evidence of a note
                     self._probes[probe] = path
 

@@ -152,7 +152,7 @@ def _material(
     (`stored`, None when the notes changed since or a new sort is asked for), or a new sort."""
     slug, title = section
     if plan is not None:
-        material = follow_plan(plan, inputs.prompt, list(inputs.fragments))
+        material = follow_plan(plan, inputs.prompt, list(inputs.fragments), inputs.keeps_home)
         return material.sections.get(slug, []), material.directions.get(slug, ("", None))
     by_id = {f.id: f for f in inputs.fragments}
     if stored is not None and all(i in by_id for i in stored):

@@ -8,12 +8,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pipeline.assign import answer_tokens
-from pipeline.config import shares_prefix
+from pipeline.config import on_this_machine, shares_prefix
 from pipeline.draftfile import body_hash, compose, render_body, text_hash
 from pipeline.drafts import DraftFile, essay_dir, next_version, prompt_ref, write_new_version
 from pipeline.expand import (
@@ -32,12 +32,21 @@ from pipeline.instructions import templates_hash
 from pipeline.llm import Usage
 from pipeline.meta import DraftMeta, SectionMeta
 from pipeline.notes import Fragment, Notes, collect_notes, fragments_of, path_matches
-from pipeline.planfile import Plan, plan_hash
-from pipeline.planning import PLAN_NAME, PlanRequest, PlanResult, as_planned, follow_plan, make_plan, read_plan
+from pipeline.planfile import Plan, plan_edited, plan_hash
+from pipeline.planning import (
+    PLAN_NAME,
+    Material,
+    PlanRequest,
+    PlanResult,
+    as_planned,
+    follow_plan,
+    make_plan,
+    read_plan,
+)
 from pipeline.prompt import Prompt, parse_prompt
 from pipeline.session import Run
 from pipeline.shared import SharedNotes, shared_notes, sort_messages, write_messages
-from pipeline.sort import sorting_estimate, to_be_asked
+from pipeline.sort import SHORTLIST_FROM, sorting_estimate, to_be_asked
 from pipeline.text import estimate_tokens
 
 
@@ -52,6 +61,12 @@ class Inputs:
     withheld_private: tuple[str, ...]  # note paths kept back from an untrusted HTTP endpoint
     left_out: tuple[tuple[str, int], ...] = ()  # why fragments did not reach the model, and how many
     filtered_out: tuple[str, ...] = ()  # note paths outside the prompt's essay-notes / essay-tags
+    private_globs: tuple[str, ...] = ()  # `[notes] private`, where this run's endpoint may not have them
+
+    def keeps_home(self, note_path: str) -> bool:
+        """Whether a note stays on this machine for this run: withheld as private, or matching a private glob
+        (a note gone since a plan that still quotes it is known by its path alone)."""
+        return note_path in self.withheld_private or any(path_matches(note_path, g) for g in self.private_globs)
 
 
 @dataclass(frozen=True)
@@ -121,7 +136,8 @@ def read_inputs(run: Run, prompt_path: Path) -> Inputs:
     # What the author already wrote under the prompt is material too, the best they have.
     ref = prompt_ref(prompt.path, ws.root)
     own = fragments_of(ref, prompt.title, prompt.author_draft, by_author=True) if prompt.author_draft else []
-    return Inputs(prompt, notes, (*own, *fragments), samples, withheld, tuple(left_out), tuple(sorted(skipped)))
+    globs = () if run.trusted else run.settings.private
+    return Inputs(prompt, notes, (*own, *fragments), samples, withheld, tuple(left_out), tuple(sorted(skipped)), globs)
 
 
 def prompt_selects(prompt: Prompt, fragment: Fragment) -> bool:
@@ -173,7 +189,9 @@ def draft_essay(run: Run, inputs: Inputs) -> DraftResult:
     plan = read_plan(folder, prompt, run.workspace.root)
     sorting = plan is None
     # The sort's call opens with the same notes as the writing calls: all the draft may use, as its plan holds them.
-    shared = shared_layout(run, inputs, [as_planned(f) for f in fragments]) if sorting else None
+    # Past SHORTLIST_FROM the sort leaves unrelated fragments out: they must not ride along in a shared message.
+    whole = sorting and len(fragments) <= SHORTLIST_FROM
+    shared = shared_layout(run, inputs, [as_planned(f) for f in fragments]) if whole else None
     if plan is None:
         request = PlanRequest(prompt, fragments, inputs.left_out, shared=shared)
         made = make_plan(folder, request, llm.stage("sort"), run.workspace.root, run.progress.on_sort, run.store)
@@ -181,9 +199,10 @@ def draft_essay(run: Run, inputs: Inputs) -> DraftResult:
         plan = made.plan
     else:
         run.progress.on_info(f"following {folder / PLAN_NAME}: no sorting")
-    material = follow_plan(plan, prompt, list(fragments))
+    material = follow_plan(plan, prompt, list(fragments), inputs.keeps_home)
     if not sorting:
-        shared = shared_layout(run, inputs, _as_the_plan_holds(fragments, material.sections.values()))
+        edited = plan_edited((folder / PLAN_NAME).read_text(encoding="utf-8", errors="replace"))
+        shared = shared_layout(run, inputs, _as_the_plan_holds(fragments, plan, material, edited=edited))
     for warning in material.warnings:
         run.progress.on_warning(warning)
     if material.unplaced:
@@ -232,20 +251,34 @@ def draft_essay(run: Run, inputs: Inputs) -> DraftResult:
     return DraftResult(written, plan, llm.usage, flags, round(time.perf_counter() - started, 1))
 
 
-def _as_the_plan_holds(fragments: Sequence[Fragment], sections: Iterable[Sequence[Fragment]]) -> list[Fragment]:
-    """The notes in the order the sort's shared message had them, as the plan now holds them, then the author's
-    own points: a draft that resumes after its sort, or follows an unedited plan, sends the calls it sent before
-    word for word, so their answers are reused and a one-slot server reads the notes no second time."""
-    placed = {f.id: f for section in sections for f in section}
-    in_notes = [placed.get(f.id, as_planned(f)) for f in fragments]
+def _as_the_plan_holds(
+    fragments: Sequence[Fragment], plan: Plan, material: Material, *, edited: bool
+) -> list[Fragment]:
+    """What the plan's sections place, as it holds it, in the order the sort's shared message had it, then the
+    author's own points; while the plan is as the sort wrote it, also what the sort found fits no section. A
+    draft that resumes after its sort, or follows its plan unedited, so sends its calls word for word as before:
+    their answers are reused, and a one-slot server reads the notes no second time. What the author deleted or
+    moved out of the sections, what the plan left out as unrelated and what is new since it are not sent."""
+    placed = {f.id: f for section in material.sections.values() for f in section}
+    unused = set() if edited else {i.fragment_id for i in plan.unused if i.fragment_id}
+    in_notes = [placed.get(f.id, as_planned(f)) for f in fragments if f.id in placed or f.id in unused]
     known = {f.id for f in fragments}
     return in_notes + [f for f in placed.values() if f.id not in known]
 
 
-def shared_layout(run: Run, inputs: Inputs, fragments: Sequence[Fragment]) -> SharedNotes | None:
+def shared_layout(
+    run: Run, inputs: Inputs, fragments: Sequence[Fragment], *, ask_server: bool = True
+) -> SharedNotes | None:
     """Where calls share their prefix (`shares_prefix`), the message every call of the draft opens with, over
     `fragments`; None elsewhere, or when they do not fit the model's window (then each call carries its own)."""
-    if not shares_prefix(run.settings) or not fragments:
+    if not fragments:
+        return None
+    if not shares_prefix(run.settings, ask_server=ask_server):
+        if run.settings.slots is None and run.provider.sends_over_http and on_this_machine(run.provider.endpoint):
+            run.progress.on_info(
+                "the server reports more than one slot: each call sends its own notes "
+                "(set [llm] slots = 1 in essay.toml if its slots share one cache)"
+            )
         return None
     prompt, window = inputs.prompt, run.provider.context_window
     samples = pick_voice_samples(inputs.voice_samples, voice_budget(window))
@@ -267,7 +300,8 @@ def dry_run(run: Run, inputs: Inputs) -> DryRun:
     window = run.provider.context_window
     folder = essay_dir(run.workspace.drafts, prompt.path, run.workspace.root)
     following = (folder / PLAN_NAME).is_file()  # a draft that follows a plan sorts nothing
-    shared = shared_layout(run, inputs, [as_planned(f) for f in fragments])
+    whole = following or len(fragments) <= SHORTLIST_FROM
+    shared = shared_layout(run, inputs, [as_planned(f) for f in fragments], ask_server=False) if whole else None
     if shared is not None:
         sorting = not following and run.provider.can_sort
         return _shared_dry_run(inputs, shared, to_be_asked(prompt, fragments, window) if sorting else [])

@@ -37,6 +37,7 @@ class FakeOpenAIServer:
         fill: float = 0.0,
         hold_after: int | None = None,
         invent: str = "",
+        props: dict[str, Any] | None = None,
     ) -> None:
         self.structured = structured
         self.faults = list(faults or [])
@@ -47,6 +48,7 @@ class FakeOpenAIServer:
         # while a call is certainly under way, rather than hope the timing falls right.
         self.hold_after = hold_after
         self.invent = invent  # a sentence every prose answer adds, as a model that makes things up would
+        self.props = props  # if set, GET /props answers it, as llama.cpp's server does (total_slots)
         self.release = threading.Event()
         self.requests: list[dict[str, Any]] = []
         self.busy_seconds: list[float] = []  # the simulated time of each answer
@@ -138,6 +140,17 @@ class FakeOpenAIServer:
                 self.send_response(status)
                 if fault in ("429", "500"):
                     self.send_header("retry-after", "0.05")
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:
+                if server.props is None or self.path.rstrip("/") != "/props":
+                    self.send_error(404)
+                    return
+                data = json.dumps(server.props).encode()
+                self.send_response(200)
                 self.send_header("content-type", "application/json")
                 self.send_header("content-length", str(len(data)))
                 self.end_headers()

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.errors import PrivacyError
+from pipeline.privacy import PrivacyGuard
 from tests.conftest import essay, write
 from tests.fake_server import FakeOpenAIServer
 from tests.fakes import FakeLLM, made
@@ -226,3 +228,14 @@ def test_redrafting_after_deleting_the_latest_version_asks_the_model_again(tmp_p
     assert essay("draft", "prompts/year.md", "--provider", "fake", cwd=vault).returncode == 0
     prose_calls = [c for c in made[-1].history if c.schema is None]
     assert prose_calls, "a new version is a new sample: its sections are written afresh, not replayed"
+
+
+def test_the_guard_knows_a_private_bullet_as_a_plan_holds_it_without_its_marker() -> None:
+    inner = FakeLLM()
+    inner.sends_over_http = True  # type: ignore[misc]
+    guard = PrivacyGuard(inner, trusted=False)
+    guard.protect([("journal/launch.md", "- kestrel launch slips to march because the audit failed")])
+    item = "kestrel launch slips to march because the audit failed ([[launch]])"
+    with pytest.raises(PrivacyError):
+        guard.complete([{"role": "user", "content": f"write from these notes:\n{item}"}])
+    assert not inner.history

@@ -13,6 +13,7 @@ import pytest
 from pipeline.config import Settings, shares_prefix
 from pipeline.llm import Completion, Messages
 from pipeline.providers import register_provider
+from pipeline.providers.slots import reported_slots
 from pipeline.shared import id_ranges
 from pipeline.text import estimate_tokens
 from tests.conftest import essay, write
@@ -184,16 +185,27 @@ def test_the_sort_names_runs_of_ids_by_their_ends() -> None:
     assert _expanded(id_ranges([4, 9, 10, 11, 2])) == {"f4", "f9", "f10", "f11", "f2"}
 
 
-@pytest.mark.parametrize(("settings", "shared"), [("", True), ("[llm]\nslots = 4\n", False)])
+@pytest.mark.parametrize(
+    ("settings", "props", "shared"),
+    [
+        ("", None, True),  # a server that does not say (llama-cpp-python's, Ollama, vLLM)
+        ("", {"total_slots": 1}, True),
+        ("", {"total_slots": 4}, False),  # llama.cpp's server with four slots, each its own cache
+        ("[llm]\nslots = 4\n", None, False),
+        ("[llm]\nslots = 1\n", {"total_slots": 4}, True),  # the author's word wins
+    ],
+)
 def test_a_server_on_this_machine_gets_the_shared_layout_unless_it_has_more_slots(
-    workspace: Path, settings: str, shared: bool
+    workspace: Path, settings: str, props: dict[str, int] | None, shared: bool
 ) -> None:
     write(workspace / "essay.toml", settings)
-    with FakeOpenAIServer() as server:
+    reported_slots.cache_clear()
+    with FakeOpenAIServer(props=props) as server:
         ran = essay("draft", "prompts/garden.md", "--base-url", server.base_url, cwd=workspace)
     assert ran.returncode == 0, ran.stderr
     openings = {r["messages"][0]["content"] for r in server.requests}
     assert (len(openings) == 1) is shared and len(server.requests) > 2
+    assert ("reports more than one slot" in ran.stderr + ran.stdout) is (props == {"total_slots": 4} and not settings)
 
 
 def test_a_hosted_api_gets_each_call_its_own_notes(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -204,3 +216,39 @@ def test_a_hosted_api_gets_each_call_its_own_notes(monkeypatch: pytest.MonkeyPat
     for url in ("http://127.0.0.1:8080/v1", "http://localhost:11434/v1", "http://[::1]:8000/v1"):
         assert shares_prefix(replace(hosted, base_url=url))
     assert not shares_prefix(Settings())  # the in-process model
+
+
+def test_a_draft_that_follows_an_edited_plan_sends_nothing_the_author_took_out_of_it(workspace: Path) -> None:
+    """On a server on this machine every call opens with the notes: only those the plan's sections place."""
+    with FakeOpenAIServer() as server:
+        planned = essay("plan", "prompts/garden.md", "--base-url", server.base_url, cwd=workspace)
+        assert planned.returncode == 0, planned.stderr
+        plan = workspace / "drafts" / "garden" / "plan.md"
+        lines = plan.read_text(encoding="utf-8").splitlines()
+        moved = next(line for line in lines if "milk, eggs" in line)
+        kept = [line for line in lines if "tomatoes went in too early" not in line and line != moved]
+        plan.write_text("\n".join([*kept, moved]) + "\n", encoding="utf-8")  # last heading: fits no section
+        write(workspace / "notes" / "later.md", "the zucchini glut arrived all at once\n")
+        before = len(server.requests)
+        drafted = essay("draft", "prompts/garden.md", "--base-url", server.base_url, cwd=workspace)
+    assert drafted.returncode == 0, drafted.stderr
+    sent = ["\n".join(m["content"] for m in r["messages"]) for r in server.requests[before:]]
+    assert len({r["messages"][0]["content"] for r in server.requests[before:]}) == 1  # one shared opening
+    assert all("the clay is worse" in text for text in sent)
+    for gone in ("tomatoes went in too early", "milk, eggs", "zucchini"):
+        assert not any(gone in text for text in sent), gone
+
+
+def test_a_plan_made_where_private_notes_may_go_keeps_them_from_an_untrusted_server(workspace: Path) -> None:
+    write(workspace / "notes" / "journal" / "launch.md", "- kestrel launch slips to march because the audit failed\n")
+    with FakeOpenAIServer() as trusted, FakeOpenAIServer() as other:
+        settings = f'[notes]\nprivate = ["journal/*"]\n\n[privacy]\ntrusted = ["{trusted.base_url}"]\n'
+        write(workspace / "essay.toml", settings)
+        planned = essay("plan", "prompts/garden.md", "--base-url", trusted.base_url, cwd=workspace)
+        assert planned.returncode == 0, planned.stderr
+        assert "audit failed" in (workspace / "drafts" / "garden" / "plan.md").read_text(encoding="utf-8")
+        drafted = essay("draft", "prompts/garden.md", "--base-url", other.base_url, cwd=workspace)
+        sent = "".join(m["content"] for r in other.requests for m in r["messages"])
+    assert drafted.returncode == 0, drafted.stderr
+    assert other.requests and "audit failed" not in sent
+    assert "plan items from private notes stay on this machine" in drafted.stderr
