@@ -7,7 +7,6 @@ from __future__ import annotations
 import functools
 import json
 import os
-import urllib.error
 import urllib.request
 from urllib.parse import urlsplit, urlunsplit
 
