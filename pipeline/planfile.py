@@ -12,7 +12,8 @@
     ## fits no section                                  items kept out of the draft
     ## left out                                         what was kept off the plan: read back as it is, never an error
 
-The `<!-- f:ID -->` comment, invisible in Obsidian's preview, ties an item to its fragment however it is edited.
+The `<!-- f:ID -->` comment, invisible in Obsidian's preview, ties an item to its fragment however it is edited;
+`<!-- f:ID private -->` marks an item of a private note.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ _COMMENT_LINE = re.compile(r"^<!--.*-->[ \t]*$")
 # The item's trailing metadata: `([[path|alias]])` or `(your draft)`, then the fragment id.
 _META = re.compile(
     r"(?:\s*\((?:\[\[(?P<path>[^\[\]|]+)(?:\|[^\[\]]*)?\]\]|(?P<own>your draft))\))?"
-    r"\s*<!--\s*f:(?P<id>[\w-]+)\s*-->\s*\Z"
+    r"\s*<!--\s*f:(?P<id>[\w-]+)(?P<private>\s+private)?\s*-->\s*\Z"
 )
 _WORDS = re.compile(r"(\d+(?:,\d{3})*)\s*(?:-\s*)?words?\b", re.I)
 _LEFT_OUT = re.compile(r"^[-*+][ \t]+(\d+) fragments?: (.+?)[ \t]*$")
@@ -66,6 +67,7 @@ class PlanItem:
     fragment_id: str | None  # None: a point the author added by hand
     note_path: str | None  # the fragment's note, with `.md`; None for the author's own draft
     by_author: bool = False  # the fragment comes from the author's own draft in the prompt
+    private: bool = False  # from a private note: kept from an untrusted endpoint even once the note is gone
 
     def __post_init__(self) -> None:
         # The file cannot hold outer whitespace or CR, so an item is kept in the form it reads back as.
@@ -144,7 +146,7 @@ def render_item(item: PlanItem) -> str:
     if item.fragment_id is not None:
         source = f"([[{item.note_path.removesuffix('.md')}]])" if item.note_path else ""
         source = "(your draft)" if item.by_author else source
-        meta = f"{source} <!-- f:{item.fragment_id} -->".strip()
+        meta = f"{source} <!-- f:{item.fragment_id}{' private' if item.private else ''} -->".strip()
         # After a closing fence or a table row, trailing text would change the block: it gets its own line.
         if len(lines) > 1 and re.match(r"\s*(```|~~~|\|)", lines[-1]):
             lines.append(meta)
@@ -264,7 +266,7 @@ def _item(raw: str) -> PlanItem:
     if not meta:
         return PlanItem(raw, None, None)
     path = None if meta["own"] or not meta["path"] else meta["path"].strip() + ".md"
-    return PlanItem(raw[: meta.start()], meta["id"], path, by_author=bool(meta["own"]))
+    return PlanItem(raw[: meta.start()], meta["id"], path, by_author=bool(meta["own"]), private=bool(meta["private"]))
 
 
 def _dedent(line: str, indent: int) -> str:

@@ -138,10 +138,10 @@ def make_plan(
 
 
 def follow_plan(
-    plan: Plan, prompt: Prompt, fragments: list[Fragment], keeps_home: Callable[[str], bool] = lambda path: False
+    plan: Plan, prompt: Prompt, fragments: list[Fragment], keeps_home: Callable[[PlanItem], bool] = lambda item: False
 ) -> Material:
-    """Each section's material from the plan: the items as the author left them, in their order. An item of a
-    note that `keeps_home` (private, and this endpoint is not trusted) is left out, whatever plan listed it."""
+    """Each section's material from the plan: the items as the author left them, in their order. An item that
+    `keeps_home` (from a private note, and this endpoint is not trusted) is left out, whatever plan listed it."""
     by_id = {f.id: f for f in fragments}
     warnings: list[str] = []
     sections: dict[str, list[Fragment]] = {}
@@ -155,7 +155,7 @@ def follow_plan(
             if fragment is not None:
                 material.append(replace(fragment, text=item.text))  # the author may have edited the item
                 continue
-            if item.note_path and keeps_home(item.note_path):
+            if keeps_home(item):
                 private += 1
                 continue
             if item.fragment_id:
@@ -187,7 +187,8 @@ def as_planned(fragment: Fragment) -> Fragment:
 
 def _item(fragment: Fragment) -> PlanItem:
     text = _LIST_MARKER.sub("", fragment.text, count=1)  # a bullet of a note is one item of the plan, not "- - x"
-    return PlanItem(text, fragment.id, None if fragment.by_author else fragment.note_path, fragment.by_author)
+    path = None if fragment.by_author else fragment.note_path
+    return PlanItem(text, fragment.id, path, fragment.by_author, private=fragment.private)
 
 
 def _point(item: PlanItem, prompt: Prompt) -> Fragment:

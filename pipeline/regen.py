@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,7 +96,7 @@ def regen_section(
     plan = None if reassign else read_plan(target.folder, inputs.prompt, run.workspace.root)
     unchanged = not reassign and doc.meta.notes_hash == notes_hash(inputs.fragments)
     stored = list(recorded.fragments) if recorded and unchanged else None
-    chosen, direction = _material(inputs, plan, (slug, title), stored, llm)
+    chosen, direction = _material(inputs, plan, (slug, title), stored, llm, run.progress.on_warning)
     if not chosen:
         hint = " (or run `essay plan` again)" if plan else ""
         raise UsageError(f"no notes are assigned to section '{title}': write it yourself, or add notes about it{hint}")
@@ -146,13 +146,20 @@ def regen_section(
 
 
 def _material(
-    inputs: Inputs, plan: Plan | None, section: tuple[str, str], stored: list[str] | None, llm: EssayModel
+    inputs: Inputs,
+    plan: Plan | None,
+    section: tuple[str, str],
+    stored: list[str] | None,
+    llm: EssayModel,
+    warn: Callable[[str], None],
 ) -> tuple[list[Fragment], Direction]:
     """The section's material: from the plan where there is one; else the fragments the draft recorded
     (`stored`, None when the notes changed since or a new sort is asked for), or a new sort."""
     slug, title = section
     if plan is not None:
         material = follow_plan(plan, inputs.prompt, list(inputs.fragments), inputs.keeps_home)
+        for warning in material.warnings:
+            warn(warning)
         return material.sections.get(slug, []), material.directions.get(slug, ("", None))
     by_id = {f.id: f for f in inputs.fragments}
     if stored is not None and all(i in by_id for i in stored):

@@ -32,7 +32,7 @@ from pipeline.instructions import templates_hash
 from pipeline.llm import Usage
 from pipeline.meta import DraftMeta, SectionMeta
 from pipeline.notes import Fragment, Notes, collect_notes, fragments_of, path_matches
-from pipeline.planfile import Plan, plan_edited, plan_hash
+from pipeline.planfile import Plan, PlanItem, plan_edited, plan_hash
 from pipeline.planning import (
     PLAN_NAME,
     Material,
@@ -61,12 +61,17 @@ class Inputs:
     withheld_private: tuple[str, ...]  # note paths kept back from an untrusted HTTP endpoint
     left_out: tuple[tuple[str, int], ...] = ()  # why fragments did not reach the model, and how many
     filtered_out: tuple[str, ...] = ()  # note paths outside the prompt's essay-notes / essay-tags
-    private_globs: tuple[str, ...] = ()  # `[notes] private`, where this run's endpoint may not have them
+    private_stays_home: bool = False  # this run's endpoint may not have private notes
+    private_globs: tuple[str, ...] = ()  # `[notes] private`
 
-    def keeps_home(self, note_path: str) -> bool:
-        """Whether a note stays on this machine for this run: withheld as private, or matching a private glob
-        (a note gone since a plan that still quotes it is known by its path alone)."""
-        return note_path in self.withheld_private or any(path_matches(note_path, g) for g in self.private_globs)
+    def keeps_home(self, item: PlanItem) -> bool:
+        """Whether a plan item whose fragment this run does not have stays on this machine: the plan marked it
+        private, or its note is withheld as private or matches a private glob (a plan written before items were
+        marked knows its notes by path alone)."""
+        if not self.private_stays_home:
+            return False
+        path = item.note_path or ""
+        return item.private or path in self.withheld_private or any(path_matches(path, g) for g in self.private_globs)
 
 
 @dataclass(frozen=True)
@@ -136,8 +141,8 @@ def read_inputs(run: Run, prompt_path: Path) -> Inputs:
     # What the author already wrote under the prompt is material too, the best they have.
     ref = prompt_ref(prompt.path, ws.root)
     own = fragments_of(ref, prompt.title, prompt.author_draft, by_author=True) if prompt.author_draft else []
-    globs = () if run.trusted else run.settings.private
-    return Inputs(prompt, notes, (*own, *fragments), samples, withheld, tuple(left_out), tuple(sorted(skipped)), globs)
+    kept = (withheld, tuple(left_out), tuple(sorted(skipped)), not run.trusted, run.settings.private)
+    return Inputs(prompt, notes, (*own, *fragments), samples, *kept)
 
 
 def prompt_selects(prompt: Prompt, fragment: Fragment) -> bool:
@@ -189,9 +194,10 @@ def draft_essay(run: Run, inputs: Inputs) -> DraftResult:
     plan = read_plan(folder, prompt, run.workspace.root)
     sorting = plan is None
     # The sort's call opens with the same notes as the writing calls: all the draft may use, as its plan holds them.
-    # Past SHORTLIST_FROM the sort leaves unrelated fragments out: they must not ride along in a shared message.
-    whole = sorting and len(fragments) <= SHORTLIST_FROM
-    shared = shared_layout(run, inputs, [as_planned(f) for f in fragments]) if whole else None
+    # Past SHORTLIST_FROM the sort leaves unrelated fragments out, which must not ride along in a shared message;
+    # a draft that follows its plan there shares none either, so a resumed run sends the calls it sent before.
+    whole = len(fragments) <= SHORTLIST_FROM
+    shared = shared_layout(run, inputs, [as_planned(f) for f in fragments]) if sorting and whole else None
     if plan is None:
         request = PlanRequest(prompt, fragments, inputs.left_out, shared=shared)
         made = make_plan(folder, request, llm.stage("sort"), run.workspace.root, run.progress.on_sort, run.store)
@@ -200,7 +206,7 @@ def draft_essay(run: Run, inputs: Inputs) -> DraftResult:
     else:
         run.progress.on_info(f"following {folder / PLAN_NAME}: no sorting")
     material = follow_plan(plan, prompt, list(fragments), inputs.keeps_home)
-    if not sorting:
+    if not sorting and whole:
         edited = plan_edited((folder / PLAN_NAME).read_text(encoding="utf-8", errors="replace"))
         shared = shared_layout(run, inputs, _as_the_plan_holds(fragments, plan, material, edited=edited))
     for warning in material.warnings:
@@ -300,7 +306,7 @@ def dry_run(run: Run, inputs: Inputs) -> DryRun:
     window = run.provider.context_window
     folder = essay_dir(run.workspace.drafts, prompt.path, run.workspace.root)
     following = (folder / PLAN_NAME).is_file()  # a draft that follows a plan sorts nothing
-    whole = following or len(fragments) <= SHORTLIST_FROM
+    whole = len(fragments) <= SHORTLIST_FROM
     shared = shared_layout(run, inputs, [as_planned(f) for f in fragments], ask_server=False) if whole else None
     if shared is not None:
         sorting = not following and run.provider.can_sort
@@ -370,5 +376,7 @@ def input_hash(inputs: Inputs, run: Run) -> str:
     for fragment in inputs.fragments:
         digest.update(fragment.id.encode())
     llm = run.provider
-    digest.update(f"{llm.provider}\n{llm.model}\n{templates_hash(shared=shares_prefix(run.settings))}".encode())
+    # Without asking the server: whether a draft is up to date must not hang on its answer, nor send anything.
+    shared = shares_prefix(run.settings, ask_server=False)
+    digest.update(f"{llm.provider}\n{llm.model}\n{templates_hash(shared=shared)}".encode())
     return digest.hexdigest()[:16]

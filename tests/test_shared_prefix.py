@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import socket
+import threading
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -239,16 +241,40 @@ def test_a_draft_that_follows_an_edited_plan_sends_nothing_the_author_took_out_o
         assert not any(gone in text for text in sent), gone
 
 
-def test_a_plan_made_where_private_notes_may_go_keeps_them_from_an_untrusted_server(workspace: Path) -> None:
-    write(workspace / "notes" / "journal" / "launch.md", "- kestrel launch slips to march because the audit failed\n")
+@pytest.mark.parametrize("private_by", ["glob", "frontmatter, the note deleted since the plan"])
+def test_a_plan_made_where_private_notes_may_go_keeps_them_from_an_untrusted_server(
+    workspace: Path, private_by: str
+) -> None:
+    note = workspace / "notes" / "journal" / "launch.md"
+    text = "- kestrel launch slips to march because the audit failed\n"
+    write(note, text if private_by == "glob" else f"---\nprivate: true\n---\n\n{text}")
     with FakeOpenAIServer() as trusted, FakeOpenAIServer() as other:
-        settings = f'[notes]\nprivate = ["journal/*"]\n\n[privacy]\ntrusted = ["{trusted.base_url}"]\n'
-        write(workspace / "essay.toml", settings)
+        glob = '[notes]\nprivate = ["journal/*"]\n\n' if private_by == "glob" else ""
+        write(workspace / "essay.toml", f'{glob}[privacy]\ntrusted = ["{trusted.base_url}"]\n')
         planned = essay("plan", "prompts/garden.md", "--base-url", trusted.base_url, cwd=workspace)
         assert planned.returncode == 0, planned.stderr
         assert "audit failed" in (workspace / "drafts" / "garden" / "plan.md").read_text(encoding="utf-8")
+        if private_by != "glob":
+            note.unlink()  # gone from the vault, still quoted by the plan
         drafted = essay("draft", "prompts/garden.md", "--base-url", other.base_url, cwd=workspace)
         sent = "".join(m["content"] for r in other.requests for m in r["messages"])
     assert drafted.returncode == 0, drafted.stderr
     assert other.requests and "audit failed" not in sent
     assert "plan items from private notes stay on this machine" in drafted.stderr
+
+
+def test_a_server_that_answers_props_with_garbage_is_one_that_does_not_say() -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+
+        def garbage() -> None:
+            connection, _ = listener.accept()
+            with connection:
+                connection.recv(4096)
+                connection.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+
+        thread = threading.Thread(target=garbage, daemon=True)
+        thread.start()
+        assert reported_slots(f"http://127.0.0.1:{listener.getsockname()[1]}/v1") is None
+        thread.join(timeout=5)

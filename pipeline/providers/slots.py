@@ -20,10 +20,10 @@ def reported_slots(base_url: str) -> int | None:
     root = parts.path.rstrip("/").removesuffix("/v1")
     request = urllib.request.Request(urlunsplit((parts.scheme, parts.netloc, f"{root}/props", "", "")))
     if key := os.environ.get("OPENAI_API_KEY"):  # a server started with --api-key asks for it here too
-        request.add_header("Authorization", f"Bearer {key}")
+        request.add_unredirected_header("Authorization", f"Bearer {key}")  # never to where it redirects
     try:
         with urllib.request.urlopen(request, timeout=PROBE_SECONDS) as response:
-            slots = json.load(response).get("total_slots")
-    except (OSError, ValueError, AttributeError):  # refused, 404, not JSON, not an object
+            slots = json.loads(response.read(1 << 20)).get("total_slots")
+    except Exception:  # refused, 404, not HTTP, cut short, not JSON, not an object: the server does not say
         return None
     return slots if isinstance(slots, int) and not isinstance(slots, bool) and slots > 0 else None
