@@ -48,9 +48,10 @@ _ITEM = re.compile(r"^(?P<marker>(?:[-*+]|\d{1,9}[.)])(?:[ \t]+|$))(?P<box>\[[ x
 _BOX = re.compile(r"^\[[ xX]\](?:[ \t]|$)")
 _COMMENT_LINE = re.compile(r"^<!--.*-->[ \t]*$")
 # The item's trailing metadata: `([[path|alias]])` or `(your draft)`, then the fragment id.
+_ID_COMMENT = r"<!--\s*f:(?P<id>[\w-]+)(?P<private>\s+private)?\s*-->"
 _META = re.compile(
     r"(?:\s*\((?:\[\[(?P<path>[^\[\]|]+)(?:\|[^\[\]]*)?\]\]|(?P<own>your draft))\))?"
-    r"\s*<!--\s*f:(?P<id>[\w-]+)(?P<private>\s+private)?\s*-->\s*\Z"
+    rf"\s*{_ID_COMMENT}\s*\Z"
 )
 _WORDS = re.compile(r"(\d+(?:,\d{3})*)\s*(?:-\s*)?words?\b", re.I)
 _LEFT_OUT = re.compile(r"^[-*+][ \t]+(\d+) fragments?: (.+?)[ \t]*$")
@@ -105,6 +106,11 @@ class Plan:
     # Fragments the shortlist left out as unrelated to the prompt: counted in the plan and listed beside it, in
     # plan-unrelated.md (pipeline/planning.py): on a 10,000-note vault they are tens of thousands.
     unrelated: frozenset[str] = frozenset()
+
+
+def fragment_ids(text: str) -> frozenset[str]:
+    """The fragment ids of every item in `text` (a list written by `render_item`)."""
+    return frozenset(m["id"] for m in re.finditer(_ID_COMMENT, text))
 
 
 def plan_hash(text: str) -> str:

@@ -27,6 +27,7 @@ from pipeline.planfile import (
     PlanError,
     PlanItem,
     PlanSection,
+    fragment_ids,
     parse_plan,
     plan_edited,
     render_item,
@@ -38,7 +39,6 @@ from pipeline.sort import sort_fragments
 
 PLAN_NAME = "plan.md"
 UNRELATED_NAME = "plan-unrelated.md"  # beside plan.md: what the shortlist left out, listed as the plan lists items
-_UNRELATED_ID = re.compile(r"<!--\s*f:([\w-]+)\s*-->")
 _LIST_MARKER = re.compile(r"\A[-*+]\s+(?!\[[ xX]\])")
 
 
@@ -236,7 +236,7 @@ def _read_unrelated(path: Path) -> frozenset[str]:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError):
         return frozenset()
-    return frozenset(_UNRELATED_ID.findall(text))
+    return fragment_ids(text)
 
 
 def _write_unrelated(path: Path, fragments: list[Fragment], essay_title: str) -> None:

@@ -180,10 +180,10 @@ def _embedders(
     (`contextual`), the first two that load of: EmbeddingGemma up to GEMMA_UP_TO fragments, MPNet up to
     MPNET_UP_TO, MiniLM (~100 texts/s) up to MINILM_UP_TO. Over the three labeled sets EmbeddingGemma and
     MPNet place 72% (84% on the two the sort was designed with), MPNet and MiniLM 65%, MiniLM alone 64%.
-    Beyond that WordLlama ranks (static, ~10,000/s),
-    which is also what shortlists for a capable model that decides itself. A model that will not
-    load is named to `on_progress` and left out: it costs accuracy, never the sort. The contextual models'
-    vectors are kept in `memory`: they are slow enough to be worth it, the static model's are not."""
+    Beyond that WordLlama ranks (static, ~10,000/s), which is also what shortlists for a capable model that
+    decides itself. A model that will not load is named to `on_progress` and left out: it costs accuracy,
+    never the sort. The contextual models' vectors are kept in `memory`: they are slow enough to be worth it,
+    the static model's are not."""
     chosen: list[Embedder] = []
     if contextual:
         wanted = [(gemma_embedder, GEMMA_UP_TO), (mpnet_embedder, MPNET_UP_TO), (minilm_embedder, MINILM_UP_TO)]

@@ -3,7 +3,18 @@ import random
 import pytest
 
 from pipeline.errors import EssayError
-from pipeline.planfile import Plan, PlanError, PlanItem, PlanSection, parse_plan, plan_edited, plan_hash, render_plan
+from pipeline.planfile import (
+    Plan,
+    PlanError,
+    PlanItem,
+    PlanSection,
+    fragment_ids,
+    parse_plan,
+    plan_edited,
+    plan_hash,
+    render_item,
+    render_plan,
+)
 from pipeline.prompt import Section
 
 SECTIONS = (
@@ -345,3 +356,8 @@ def test_the_body_hash_tells_an_edited_plan() -> None:
     assert plan_edited(text.replace("compost", "mulch"))
     assert plan_edited(text.replace("body_hash:", "old_hash:"))
     assert len(plan_hash(text)) == 16
+
+
+def test_a_listed_item_of_a_private_note_is_known_by_its_id_like_any_other() -> None:
+    items = [PlanItem("a note line", "abc123", "journal/x.md", private=True), PlanItem("another", "def456", "y.md")]
+    assert fragment_ids("".join(map(render_item, items))) == {"abc123", "def456"}
