@@ -7,7 +7,7 @@
     timeout = 120                  # seconds one call may take in all, retries included
     concurrency = 4                # sections written at once
     context_window = 16384         # tokens; for local, the n_ctx llama.cpp is given
-    slots = 1                      # 1: every call opens with the same notes (unset: so for a server on this machine)
+    slots = 1                      # 1: every call opens with the same notes (unset: see `shares_prefix`)
 
     [notes]
     ignore = ["archive/*"]         # globs relative to the notes folder, beyond templates/ and dot-folders
