@@ -1,9 +1,10 @@
-"""`benchmarks/run.py sort`: each way of sorting on the three labeled sets, next to the goals.
+"""`benchmarks/run.py sort`: each way of sorting on the five labeled sets, next to the goals.
 
 Sets: benchmarks/sortset (104 labels, 3 prompts: an author's draft, `tags:` frontmatter), benchmarks/sortset2 (46
-labels, 2 prompts, another author and subject: a check that tuning on the first set generalises) and
-benchmarks/sortset3 (135 labels, 3 prompts over one vault, a third author, labeled blind after the sort's design was
-settled). Ways: a random valid answer; the embeddings alone with WordLlama, MiniLM, MPNet, EmbeddingGemma, MPNet and
+labels, 2 prompts, another author and subject: a check that tuning on the first set generalises), and three sets
+each written and labeled blind by someone who never saw the sort's code, each one vault of one author with three
+prompts whose daily notes mix the subjects: benchmarks/sortset3 (135 labels), sortset4 (205) and sortset5 (204).
+Ways: a random valid answer; the embeddings alone with WordLlama, MiniLM, MPNet, EmbeddingGemma, MPNet and
 MiniLM voting, and EmbeddingGemma and MPNet voting (the shipped rank options); the shipped default (the embedders
 `pipeline.sort` picks for the vault's size, timed cold); and the shortlist a capable model would be handed above 400
 fragments, scored by recall (the right section among a fragment's candidates) since a fake model's answers say
@@ -28,7 +29,8 @@ from pipeline.rank import Essay, SortFragment, rank, shortlist
 from pipeline.sort import OPTIONS, _embedders
 
 HERE = Path(__file__).resolve().parent
-SETS = {"sortset": HERE / "sortset", "sortset2": HERE / "sortset2", "sortset3": HERE / "sortset3"}
+SETS = {name: HERE / name for name in ("sortset", "sortset2", "sortset3", "sortset4", "sortset5")}
+BLIND = ("sortset3", "sortset4", "sortset5")  # labeled by people who never saw how the sort works
 GOAL, PER_PROMPT = 0.85, 0.65  # the issue's goal overall, and the held-out vault's floor per prompt
 Case = tuple[str, Essay, list[SortFragment], dict[str, int]]
 
@@ -64,7 +66,7 @@ def _shortlisted(embedder: Callable) -> Callable:
     return sort
 
 
-def _score(method: Callable, set_cases: list[Case], recall: bool) -> tuple[float, list[float], float]:
+def _score(method: Callable, set_cases: list[Case], recall: bool) -> tuple[float, list[float], float, tuple[int, int]]:
     """Accuracy (or, for a shortlist, recall of the right section on on-topic labels), per prompt, seconds."""
     right = total = 0
     per_prompt, seconds = [], 0.0
@@ -76,7 +78,7 @@ def _score(method: Callable, set_cases: list[Case], recall: bool) -> tuple[float
         hits = sum((s in chosen[i]) if recall else (chosen[i] == (s,)) for i, s in judged.items())
         per_prompt.append(hits / max(len(judged), 1))
         right, total = right + hits, total + len(judged)
-    return right / max(total, 1), per_prompt, seconds
+    return right / max(total, 1), per_prompt, seconds, (right, total)
 
 
 def run() -> list[tuple[str, str]]:
@@ -95,10 +97,12 @@ def run() -> list[tuple[str, str]]:
         "shortlist recall, MiniLM (right section among candidates)": (_shortlisted(lambda n: minilm), True),
     }
     rows = []
+    tally: dict[str, dict[str, tuple[int, int]]] = {label: {} for label in methods}
     for set_name, folder in SETS.items():
         set_cases = cases(folder)
         for label, (method, recall) in methods.items():
-            overall, per_prompt, seconds = _score(method, set_cases, recall)
+            overall, per_prompt, seconds, counts = _score(method, set_cases, recall)
+            tally[label][set_name] = counts
             cells = ", ".join(f"{c[0]} {a:.0%}" for c, a in zip(set_cases, per_prompt, strict=True))
             verdict = ""
             if label.startswith("shipped"):
@@ -109,6 +113,16 @@ def run() -> list[tuple[str, str]]:
             rows.append(
                 (f"sort {set_name}: {label}", f"{overall:.0%} ({cells}), {seconds:.2f}s, no model calls{verdict}")
             )
+    for label, by_set in tally.items():
+        every = [sum(c[i] for c in by_set.values()) for i in (0, 1)]
+        blind = [sum(by_set[name][i] for name in BLIND) for i in (0, 1)]
+        rows.append(
+            (
+                f"sort, all five sets: {label}",
+                f"{every[0] / every[1]:.1%} of {every[1]} labels; "
+                f"the three blind sets {blind[0] / blind[1]:.1%} of {blind[1]}",
+            )
+        )
     return rows
 
 

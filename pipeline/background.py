@@ -9,6 +9,16 @@ parts of a life, at most two per subject, so that whatever an essay is about, ne
 
 from __future__ import annotations
 
+import hashlib
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.embed import Embedder
+
+KNOWN = Path(__file__).parent / "data"  # their vectors, as the default sorting model makes them
+
 BACKGROUND: tuple[str, ...] = (
     "buy coffee filters and oat milk",
     "call the dentist to move the appointment to thursday",
@@ -61,3 +71,36 @@ BACKGROUND: tuple[str, ...] = (
     "remember to defrost the chicken",
     "buy stamps and envelopes",
 )
+
+
+def background_vectors(embedder: Embedder) -> np.ndarray:
+    """BACKGROUND's vectors by `embedder`: shipped for the default sorting model, so a first plan does not spend
+    3 s embedding the same 50 lines; embedded now for any other model, or if the lines or the model changed."""
+    shipped = _shipped(embedder.key)
+    if shipped.exists():
+        return np.load(shipped)
+    return embedder.embed(list(BACKGROUND))
+
+
+def _shipped(model_key: str) -> Path:
+    digest = hashlib.sha256("\n".join([model_key, *BACKGROUND]).encode()).hexdigest()[:16]
+    return KNOWN / f"background-{digest}.npy"
+
+
+def main() -> int:
+    """`python -m pipeline.background`: write the default sorting model's vectors of BACKGROUND (after editing
+    the lines or the model), replacing the stale file."""
+    from pipeline.gemma import gemma_embedder
+
+    embedder = gemma_embedder()
+    KNOWN.mkdir(exist_ok=True)
+    for stale in KNOWN.glob("background-*.npy"):
+        stale.unlink()
+    target = _shipped(embedder.key)
+    np.save(target, embedder.embed(list(BACKGROUND)))
+    print(target)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.background import BACKGROUND
+from pipeline.background import background_vectors
 from pipeline.embed import Embedder
 
 SMOOTH_MOST = 4096  # fragments: beyond this, only the likeliest are smoothed over their neighbours
@@ -140,14 +140,17 @@ def _fragment_vectors(fragments: Sequence[SortFragment], embedder: Embedder, wei
 
 
 def _raw_scores(essay: Essay, vectors: np.ndarray, embedder: Embedder, opts: RankOptions) -> np.ndarray:
-    columns = []
-    for title, questions in essay.sections:
-        whole = embedder.embed_queries([f"{title} {questions}"])[0]
-        score = vectors @ whole
-        if opts.per_question:
-            parts = [title, *_sentences(questions)]
-            best_part = (vectors @ embedder.embed_queries(parts).T).max(axis=1)
+    wholes = [f"{title} {questions}" for title, questions in essay.sections]
+    parts = [[title, *_sentences(questions)] if opts.per_question else [] for title, questions in essay.sections]
+    # One call for every section's texts: a contextual model pays a fixed cost per call.
+    queries = embedder.embed_queries(wholes + [p for section in parts for p in section])
+    columns, start = [], len(wholes)
+    for n, section in enumerate(parts):
+        score = vectors @ queries[n]
+        if section:
+            best_part = (vectors @ queries[start : start + len(section)].T).max(axis=1)
             score = (score + best_part) / 2
+            start += len(section)
         columns.append(score)
     return np.stack(columns, axis=1)
 
@@ -163,12 +166,12 @@ def _relevance_and_cut(
     """How much each fragment is about the essay (0..1: its match to the whole prompt and to its best
     section, smoothed over its neighbours), and the two-class cut between on- and off-topic.
 
-    Everyday off-topic lines (BACKGROUND) join the pool for the cut, weighing `background` times the pool:
+    Everyday off-topic lines (pipeline/background.py) join the pool for the cut, weighing `background` times the pool:
     a vault that is all on topic then splits from them instead of in half, while a vault with its own
     off-topic half still splits where it did."""
     n = len(vectors)
     if opts.background > 0:
-        extra = embedder.embed(list(BACKGROUND))
+        extra = background_vectors(embedder)
         raw = np.vstack([raw, _raw_scores(essay, extra, embedder, opts)])
         vectors = np.vstack([vectors, extra])
     prompt_vec = embedder.embed_queries([_prompt_text(essay)])[0]

@@ -27,10 +27,10 @@ from pipeline.prompt import Prompt
 from pipeline.rank import Essay, Placement, RankOptions, SortFragment, rank, shortlist
 from pipeline.shared import SharedNotes
 
-GEMMA_UP_TO = 600  # fragments: EmbeddingGemma and MPNet each embed ~17 texts/s on 2 cores: ~90 s cold
+GEMMA_UP_TO = 1500  # fragments: ~17 texts/s on 2 cores, as MPNet and MiniLM together: about 2.5 min cold
 MPNET_UP_TO = 1500  # fragments: about a minute of embedding on 2 cores
 MINILM_UP_TO = 3000  # fragments
-VOTERS = 2  # the most accurate two that load vote; a third of lesser make lowered accuracy (sort_eval)
+VOTERS = 2  # without EmbeddingGemma, MPNet and MiniLM vote; a third of lesser make lowered accuracy (sort_eval)
 OPTIONS = RankOptions(neighbours=5, keep_margin=-0.1, background=0.25)  # why: see sort_fragments
 SHORTLIST_FROM = 400  # fragments: above this, only the embeddings' shortlist reaches the model
 MOST_SORT_CALLS = 10  # a shortlist never takes more calls than this (the issue's bound): the likeliest fill them first
@@ -177,24 +177,24 @@ def _embedders(
     on_progress: Callable[[str], None] = lambda message: None,
 ) -> list[Embedder]:
     """The models that rank `count` fragments, voting as equals. Where the embeddings decide alone
-    (`contextual`), the first two that load of: EmbeddingGemma up to GEMMA_UP_TO fragments, MPNet up to
-    MPNET_UP_TO, MiniLM (~100 texts/s) up to MINILM_UP_TO. Over the three labeled sets EmbeddingGemma and
-    MPNet place 72% (84% on the two the sort was designed with), MPNet and MiniLM 65%, MiniLM alone 64%.
-    Beyond that WordLlama ranks (static, ~10,000/s), which is also what shortlists for a capable model that
-    decides itself. A model that will not load is named to `on_progress` and left out: it costs accuracy,
-    never the sort. The contextual models' vectors are kept in `memory`: they are slow enough to be worth it,
-    the static model's are not."""
+    (`contextual`): EmbeddingGemma alone up to GEMMA_UP_TO fragments; if it is not fetched or will not load,
+    the first two that load of MPNet (up to MPNET_UP_TO) and MiniLM (~100 texts/s, up to MINILM_UP_TO).
+    Over the five labeled sets EmbeddingGemma alone places 66% (62% on the three labeled blind), EmbeddingGemma
+    and MPNet voting 65% (59% blind) in twice the time, MPNet and MiniLM 59%. Beyond that WordLlama ranks
+    (static, ~10,000/s), which is also what shortlists for a capable model that decides itself. A model that
+    will not load is named to `on_progress` and left out: it costs accuracy, never the sort. The contextual
+    models' vectors are kept in `memory`: they are slow enough to be worth it, the static model's are not."""
     chosen: list[Embedder] = []
     if contextual:
-        wanted = [(gemma_embedder, GEMMA_UP_TO), (mpnet_embedder, MPNET_UP_TO), (minilm_embedder, MINILM_UP_TO)]
-        if count <= max(most for _, most in wanted):
-            on_progress("loading the sorting models (the first time, MPNet is unpacked: about 10 s)…")
-        for load, most in wanted:
-            if count <= most and len(chosen) < VOTERS:
-                try:
-                    chosen.append(load())
-                except EmbedderMissing as exc:
-                    on_progress(f"sorting without it: {exc}")
+        if count <= MINILM_UP_TO:
+            on_progress("loading the sorting model…")
+        if count <= GEMMA_UP_TO:
+            chosen = _loaded([gemma_embedder], on_progress)
+        if not chosen:
+            if count <= MPNET_UP_TO:
+                on_progress("ranking with MPNet and MiniLM instead (the first time, MPNet is unpacked: about 10 s)…")
+            fallback = [(mpnet_embedder, MPNET_UP_TO), (minilm_embedder, MINILM_UP_TO)]
+            chosen = _loaded([load for load, most in fallback if count <= most], on_progress)[:VOTERS]
         if chosen:
             shown = [reporting(e, on_progress, every=32) for e in chosen]  # ~17 texts/s: a line every 2 s
             return [remembering(e, memory) for e in shown] if memory is not None else shown
@@ -202,6 +202,17 @@ def _embedders(
         return [bundled_embedder()]
     except EmbedderMissing as exc:
         raise UsageError(f"{exc}: reinstall essay (`pip install -e .`) to sort notes") from None
+
+
+def _loaded(loaders: Sequence[Callable[[], Embedder]], on_progress: Callable[[str], None]) -> list[Embedder]:
+    """Each model that loads; one that will not is named and left out."""
+    result = []
+    for load in loaders:
+        try:
+            result.append(load())
+        except EmbedderMissing as exc:
+            on_progress(f"sorting without it: {exc}")
+    return result
 
 
 def _for_ranking(fragment: Fragment) -> SortFragment:
