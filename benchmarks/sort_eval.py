@@ -57,9 +57,9 @@ EMBEDDERS = {
     "mpnet": mpnet_embedder,
     "gemma": gemma_embedder,
 }
-VOTE = "gemma+mpnet"  # the two contextual models voting as equals, as the offline sort ships
+VOTE = "gemma+mpnet"  # the two contextual models voting as equals, as the offline sort shipped before
 HYBRID = "hybrid: wordllama shortlist, minilm decides"
-RECOMMENDED = (VOTE, "shipped (pipeline.sort.OPTIONS)")  # what ships, not the sweep's maximum
+RECOMMENDED = ("gemma", "shipped (pipeline.sort.OPTIONS)")  # what ships, not the sweep's maximum
 
 
 def read_vault(notes: Path) -> list[SortFragment]:
