@@ -92,3 +92,57 @@ def test_a_question_that_asks_several_things_is_matched_clause_by_clause() -> No
     parts = _sentences("What state was the plot in, what did you do first, and who helped or advised you?")
     assert "who helped or advised you?" in parts and "what did you do first" in parts
     assert parts[0].startswith("What state was the plot in, what did")  # the whole question still counts
+
+
+DOG = Essay(
+    "a dog afraid of everything",
+    "write about adopting a fearful rescue dog",
+    (
+        ("Choosing Pip", "Why a rescue dog, and why this one? The shelter, the adoption, the first days at home?"),
+        ("Small steps", "How did the training work: the trainer, the treats, the walks? What counted as progress?"),
+    ),
+)
+DOG_POOL = [
+    frag("shelter", "pip at the shelter, the adoption papers signed, first days at home"),
+    frag("walk", "pip walks past the bikes now, treats and the trainer's plan, progress"),
+    frag("stairs", "pip on the stairs, the trainer's plan, treats, progress at last"),
+    frag("sock", "pip ate a sock"),
+    frag("milk", "buy milk eggs bread"),
+    frag("dmv", "dmv appointment tuesday"),
+    frag("plumber", "plumber sink leak"),
+]
+
+
+def test_a_name_the_whole_essay_is_about_is_left_out_of_the_one_section_that_names_it() -> None:
+    """On two blind labeled sets "Choosing Pip" and "How did Ciara and I end up living together?" drew every line
+    that named the dog or the friend: the sections are scored without such a name, what is kept stays as it was."""
+    options = RankOptions(subject_share=0.1)
+    masked = rank(DOG, DOG_POOL, fake_embedder(), options)
+    plain = rank(DOG, DOG_POOL, fake_embedder(), RankOptions())
+    without = rank(
+        Essay(DOG.title, DOG.instruction, (("Choosing", DOG.sections[0][1]), DOG.sections[1])),
+        DOG_POOL,
+        fake_embedder(),
+        RankOptions(),
+    )
+    assert [p.scores for p in masked] == [p.scores for p in without] != [p.scores for p in plain]
+    assert [p.section > 0 for p in masked] == [p.section > 0 for p in plain]  # the cut is the named essay's
+    assert {p.id: p.section for p in masked}["walk"] == 2
+
+
+@pytest.mark.parametrize(
+    "sections",
+    [
+        # A name in every section, a capitalised first word, "I" or "I'd", and a Title Case title are not masked.
+        (("Pip at home", "Pip and I, the first days?"), ("Pip in training", "Did Pip take treats from the trainer?")),
+        (("The Trainer Arrives", "Treats? I'd say yes."), ("Small Steps Forward", "How did the training go?")),
+    ],
+)
+def test_only_a_name_inside_one_section_is_masked(sections: tuple[tuple[str, str], ...]) -> None:
+    from pipeline.rank import _subject_names
+
+    relevant = ["pip took treats from the trainer", "the trainer said steps", "i'd say forward, pip"] * 3
+    assert _subject_names(Essay("t", "i", sections), relevant, RankOptions(subject_share=0.1)) == set()
+    assert _subject_names(DOG, relevant, RankOptions(subject_share=0.1)) == {"pip"}
+    assert _subject_names(DOG, relevant, RankOptions(subject_share=0)) == set()
+    assert _subject_names(DOG, ["the trainer said steps"] * 10 + relevant[:1], RankOptions(subject_share=0.1)) == set()
