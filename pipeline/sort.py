@@ -179,8 +179,8 @@ def _embedders(
     """The models that rank `count` fragments, voting as equals. Where the embeddings decide alone
     (`contextual`): EmbeddingGemma alone up to GEMMA_UP_TO fragments; if it is not fetched or will not load,
     the first two that load of MPNet (up to MPNET_UP_TO) and MiniLM (~100 texts/s, up to MINILM_UP_TO).
-    Over the five labeled sets EmbeddingGemma alone places 66% (62% on the three labeled blind), EmbeddingGemma
-    and MPNet voting 65% (59% blind) in twice the time, MPNet and MiniLM 59%. Beyond that WordLlama ranks
+    Over the five labeled sets EmbeddingGemma alone places 68% (64% on the three labeled blind), EmbeddingGemma
+    and MPNet voting 66% (61% blind) in twice the time, MPNet and MiniLM 59%. Beyond that WordLlama ranks
     (static, ~10,000/s), which is also what shortlists for a capable model that decides itself. A model that
     will not load is named to `on_progress` and left out: it costs accuracy, never the sort. The contextual
     models' vectors are kept in `memory`: they are slow enough to be worth it, the static model's are not."""
