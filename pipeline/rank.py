@@ -19,6 +19,8 @@ see benchmarks/sort_eval.py):
   pool (a two-class split of the relevance distribution), not above a fixed cosine that differs per model;
 - optionally (`neighbours`), a fragment's relevance is averaged with that of its nearest fragments in the
   pool: thoughts on one topic cluster, so a terse "skipped run club to ice it" borrows from the runs around it;
+- optionally (`subject_share`), a name the whole essay is about, written in one section only ("Choosing Pip"),
+  is left out when the sections are scored: every relevant line mentions it, so it would draw them all there;
 - several embedding models may rank together, as equals (see `rank`).
 """
 
