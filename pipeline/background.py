@@ -73,12 +73,16 @@ BACKGROUND: tuple[str, ...] = (
 )
 
 
-def background_vectors(embedder: Embedder) -> np.ndarray:
+def background_vectors(embedder: Embedder, dim: int) -> np.ndarray:
     """BACKGROUND's vectors by `embedder`: shipped for the default sorting model, so a first plan does not spend
-    3 s embedding the same 50 lines; embedded now for any other model, or if the lines or the model changed."""
-    shipped = _shipped(embedder.key)
-    if shipped.exists():
-        return np.load(shipped)
+    3 s embedding the same 50 lines; embedded now for any other model, if the lines or the model changed, or if
+    the shipped file is damaged."""
+    try:
+        shipped = np.load(_shipped(embedder.key))
+    except (OSError, ValueError):  # not shipped for this model, or unreadable
+        shipped = None
+    if shipped is not None and shipped.shape == (len(BACKGROUND), dim):
+        return shipped
     return embedder.embed(list(BACKGROUND))
 
 

@@ -96,10 +96,15 @@ def rank(
     relevance = np.mean([r[1] for r in ranked], axis=0)
     keep = np.mean([r[2] for r in ranked], axis=0) >= 0
     names = _subject_names(essay, [f.text for f, kept in zip(fragments, keep, strict=True) if kept], opts)
-    if names:  # the sections again without them; which fragments are kept stays as it was
+    if names:  # the sections again without the name, each model with its own first pass's kept fragments
         masked = _without(essay, names)
-        pairs = zip(vectors, models, strict=True)
-        scores = np.mean([_rank_one(masked, v, fragments, model, opts)[0] for v, model in pairs], axis=0)
+        scores = np.mean(
+            [
+                _section_scores(_raw_scores(masked, v, model, opts), v, r[2] >= 0, fragments, opts)
+                for v, model, r in zip(vectors, models, ranked, strict=True)
+            ],
+            axis=0,
+        )
     best = scores.argmax(axis=1) + 1
     return [
         Placement(f.id, tuple(float(s) for s in scores[i]), int(best[i]) if keep[i] else 0, float(relevance[i]))
@@ -112,45 +117,71 @@ def _rank_one(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One model's section scores, relevance, and each fragment's distance above the relevance cut."""
     raw = _raw_scores(essay, vectors, embedder, opts)
-    scores = _standardise(raw, raw) if opts.standardise and len(vectors) > 1 else raw
     relevance, cut = _relevance_and_cut(essay, vectors, raw, embedder, opts)
     above = relevance - (cut + opts.keep_margin)
-    if opts.self_train > 0:
-        scores = _self_train(scores, vectors, above >= 0, fragments, opts)
-    return scores, relevance, above
+    return _section_scores(raw, vectors, above >= 0, fragments, opts), relevance, above
+
+
+def _section_scores(
+    raw: np.ndarray, vectors: np.ndarray, keep: np.ndarray, fragments: Sequence[SortFragment], opts: RankOptions
+) -> np.ndarray:
+    scores = _standardise(raw, raw) if opts.standardise and len(vectors) > 1 else raw
+    return _self_train(scores, vectors, keep, fragments, opts) if opts.self_train > 0 else scores
 
 
 def _subject_names(essay: Essay, relevant: Sequence[str], opts: RankOptions) -> set[str]:
-    """Names that say nothing about which section a line belongs to: capitalised inside one section's title or
-    questions and in no other section ("Choosing Pip", "How did Ciara and I end up living together?"), and in at
-    least `subject_share` of the relevant fragments. Such a name is who the whole essay is about; left in, its one
-    section drew every line that mentions it (on two blind labeled sets, 38 of 67 and 27 of 61 labels)."""
+    """The name the whole essay is about, if one section's text alone writes it ("Choosing Pip", "How did Ciara
+    and I end up living together?") and at least `subject_share` of the relevant fragments mention it: left in,
+    that section drew every line naming the dog or the friend (on two blind labeled sets, 38 of 67 and 27 of 61
+    labels). Where two sections each have such a name ("my years in London", "my years in Lisbon"), the names
+    tell the sections apart and stay."""
     if opts.subject_share <= 0 or not relevant:
         return set()
-    per_section = [{w.lower() for w in _WORD.findall(f"{t} {q}")} for t, q in essay.sections]
+    per_section = [{_bare(w) for w in _WORD.findall(f"{t} {q}")} for t, q in essay.sections]
     # "How The House Worked": where every title capitalises its words, a capital in a title says nothing.
     title_case = all(all(w[0].isupper() for w in _WORD.findall(t)[1:] if len(w) > 3) for t, _ in essay.sections)
     named = [_capitalised_inside(q if title_case else f"{t}. {q}") for t, q in essay.sections]
     candidates = {w for names in named for w in names if sum(w in words for words in per_section) == 1}
-    mentions = {w: sum(1 for text in relevant if re.search(rf"\b{re.escape(w)}\b", text, re.I)) for w in candidates}
-    return {w for w, count in mentions.items() if count >= opts.subject_share * len(relevant)}
+    frequent = {
+        w
+        for w in candidates
+        if sum(1 for t in relevant if _mentions(w).search(t)) >= opts.subject_share * len(relevant)
+    }
+    return frequent if len(frequent) == 1 else set()
 
 
-_WORD = re.compile(r"[A-Za-z][\w'’-]*")
+_WORD = re.compile(r"[^\W\d_][\w'’-]*")
+# Capitalised in English, or a verb as often as a name: never taken for the essay's subject.
+_CALENDAR = "january february march april may june july august september october november december christmas easter"
+_WEEK = "monday tuesday wednesday thursday friday saturday sunday"
+_NOT_NAMES = set(f"{_CALENDAR} {_WEEK} will can might must shall".split())
+
+
+def _bare(word: str) -> str:
+    """ "Ciara's" is Ciara."""
+    return re.sub(r"['’]s?$", "", word.lower())
+
+
+def _mentions(name: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<!\w){re.escape(name)}(?:['’]s?)?(?!\w)", re.I)
 
 
 def _capitalised_inside(text: str) -> set[str]:
-    """Lowercased words written with a capital where a sentence does not start, "I" and "I'd" aside."""
+    """Words written with a capital where no sentence or line starts, "I", "I'd" and the calendar aside."""
     names = set()
-    for sentence in re.split(r"(?<=[.?!:])\s+", text):
+    for sentence in re.split(r"(?<=[.?!:…])[\"”’)]*\s+|\n+", text):
         words = _WORD.findall(sentence)
-        names |= {w.lower() for w in words[1:] if w[0].isupper() and not re.fullmatch(r"I(?:['’]\w+)?", w)}
-    return names
+        names |= {_bare(w) for w in words[1:] if w[0].isupper() and not re.fullmatch(r"I(?:['’]\w+)?", w)}
+    return names - _NOT_NAMES
 
 
 def _without(essay: Essay, names: set[str]) -> Essay:
-    pattern = re.compile(rf"\s*\b(?:{'|'.join(re.escape(n) for n in sorted(names))})\b", re.I)
-    sections = tuple((pattern.sub("", t).strip() or t, pattern.sub("", q)) for t, q in essay.sections)
+    def strip(text: str) -> str:
+        for name in names:
+            text = _mentions(name).sub("", text)
+        return re.sub(r"\s+([?,.!])|(?<=\s)\s+", r"\1", text).strip()
+
+    sections = tuple((strip(t) or t, strip(q)) for t, q in essay.sections)
     return Essay(essay.title, essay.instruction, sections)
 
 
@@ -213,7 +244,7 @@ def _relevance_and_cut(
     off-topic half still splits where it did."""
     n = len(vectors)
     if opts.background > 0:
-        extra = background_vectors(embedder)
+        extra = background_vectors(embedder, vectors.shape[1])
         raw = np.vstack([raw, _raw_scores(essay, extra, embedder, opts)])
         vectors = np.vstack([vectors, extra])
     prompt_vec = embedder.embed_queries([_prompt_text(essay)])[0]

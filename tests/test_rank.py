@@ -1,6 +1,6 @@
 import pytest
 
-from pipeline.embed import EmbedderMissing, bundled_embedder, fake_embedder
+from pipeline.embed import Embedder, EmbedderMissing, bundled_embedder, fake_embedder
 from pipeline.rank import Essay, RankOptions, SortFragment, rank, shortlist
 
 ESSAY = Essay(
@@ -146,3 +146,46 @@ def test_only_a_name_inside_one_section_is_masked(sections: tuple[tuple[str, str
     assert _subject_names(DOG, relevant, RankOptions(subject_share=0.1)) == {"pip"}
     assert _subject_names(DOG, relevant, RankOptions(subject_share=0)) == set()
     assert _subject_names(DOG, ["the trainer said steps"] * 10 + relevant[:1], RankOptions(subject_share=0.1)) == set()
+
+
+def test_names_that_tell_sections_apart_stay_and_a_verb_is_not_a_name() -> None:
+    from pipeline.rank import _subject_names, _without
+
+    cities = Essay("two cities", "i", (("London", "What were my years in London like?"), ("Lisbon", "And in Lisbon?")))
+    relevant = ["london rain again", "the lisbon flat", "a london bus", "lisbon trams"]
+    assert _subject_names(cities, relevant, RankOptions(subject_share=0.1)) == set()
+    will = Essay("t", "i", (("Meeting Will", "How did you and Will become friends?"), ("Work", "What was the job?")))
+    assert (
+        _subject_names(will, ["i will finish the report", "the job will wait"], RankOptions(subject_share=0.1)) == set()
+    )
+    possessive = Essay("t", "i", (("Choosing Pip", "Was Pip's first week hard?"), ("Steps", "What worked?")))
+    assert _subject_names(possessive, ["pip's walk", "pip slept"], RankOptions(subject_share=0.1)) == {"pip"}
+    assert _without(possessive, {"pip"}).sections[0] == ("Choosing", "Was first week hard?")
+    lines = Essay("t", "i", (("Start", "Why did you start\nWhat scared you"), ("Later", "How is it now?")))
+    assert _subject_names(lines, ["what scared me", "what a week"], RankOptions(subject_share=0.1)) == set()
+
+
+@pytest.mark.parametrize("shipped", ["none", "another model's", "damaged", "of another size"])
+def test_the_everyday_lines_are_embedded_unless_their_vectors_ship_for_this_very_model(
+    tmp_path, monkeypatch: pytest.MonkeyPatch, shipped: str
+) -> None:
+    import numpy as np
+
+    from pipeline import background
+
+    monkeypatch.setattr(background, "KNOWN", tmp_path)
+    model = fake_embedder()
+    calls: list[int] = []
+    counting = Embedder(lambda texts: calls.append(len(texts)) or model.embed(texts), "fake", "fake-key")
+    right = model.embed(list(background.BACKGROUND))
+    if shipped == "another model's":
+        np.save(background._shipped("other-key"), right)
+    elif shipped == "damaged":
+        background._shipped("fake-key").write_bytes(b"\x93NUMPY truncated")
+    elif shipped == "of another size":
+        np.save(background._shipped("fake-key"), right[:, :100])
+    assert np.allclose(background.background_vectors(counting, right.shape[1]), right)
+    assert calls == [len(background.BACKGROUND)]
+    np.save(background._shipped("fake-key"), right)
+    assert np.allclose(background.background_vectors(counting, right.shape[1]), right)
+    assert calls == [len(background.BACKGROUND)]  # shipped for this model: read, not embedded
