@@ -30,7 +30,6 @@ from pipeline.shared import SharedNotes
 GEMMA_UP_TO = 1500  # fragments: ~17 texts/s on 2 cores, as MPNet and MiniLM together: about 2.5 min cold
 MPNET_UP_TO = 1500  # fragments: about a minute of embedding on 2 cores
 MINILM_UP_TO = 3000  # fragments
-VOTERS = 2  # without EmbeddingGemma, MPNet and MiniLM vote; a third of lesser make lowered accuracy (sort_eval)
 OPTIONS = RankOptions(neighbours=5, keep_margin=-0.1, background=0.25, subject_share=0.1)  # see sort_fragments
 SHORTLIST_FROM = 400  # fragments: above this, only the embeddings' shortlist reaches the model
 MOST_SORT_CALLS = 10  # a shortlist never takes more calls than this (the issue's bound): the likeliest fill them first
@@ -193,8 +192,9 @@ def _embedders(
         if not chosen:
             if count <= MPNET_UP_TO:
                 on_progress("without EmbeddingGemma: loading MPNet and MiniLM (MPNet is unpacked once: 10 s)…")
+            # MPNet and MiniLM vote as equals; a third voter of lesser make lowered accuracy (sort_eval).
             fallback = [(mpnet_embedder, MPNET_UP_TO), (minilm_embedder, MINILM_UP_TO)]
-            chosen = _loaded([load for load, most in fallback if count <= most], on_progress)[:VOTERS]
+            chosen = _loaded([load for load, most in fallback if count <= most], on_progress)
         if chosen:
             shown = [reporting(e, on_progress, every=32) for e in chosen]  # ~17 texts/s: a line every 2 s
             return [remembering(e, memory) for e in shown] if memory is not None else shown
