@@ -15,6 +15,7 @@ from pathlib import Path
 
 from benchmarks.servers import FakeServer
 from benchmarks.synthetic import make_vault
+from pipeline.cache import Store
 from pipeline.batch import find_prompts, run_batch
 from pipeline.progress import Progress
 from pipeline.providers.openai_chat import OpenAIChat
@@ -37,7 +38,7 @@ def run() -> list[tuple[str, str]]:
         with FakeServer("parallel") as server:
             model = OpenAIChat(model="bench", base_url=server.base_url, api_key="not-needed")
             ws = open_workspace(root=workspace)
-            with build_run(ws, model, ws.open_store(), RunOptions(cache=False, jobs=JOBS), Progress()) as run:
+            with build_run(ws, model, Store(ws.state_file), RunOptions(cache=False, jobs=JOBS), Progress()) as run:
                 started = time.perf_counter()
                 outcomes = run_batch(run, find_prompts(ws.prompts))
                 wall = time.perf_counter() - started

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.synthetic import make_vault
+from pipeline.cache import Store
 from pipeline.llm import Completion
 from pipeline.progress import Progress
 from pipeline.runner import dry_run, read_inputs
@@ -41,7 +42,7 @@ def run() -> list[tuple[str, str]]:
 
             started = time.perf_counter()
             ws = open_workspace(root=Path(tmp), notes=notes)
-            with build_run(ws, _NoCalls(), ws.open_store(), RunOptions(cache=False), Progress()) as run:
+            with build_run(ws, _NoCalls(), Store(ws.state_file), RunOptions(cache=False), Progress()) as run:
                 inputs = read_inputs(run, ROOT / "prompts" / "platform-year.md")
                 report = dry_run(run, inputs)
             planned = time.perf_counter() - started

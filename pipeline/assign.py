@@ -57,7 +57,7 @@ def assign_fragments(
     """`choices` narrows each fragment's answer to its shortlisted sections (and 0): the answer stays
     small and a section the embeddings ruled out cannot be chosen by mistake. Up to `concurrency`
     batches are asked at once: they are independent, and a hosted endpoint serves them side by side.
-    With `shared` (see `config.shares_prefix`), the fragments are asked by their ids in its message, in one call."""
+    With `shared` (see `slots.shares_prefix`), the fragments are asked by their ids in its message, in one call."""
     chosen: dict[str, int] = {}
     if shared is not None and all(shared.number(f.id) for f in fragments):
         batches = [list(fragments)]  # the shared message fits the window by its making

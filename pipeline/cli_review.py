@@ -103,7 +103,7 @@ def _workspace(near: list[Path], **options: Path | None) -> Workspace:
 def _existing_store(ws: Workspace) -> Store:
     if not ws.state_file.is_file():
         raise UsageError(f"no calls logged in {ws.root} yet: run `essay draft` there first")
-    store = ws.open_store()
+    store = Store(ws.state_file)
     if store.recovered:
         warn(store.recovered)
     return store

@@ -220,34 +220,19 @@ def with_options(
     return _checked(replace(settings, **changes))
 
 
-def _checked(settings: Settings) -> Settings:
-    from pipeline.providers import provider_names  # the registry imports this module
+# The providers' names, which the registry (pipeline/providers) adds to as providers register: settings are
+# checked against them without this module importing the registry, which imports it.
+PROVIDER_NAMES: list[str] = ["local", "openai"]
 
-    if settings.provider not in provider_names():
-        raise ConfigError(f"unknown provider '{settings.provider}': use one of {', '.join(provider_names())}")
+
+def _checked(settings: Settings) -> Settings:
+    if settings.provider not in PROVIDER_NAMES:
+        raise ConfigError(f"unknown provider '{settings.provider}': use one of {', '.join(PROVIDER_NAMES)}")
     return settings
 
 
 def openai_base_url(settings: Settings) -> str | None:
     return settings.base_url or os.environ.get("OPENAI_BASE_URL") or None
-
-
-def shares_prefix(settings: Settings, *, ask_server: bool = True) -> bool:
-    """Whether every call of a draft opens with the same message holding its notes (pipeline/shared.py).
-    `slots = 1` says so, and more slots say not. Unset, it is so for a server on this machine that does not
-    report more than one slot (llama.cpp's server reports them): its prompt tokens cost nothing, and
-    llama.cpp's server with one slot, Ollama and vLLM reuse the prefix a call shares with one before, so the
-    notes are read once. Where several slots each keep their own cache, each would read them again. A hosted API
-    bills every token it is sent (and so would a proxy to one on this machine: its user sets `slots`).
-    Without `ask_server` (a dry run, which sends nothing at all) a server on this machine counts as one slot."""
-    if settings.slots is not None:
-        return settings.slots == 1
-    url = openai_base_url(settings)
-    if settings.provider != "openai" or url is None or not on_this_machine(url):
-        return False
-    from pipeline.providers.slots import reported_slots  # the providers import this module
-
-    return not ask_server or (reported_slots(url) or 1) == 1
 
 
 def on_this_machine(url: str | None) -> bool:

@@ -54,7 +54,7 @@ class Writing:
     concurrency: int = 4
     on_section: Callable[[SectionDraft], None] | None = None
     on_warning: Callable[[str], None] | None = None
-    shared: SharedNotes | None = None  # `config.shares_prefix`: every call opens with the draft's notes
+    shared: SharedNotes | None = None  # `slots.shares_prefix`: every call opens with the draft's notes
 
 
 Direction = tuple[str, int | None]  # the author's direction for a section, and its length in words

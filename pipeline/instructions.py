@@ -34,7 +34,7 @@ def render_message(role: str, template: str, **values: Any) -> dict[str, str]:
     return {"role": role, "content": mustache.render(_source(f"{template}.md"), values).strip()}
 
 
-_SHARED = ("shared.system", "shared.sort", "shared.write")  # the layout of `config.shares_prefix`
+_SHARED = ("shared.system", "shared.sort", "shared.write")  # the layout of `slots.shares_prefix`
 
 
 def templates_hash(*, shared: bool = False) -> str:

@@ -92,7 +92,7 @@ class PlanRequest:
     fragments: tuple[Fragment, ...]
     left_out: tuple[tuple[str, int], ...] = ()
     send_all: bool = False  # even fragments the shortlist rules out
-    shared: SharedNotes | None = None  # `config.shares_prefix`: the message every call of the draft opens with
+    shared: SharedNotes | None = None  # `slots.shares_prefix`: the message every call of the draft opens with
 
 
 def make_plan(

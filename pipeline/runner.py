@@ -13,7 +13,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pipeline.assign import answer_tokens
-from pipeline.config import on_this_machine, shares_prefix
+from pipeline.config import on_this_machine
+from pipeline.providers.slots import shares_prefix
 from pipeline.draftfile import body_hash, compose, render_body, text_hash
 from pipeline.drafts import DraftFile, essay_dir, next_version, prompt_ref, write_new_version
 from pipeline.expand import (

@@ -70,7 +70,7 @@ def open_run(workspace: Workspace, options: RunOptions | None = None, progress: 
     settings = with_options(
         workspace.settings, provider=options.provider, model=options.model, base_url=options.base_url
     )
-    store = workspace.open_store()
+    store = Store(workspace.state_file)
     if store.recovered:
         progress.on_warning(store.recovered)
     try:

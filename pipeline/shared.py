@@ -1,4 +1,4 @@
-"""The shared-prefix layout (`config.shares_prefix`): every call of a draft opens with the same message.
+"""The shared-prefix layout (`slots.shares_prefix`): every call of a draft opens with the same message.
 
 A server that answers one call at a time and reuses the prompt prefix it shares with the previous call
 (llama.cpp's server) reads a prompt's shared start for free. So every call of a draft, the sort and each

@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.cache import Store
 from pipeline.config import CONFIG_NAME, Settings, load_settings
 from pipeline.errors import UsageError
 
@@ -40,9 +39,6 @@ class Workspace:
     @property
     def state_file(self) -> Path:
         return self.state_dir / "state.sqlite"
-
-    def open_store(self) -> Store:
-        return Store(self.state_file)
 
     def shown(self) -> str | None:
         """A line naming the workspace, when it is not the folder the command runs in."""

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from pipeline.cache import Store
 from pipeline.cli import app
 from pipeline.config import Settings
 from pipeline.progress import Progress
@@ -93,7 +94,7 @@ def make_run(root: Path, llm: Any, *, cache: bool = True, settings: Settings | N
     ws = open_workspace(root=root)
     if settings is not None:
         ws = replace(ws, settings=settings)
-    return build_run(ws, llm, ws.open_store(), RunOptions(cache=cache), Progress())
+    return build_run(ws, llm, Store(ws.state_file), RunOptions(cache=cache), Progress())
 
 
 def write(path: Path, text: str | bytes) -> Path:

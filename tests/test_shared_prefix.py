@@ -12,7 +12,8 @@ from typing import Any
 import frontmatter
 import pytest
 
-from pipeline.config import Settings, shares_prefix
+from pipeline.config import Settings
+from pipeline.providers.slots import shares_prefix
 from pipeline.llm import Completion, Messages
 from pipeline.providers import register_provider
 from pipeline.providers.slots import reported_slots

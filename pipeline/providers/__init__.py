@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.config import OPENAI_DEFAULT_MODEL, Settings, openai_base_url
+from pipeline.config import OPENAI_DEFAULT_MODEL, PROVIDER_NAMES, Settings, openai_base_url
 from pipeline.errors import UsageError
 from pipeline.llm import ChatModel
 
@@ -34,6 +34,8 @@ _registry: dict[str, Factory] = {}
 
 def register_provider(name: str, factory: Factory) -> None:
     _registry[name] = factory
+    if name not in PROVIDER_NAMES:
+        PROVIDER_NAMES.append(name)
 
 
 def provider_names() -> list[str]:
