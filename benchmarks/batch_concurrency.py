@@ -15,12 +15,12 @@ from pathlib import Path
 
 from benchmarks.servers import FakeServer
 from benchmarks.synthetic import make_vault
-from pipeline.cache import Store
-from pipeline.batch import find_prompts, run_batch
-from pipeline.progress import Progress
-from pipeline.providers.openai_chat import OpenAIChat
-from pipeline.session import RunOptions, build_run
-from pipeline.workspace import open_workspace
+from pipeline.batch.batch import find_prompts, run_batch
+from pipeline.core.progress import Progress
+from pipeline.core.workspace import open_workspace
+from pipeline.models.cache import Store
+from pipeline.models.providers.openai_chat import OpenAIChat
+from pipeline.models.session import RunOptions, build_run
 
 PROMPTS = 8
 JOBS = 4

@@ -13,7 +13,7 @@ import re
 import sys
 from pathlib import Path
 
-from pipeline.grounding import Claim, find_unsupported
+from pipeline.write.grounding import Claim, find_unsupported
 
 SET = Path(__file__).parent / "grounding_set"
 GOAL_FALSE_PER_1000 = 1.0

@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.synthetic import make_vault
-from pipeline.cache import Store
-from pipeline.llm import Completion
-from pipeline.progress import Progress
-from pipeline.runner import dry_run, read_inputs
-from pipeline.session import RunOptions, build_run
-from pipeline.workspace import open_workspace
+from pipeline.core.progress import Progress
+from pipeline.core.workspace import open_workspace
+from pipeline.drafting.runner import dry_run, read_inputs
+from pipeline.models.cache import Store
+from pipeline.models.llm import Completion
+from pipeline.models.session import RunOptions, build_run
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -23,10 +23,10 @@ from typing import IO
 
 from openai import OpenAI
 
-from pipeline.expand import section_messages, target_words
-from pipeline.notes import collect_notes
-from pipeline.prompt import parse_prompt
-from pipeline.providers.local import PROSE_REPEAT_PENALTY, LocalLlama, bundled_model_path
+from pipeline.collect.notes import collect_notes
+from pipeline.collect.prompt import parse_prompt
+from pipeline.models.providers.local import PROSE_REPEAT_PENALTY, LocalLlama, bundled_model_path
+from pipeline.write.expand import section_messages, target_words
 
 ROOT = Path(__file__).resolve().parent.parent
 MAX_TOKENS = 256

@@ -1,10 +1,10 @@
-"""Regenerate pipeline/_proper_nouns.py: common words that English spells only capitalised (names, places, days).
+"""Regenerate pipeline/write/_proper_nouns.py: common words that English spells only capitalised (names, places, days).
 
 Needs `pip install english-words` (not a dependency of essay): its `web2` list (Webster's Second, public domain) keeps
 case, so a word found there only capitalised is a proper noun. Kept: those that wordfreq finds common (zipf >= 3),
 since the grounding check already treats rarer capitalised words as names.
 
-    python benchmarks/make_proper_nouns.py > pipeline/_proper_nouns.py
+    python benchmarks/make_proper_nouns.py > pipeline/write/_proper_nouns.py
 """
 
 from __future__ import annotations

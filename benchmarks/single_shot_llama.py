@@ -22,7 +22,7 @@ from openai import OpenAI
 from benchmarks.local_generation import llama_server
 from benchmarks.single_shot import GOALS, PROMPT, ROOT, draft_wall, single_shot_messages
 from benchmarks.synthetic import make_vault
-from pipeline.providers.local import bundled_model_path
+from pipeline.models.providers.local import bundled_model_path
 
 NOTES = 8  # about 60 fragments: the notes, a section's answer and the sort's fit in 8,192 tokens
 WINDOW = 8192  # the bundled model's trained context

@@ -6,7 +6,7 @@ each written and labeled blind by someone who never saw the sort's code, each on
 prompts whose daily notes mix the subjects: benchmarks/sortset3 (135 labels), sortset4 (205) and sortset5 (204).
 Ways: a random valid answer; the embeddings alone with WordLlama, MiniLM, MPNet, EmbeddingGemma, MPNet and
 MiniLM voting, and EmbeddingGemma and MPNet voting (the shipped rank options); the shipped default (the embedders
-`pipeline.sort` picks for the vault's size, timed cold); and the shortlist a capable model would be handed above 400
+`sort.sort` picks for the vault's size, timed cold); and the shortlist a capable model would be handed above 400
 fragments, scored by recall (the right section among a fragment's candidates) since a fake model's answers say
 nothing about sorting. None of these calls a model, so there are no sorting tokens to report; `large-plan` reports
 the model's calls and tokens.
@@ -21,12 +21,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.sort_eval import gold, memoised, prompt_material, read_vault
-from pipeline.embed import bundled_embedder
-from pipeline.gemma import gemma_embedder
-from pipeline.minilm import minilm_embedder
-from pipeline.mpnet import mpnet_embedder
-from pipeline.rank import Essay, SortFragment, rank, shortlist
-from pipeline.sort import OPTIONS, _embedders
+from pipeline.embeddings.embed import bundled_embedder
+from pipeline.embeddings.gemma import gemma_embedder
+from pipeline.embeddings.minilm import minilm_embedder
+from pipeline.embeddings.mpnet import mpnet_embedder
+from pipeline.sort.rank import Essay, SortFragment, rank, shortlist
+from pipeline.sort.sort import OPTIONS, _embedders
 
 HERE = Path(__file__).resolve().parent
 SETS = {name: HERE / name for name in ("sortset", "sortset2", "sortset3", "sortset4", "sortset5")}

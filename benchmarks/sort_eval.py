@@ -23,14 +23,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipeline.embed import Embedder, EmbedderMissing, bundled_embedder
-from pipeline.fragments import split_body
-from pipeline.gemma import gemma_embedder
-from pipeline.minilm import minilm_embedder
-from pipeline.mpnet import mpnet_embedder
-from pipeline.prompt import parse_prompt
-from pipeline.rank import Essay, Placement, RankOptions, SortFragment, rank, shortlist
-from pipeline.sort import OPTIONS
+from pipeline.collect.fragments import split_body
+from pipeline.collect.prompt import parse_prompt
+from pipeline.embeddings.embed import Embedder, EmbedderMissing, bundled_embedder
+from pipeline.embeddings.gemma import gemma_embedder
+from pipeline.embeddings.minilm import minilm_embedder
+from pipeline.embeddings.mpnet import mpnet_embedder
+from pipeline.sort.rank import Essay, Placement, RankOptions, SortFragment, rank, shortlist
+from pipeline.sort.sort import OPTIONS
 
 SET = Path(__file__).resolve().parent / "sortset"
 GOAL, MOONSHOT = 0.85, 0.90
@@ -49,7 +49,7 @@ VARIANTS = {
     "best + neighbour relevance (5)": replace(BEST, neighbours=5),
     "best + neighbour relevance (10)": replace(BEST, neighbours=10),
     "best + neighbour relevance (5), keep more -0.1": replace(BEST, neighbours=5, keep_margin=-0.1),
-    "shipped (pipeline.sort.OPTIONS)": OPTIONS,
+    "shipped (pipeline.sort.sort.OPTIONS)": OPTIONS,
 }
 EMBEDDERS = {
     "wordllama": bundled_embedder,
@@ -59,7 +59,7 @@ EMBEDDERS = {
 }
 VOTE = "gemma+mpnet"  # the two contextual models voting as equals, as the offline sort shipped before
 HYBRID = "hybrid: wordllama shortlist, minilm decides"
-RECOMMENDED = ("gemma", "shipped (pipeline.sort.OPTIONS)")  # what ships, not the sweep's maximum
+RECOMMENDED = ("gemma", "shipped (pipeline.sort.sort.OPTIONS)")  # what ships, not the sweep's maximum
 
 
 def read_vault(notes: Path) -> list[SortFragment]:

@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.cache import Store
-from pipeline.cli import app
-from pipeline.config import Settings
-from pipeline.progress import Progress
-from pipeline.providers import register_provider
-from pipeline.session import Run, RunOptions, build_run
-from pipeline.workspace import open_workspace
+from pipeline.cli.main import app
+from pipeline.core.config import Settings
+from pipeline.core.progress import Progress
+from pipeline.core.workspace import open_workspace
+from pipeline.models.cache import Store
+from pipeline.models.providers import register_provider
+from pipeline.models.session import Run, RunOptions, build_run
 from tests.fakes import FakeLLM, fake_provider
 
 register_provider("fake", fake_provider)
@@ -110,9 +110,9 @@ def write(path: Path, text: str | bytes) -> Path:
 def static_embeddings(monkeypatch: pytest.MonkeyPatch) -> None:
     """Sort with the fast static embeddings in tests; the contextual models have tests of their own, and at
     ~100 and ~17 fragments a second on a loaded 2-core machine they would make every drafting test slow."""
-    monkeypatch.setattr("pipeline.sort.GEMMA_UP_TO", 0)
-    monkeypatch.setattr("pipeline.sort.MINILM_UP_TO", 0)
-    monkeypatch.setattr("pipeline.sort.MPNET_UP_TO", 0)
+    monkeypatch.setattr("pipeline.sort.sort.GEMMA_UP_TO", 0)
+    monkeypatch.setattr("pipeline.sort.sort.MINILM_UP_TO", 0)
+    monkeypatch.setattr("pipeline.sort.sort.MPNET_UP_TO", 0)
 
 
 @pytest.fixture

@@ -182,7 +182,7 @@ def _schema(fmt: dict[str, Any]) -> dict[str, Any]:
 
 def _schema_from_text(messages: list[dict[str, str]]) -> dict[str, Any] | None:
     """With no response_format, an assignment request is recognised by its fragment list, or in the layout
-    where every call opens with the notes (pipeline/shared.py) by the runs of ids it asks to sort."""
+    where every call opens with the notes (pipeline/messages/shared.py) by the runs of ids it asks to sort."""
     user = messages[-1]["content"]
     if "goes in exactly one list" not in user:
         return None

@@ -13,7 +13,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.llm import Completion, Messages, Purpose
+from pipeline.models.llm import Completion, Messages, Purpose
 
 PROSE = (
     "I learned that the queue is the org chart. See [The Guide [v2]](https://Example.com/Guide_Path) "

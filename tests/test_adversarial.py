@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.errors import PrivacyError
-from pipeline.privacy import PrivacyGuard
+from pipeline.core.errors import PrivacyError
+from pipeline.models.privacy import PrivacyGuard
 from tests.conftest import essay, write
 from tests.fake_server import FakeOpenAIServer
 from tests.fakes import FakeLLM, made
@@ -100,7 +100,7 @@ def test_nul_bytes_late_in_a_note_are_not_sent(tmp_path: Path) -> None:
 
 
 def test_the_authors_own_placeholder_lookalike_is_not_restored_as_a_term(tmp_path: Path) -> None:
-    from pipeline.redact import RedactingModel
+    from pipeline.models.redact import RedactingModel
 
     inner = FakeLLM().enqueue("we named the bot Redacted-1, and Withheld-1 shipped")
     model = RedactingModel(inner, ["kestrel"])

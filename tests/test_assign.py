@@ -1,9 +1,9 @@
 import json
 from pathlib import Path
 
-from pipeline.assign import assign_fragments, parse_answer
-from pipeline.notes import collect_notes
-from pipeline.prompt import parse_prompt
+from pipeline.collect.notes import collect_notes
+from pipeline.collect.prompt import parse_prompt
+from pipeline.sort.assign import assign_fragments, parse_answer
 from tests.fakes import FakeLLM
 
 

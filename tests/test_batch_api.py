@@ -9,9 +9,9 @@ from collections.abc import Iterator
 import pytest
 from openai import OpenAI
 
-from pipeline import batch_api
-from pipeline.batch_api import BatchLine, SubmissionRecord, collect, submit, to_jsonl
-from pipeline.errors import LLMError
+from pipeline.batch import batch_api
+from pipeline.batch.batch_api import BatchLine, SubmissionRecord, collect, submit, to_jsonl
+from pipeline.core.errors import LLMError
 from tests.batch_server import BatchServer, ManualClock
 
 

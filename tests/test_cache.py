@@ -7,7 +7,7 @@ from pathlib import Path
 import frontmatter
 import pytest
 
-from pipeline.runner import draft_essay, read_inputs
+from pipeline.drafting.runner import draft_essay, read_inputs
 from tests.conftest import essay, make_run, write
 from tests.fake_server import FakeOpenAIServer
 from tests.fakes import FakeLLM
@@ -36,7 +36,7 @@ def test_a_resumed_run_of_the_same_version_sends_nothing(workspace: Path, monkey
         raise KeyboardInterrupt  # as if the run had been stopped just before writing v001
 
     with monkeypatch.context() as patch:
-        patch.setattr("pipeline.runner.write_new_version", killed)
+        patch.setattr("pipeline.drafting.runner.write_new_version", killed)
         with pytest.raises(KeyboardInterrupt):
             _draft(workspace, llm)
     sent = len(llm.history)
@@ -102,7 +102,7 @@ def test_log_before_any_run_says_what_to_do(tmp_path: Path) -> None:
 
 
 def _open_store_after(barrier, path: str, out) -> None:  # type: ignore[no-untyped-def]
-    from pipeline.cache import Store
+    from pipeline.models.cache import Store
 
     barrier.wait()
     try:
@@ -119,7 +119,7 @@ def test_runs_opening_the_state_at_the_same_moment_all_open_it_and_lose_nothing(
     import multiprocessing
     import sqlite3
 
-    from pipeline.cache import _MIGRATIONS
+    from pipeline.models.cache import _MIGRATIONS
 
     path = tmp_path / "state.sqlite"
     if start == "a file of the previous release":

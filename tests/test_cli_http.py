@@ -7,7 +7,7 @@ from pathlib import Path
 import frontmatter
 import pytest
 
-from pipeline.notes import MAX_NOTE_CHARS
+from pipeline.collect.notes import MAX_NOTE_CHARS
 from tests.conftest import essay, write
 from tests.fake_server import FakeOpenAIServer
 

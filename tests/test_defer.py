@@ -10,8 +10,8 @@ import frontmatter
 import openai
 import pytest
 
-from pipeline import prices
-from pipeline.defer_batch import digest
+from pipeline.batch.defer_batch import digest
+from pipeline.models import prices
 from tests.batch_server import BatchServer, ManualClock
 from tests.conftest import Ran, essay, write
 
@@ -181,7 +181,7 @@ def test_batch_calls_cost_half() -> None:
 def test_digest_matches_what_submit_records(tmp_path: Path) -> None:
     from openai import OpenAI
 
-    from pipeline.batch_api import BatchLine, SubmissionRecord, submit
+    from pipeline.batch.batch_api import BatchLine, SubmissionRecord, submit
 
     lines = [BatchLine("a", {"model": "m", "messages": [{"role": "user", "content": "hi"}]})]
     with BatchServer(ManualClock()) as server, sqlite3.connect(tmp_path / "s.sqlite") as db:

@@ -5,9 +5,9 @@ from pathlib import Path
 import frontmatter
 import pytest
 
-from pipeline.drafts import essay_dir, list_versions, write_new_version
-from pipeline.errors import DraftError
-from pipeline.runner import draft_essay, read_inputs
+from pipeline.core.errors import DraftError
+from pipeline.drafting.runner import draft_essay, read_inputs
+from pipeline.files.drafts import essay_dir, list_versions, write_new_version
 from tests.conftest import make_run
 from tests.fakes import FakeLLM
 

@@ -1,9 +1,9 @@
 from pathlib import Path
 
-from pipeline.expand import EMPTY_SECTION_NOTE, Writing, expand_sections
-from pipeline.finish import Finishing
-from pipeline.notes import Fragment, collect_notes
-from pipeline.prompt import parse_prompt
+from pipeline.collect.notes import Fragment, collect_notes
+from pipeline.collect.prompt import parse_prompt
+from pipeline.write.expand import EMPTY_SECTION_NOTE, Writing, expand_sections
+from pipeline.write.finish import Finishing
 from tests.fakes import FakeLLM
 
 

@@ -12,15 +12,15 @@ from pathlib import Path
 import frontmatter
 import pytest
 
-from pipeline.assign import assign_fragments
-from pipeline.drafts import write_new_version
-from pipeline.errors import ContextTooLong
-from pipeline.expand import expand_section
-from pipeline.notes import collect_notes
-from pipeline.prompt import parse_prompt
-from pipeline.providers import openai_chat
-from pipeline.redact import RedactingModel
-from pipeline.runner import read_inputs
+from pipeline.collect.notes import collect_notes
+from pipeline.collect.prompt import parse_prompt
+from pipeline.core.errors import ContextTooLong
+from pipeline.drafting.runner import read_inputs
+from pipeline.files.drafts import write_new_version
+from pipeline.models.providers import openai_chat
+from pipeline.models.redact import RedactingModel
+from pipeline.sort.assign import assign_fragments
+from pipeline.write.expand import expand_section
 from tests.conftest import essay, make_run, write
 from tests.fake_server import FakeOpenAIServer
 from tests.fakes import FakeLLM

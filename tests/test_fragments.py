@@ -1,4 +1,4 @@
-from pipeline.fragments import Piece, split_body
+from pipeline.collect.fragments import Piece, split_body
 
 
 def texts(body: str) -> list[str]:

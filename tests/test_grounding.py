@@ -1,5 +1,5 @@
-from pipeline.grounding import Claim, count_flags, find_unsupported, flag, strip_flags
-from pipeline.text import lowercase_prose
+from pipeline.core.text import lowercase_prose
+from pipeline.write.grounding import Claim, count_flags, find_unsupported, flag, strip_flags
 
 NOTES = [
     "daily/2026-01-12\nfirst week on the platform team. priya walked me through the deploy queue, "

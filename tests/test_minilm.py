@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.embed import EmbedderMissing
-from pipeline.rank import Essay, SortFragment, rank
+from pipeline.embeddings.embed import EmbedderMissing
+from pipeline.sort.rank import Essay, SortFragment, rank
 
 try:
-    from pipeline.minilm import minilm_embedder, minilm_model_dir
+    from pipeline.embeddings.minilm import minilm_embedder, minilm_model_dir
 
     minilm_model_dir()
 except EmbedderMissing:

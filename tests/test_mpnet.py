@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline import mpnet, weights
-from pipeline.embed import EmbedderMissing
+from pipeline.embeddings import mpnet, weights
+from pipeline.embeddings.embed import EmbedderMissing
 
 REFERENCE = Path(__file__).parent / "data" / "mpnet_reference.json"
 
@@ -105,15 +105,15 @@ def test_a_cache_folder_that_cannot_be_written_is_a_clear_miss(tmp_path: Path, m
 
 
 def test_the_sort_goes_on_without_a_model_that_will_not_load_and_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
-    from pipeline.notes import Fragment
-    from pipeline.prompt import Prompt, Section
-    from pipeline.sort import sort_fragments
+    from pipeline.collect.notes import Fragment
+    from pipeline.collect.prompt import Prompt, Section
+    from pipeline.sort.sort import sort_fragments
 
     def broken() -> None:
         raise EmbedderMissing("the MPNet weights did not load: truncated file")
 
-    monkeypatch.setattr("pipeline.sort.MPNET_UP_TO", 100)
-    monkeypatch.setattr("pipeline.sort.mpnet_embedder", broken)
+    monkeypatch.setattr("pipeline.sort.sort.MPNET_UP_TO", 100)
+    monkeypatch.setattr("pipeline.sort.sort.mpnet_embedder", broken)
     prompt = Prompt(Path("p.md"), "t", "write", (Section("a", "running", "race day?"), Section("b", "wood", "joints?")))
     said: list[str] = []
     note = Fragment("f1", "daily/2025-03-30.md", "2025-03-30", None, (), "race day at mile 20")

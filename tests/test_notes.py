@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from pipeline.notes import MAX_NOTE_CHARS, collect_notes
+from pipeline.collect.notes import MAX_NOTE_CHARS, collect_notes
 from tests.conftest import write
 
 

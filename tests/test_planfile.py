@@ -2,8 +2,9 @@ import random
 
 import pytest
 
-from pipeline.errors import EssayError
-from pipeline.planfile import (
+from pipeline.collect.prompt import Section
+from pipeline.core.errors import EssayError
+from pipeline.plan.planfile import (
     Plan,
     PlanError,
     PlanItem,
@@ -15,7 +16,6 @@ from pipeline.planfile import (
     render_item,
     render_plan,
 )
-from pipeline.prompt import Section
 
 SECTIONS = (
     Section("observed", "Start with what you observed", "What did this environment teach you?"),

@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.errors import UsageError
-from pipeline.prompt import parse_prompt
+from pipeline.collect.prompt import parse_prompt
+from pipeline.core.errors import UsageError
 from tests.conftest import write
 
 

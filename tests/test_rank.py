@@ -1,7 +1,7 @@
 import pytest
 
-from pipeline.embed import Embedder, EmbedderMissing, bundled_embedder, fake_embedder
-from pipeline.rank import Essay, RankOptions, SortFragment, rank, shortlist
+from pipeline.embeddings.embed import Embedder, EmbedderMissing, bundled_embedder, fake_embedder
+from pipeline.sort.rank import Essay, RankOptions, SortFragment, rank, shortlist
 
 ESSAY = Essay(
     "my year",
@@ -87,7 +87,7 @@ def test_neighbour_smoothing_keeps_the_placements_and_handles_a_pool_of_one():
 
 
 def test_a_question_that_asks_several_things_is_matched_clause_by_clause() -> None:
-    from pipeline.rank import _sentences
+    from pipeline.sort.rank import _sentences
 
     parts = _sentences("What state was the plot in, what did you do first, and who helped or advised you?")
     assert "who helped or advised you?" in parts and "what did you do first" in parts
@@ -139,7 +139,7 @@ def test_a_name_the_whole_essay_is_about_is_left_out_of_the_one_section_that_nam
     ],
 )
 def test_only_a_name_inside_one_section_is_masked(sections: tuple[tuple[str, str], ...]) -> None:
-    from pipeline.rank import _subject_names
+    from pipeline.sort.rank import _subject_names
 
     relevant = ["pip took treats from the trainer", "the trainer said steps", "i'd say forward, pip"] * 3
     assert _subject_names(Essay("t", "i", sections), relevant, RankOptions(subject_share=0.1)) == set()
@@ -149,7 +149,7 @@ def test_only_a_name_inside_one_section_is_masked(sections: tuple[tuple[str, str
 
 
 def test_names_that_tell_sections_apart_stay_and_a_verb_is_not_a_name() -> None:
-    from pipeline.rank import _subject_names, _without
+    from pipeline.sort.rank import _subject_names, _without
 
     cities = Essay("two cities", "i", (("London", "What were my years in London like?"), ("Lisbon", "And in Lisbon?")))
     relevant = ["london rain again", "the lisbon flat", "a london bus", "lisbon trams"]
@@ -171,7 +171,7 @@ def test_the_everyday_lines_are_embedded_unless_their_vectors_ship_for_this_very
 ) -> None:
     import numpy as np
 
-    from pipeline import background
+    from pipeline.sort import background
 
     monkeypatch.setattr(background, "KNOWN", tmp_path)
     model = fake_embedder()

@@ -4,10 +4,10 @@ and a large vault's shortlist stays within a few sorting calls."""
 import numpy as np
 import pytest
 
-import pipeline.rank as rank_module
-from pipeline.embed import Embedder, EmbedderMissing, bundled_embedder
-from pipeline.rank import Essay, RankOptions, SortFragment, rank
-from pipeline.sort import OPTIONS
+import pipeline.sort.rank as rank_module
+from pipeline.embeddings.embed import Embedder, EmbedderMissing, bundled_embedder
+from pipeline.sort.rank import Essay, RankOptions, SortFragment, rank
+from pipeline.sort.sort import OPTIONS
 
 ESSAY = Essay(
     "my marathon year",

@@ -19,7 +19,7 @@ from pathlib import Path
 import frontmatter
 import pytest
 
-from pipeline.providers.local import bundled_model_path
+from pipeline.models.providers.local import bundled_model_path
 from tests.conftest import essay, write
 
 REPO = Path(__file__).resolve().parent.parent

@@ -7,11 +7,11 @@ from pathlib import Path
 import frontmatter
 import pytest
 
-from pipeline.draftfile import locate, parse, section_text
-from pipeline.errors import DraftError, UsageError
-from pipeline.history import describe_versions, diff_versions, resolve_target
-from pipeline.regen import choose_section, regen_section
-from pipeline.runner import draft_essay, read_inputs
+from pipeline.core.errors import DraftError, UsageError
+from pipeline.drafting.regen import choose_section, regen_section
+from pipeline.drafting.runner import draft_essay, read_inputs
+from pipeline.files.draftfile import locate, parse, section_text
+from pipeline.files.history import describe_versions, diff_versions, resolve_target
 from tests.conftest import make_run, write
 from tests.fakes import FakeLLM
 

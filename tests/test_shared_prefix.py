@@ -1,4 +1,4 @@
-"""`[llm] slots = 1`: every call of a draft opens with the same message holding all its notes (pipeline/shared.py)."""
+"""`[llm] slots = 1`: every call of a draft opens with the same message holding all its notes."""
 
 from __future__ import annotations
 
@@ -12,13 +12,12 @@ from typing import Any
 import frontmatter
 import pytest
 
-from pipeline.config import Settings
-from pipeline.providers.slots import shares_prefix
-from pipeline.llm import Completion, Messages
-from pipeline.providers import register_provider
-from pipeline.providers.slots import reported_slots
-from pipeline.shared import id_ranges
-from pipeline.text import estimate_tokens
+from pipeline.core.config import Settings
+from pipeline.core.text import estimate_tokens
+from pipeline.messages.shared import id_ranges
+from pipeline.models.llm import Completion, Messages
+from pipeline.models.providers import register_provider
+from pipeline.models.providers.slots import reported_slots, shares_prefix
 from tests.conftest import essay, write
 from tests.fake_server import FakeOpenAIServer
 from tests.fakes import FakeLLM

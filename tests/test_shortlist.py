@@ -5,11 +5,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.embed import Embedder
-from pipeline.lexical import fused, lexical_scores
-from pipeline.notes import Fragment
-from pipeline.prompt import Prompt, Section
-from pipeline.sort import sort_fragments
+from pipeline.collect.notes import Fragment
+from pipeline.collect.prompt import Prompt, Section
+from pipeline.embeddings.embed import Embedder
+from pipeline.sort.lexical import fused, lexical_scores
+from pipeline.sort.sort import sort_fragments
 from tests.fakes import FakeLLM
 
 PROMPT = Prompt(
@@ -31,8 +31,8 @@ def test_a_line_in_the_authors_own_words_reaches_the_model_where_the_embeddings_
     # An embedding model that cannot tell any two lines apart: its ranking keeps note order, and the
     # relevant line comes last of 601, past what one sorting call holds.
     flat = Embedder(lambda texts: np.ones((len(texts), 4), dtype=np.float32), "flat")
-    monkeypatch.setattr("pipeline.sort.bundled_embedder", lambda: flat)
-    monkeypatch.setattr("pipeline.sort.MOST_SORT_CALLS", 1)
+    monkeypatch.setattr("pipeline.sort.sort.bundled_embedder", lambda: flat)
+    monkeypatch.setattr("pipeline.sort.sort.MOST_SORT_CALLS", 1)
     late = Fragment("late", "zz/2025-03-30.md", "2025-03-30", None, (), "kestrel fell over at 3am, paged okafor")
     llm = FakeLLM(context_window=4096)
 

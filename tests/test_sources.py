@@ -1,6 +1,7 @@
 from pathlib import Path
 
-from pipeline.sources import (
+from pipeline.core.text import lowercase_prose
+from pipeline.write.sources import (
     add_footnotes,
     attribute,
     paragraph_spans,
@@ -9,7 +10,6 @@ from pipeline.sources import (
     split_citations,
     unresolved_links,
 )
-from pipeline.text import lowercase_prose
 
 FRAGMENTS = [
     ("a1b2c3d4e5", "daily/2026-01-12.md", "priya walked me through the deploy queue, she has owned it for three years"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.sources import sourced_share, unresolved_links
+from pipeline.write.sources import sourced_share, unresolved_links
 from tests.conftest import essay, write
 from tests.fake_server import FakeOpenAIServer
 

@@ -1,4 +1,4 @@
-from pipeline.text import lowercase_prose, slugify, strip_think
+from pipeline.core.text import lowercase_prose, slugify, strip_think
 
 
 def test_lowercase_leaves_links_wikilinks_embeds_urls_code_and_markers() -> None:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.cache import Store
-from pipeline.embed import Embedder, fake_embedder, remembering
+from pipeline.embeddings.embed import Embedder, fake_embedder, remembering
+from pipeline.models.cache import Store
 
 
 def test_a_second_run_embeds_only_texts_it_has_not_seen(tmp_path: Path) -> None:
@@ -37,7 +37,7 @@ def test_vectors_of_other_weights_are_never_served_even_under_the_same_name(tmp_
 
 
 def test_a_long_embedding_says_how_far_it_is_and_gives_the_same_vectors() -> None:
-    from pipeline.embed import reporting
+    from pipeline.embeddings.embed import reporting
 
     said: list[str] = []
     texts = [f"note number {n}" for n in range(10)]

@@ -1,0 +1,217 @@
+"""Regenerate one section of a draft as it is on disk now, author's edits included.
+
+Only that section's text changes; every other byte of the file the author has (their edits, text
+they added between sections, renamed headings) is carried into the next version as it is, and the
+earlier versions are never touched. The section's earlier assignment of notes is reused unless the
+notes changed or a reassignment is asked for, so a regeneration is usually one LLM call.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.collect.notes import Fragment
+from pipeline.collect.prompt import Section
+from pipeline.core.errors import DraftError, UsageError
+from pipeline.drafting.runner import Inputs, notes_hash, now, read_inputs, section_meta, writing_for
+from pipeline.files.draftfile import (
+    Span,
+    body_hash,
+    compose,
+    insert_section,
+    locate,
+    orphan_heading,
+    replace_section,
+    section_text,
+    text_hash,
+    unknown_heading,
+)
+from pipeline.files.drafts import DraftFile, next_version, write_new_version
+from pipeline.files.history import Target, read_version
+from pipeline.models.llm import EssayModel, Usage
+from pipeline.models.session import Run
+from pipeline.plan.planfile import Plan
+from pipeline.plan.planning import PLAN_NAME, follow_plan, read_plan
+from pipeline.sort.sort import sort_fragments
+from pipeline.write.expand import Direction, expand_section
+
+
+@dataclass(frozen=True)
+class RegenResult:
+    file: DraftFile
+    base: DraftFile
+    title: str
+    replaced_edits: bool  # the author had edited this section's text; it stays in the base version
+    usage: Usage
+
+
+def choose_section(sections: Sequence[tuple[str, str]], query: str, where: str) -> tuple[str, str]:
+    """A section by number (1-based), slug, a unique prefix of its title, or (starts of) words of its title."""
+    listing = "\n".join(f"  {n}. {title}  [{slug}]" for n, (slug, title) in enumerate(sections, start=1))
+    wanted = _normal(query)
+    if not wanted:
+        raise UsageError(f"'{query}' names no section in {where}: use its number, slug or title words:\n{listing}")
+    if query.strip().isdigit():
+        number = int(query)
+        if 1 <= number <= len(sections):
+            return sections[number - 1]
+        raise UsageError(f"there is no section {number} in {where}; its sections are:\n{listing}")
+    tiers = [
+        [s for s in sections if s[0] == query.strip()],
+        [s for s in sections if _normal(s[1]).startswith(wanted)],
+        [s for s in sections if wanted and _words_start(wanted.split(), _normal(s[1]).split())],
+    ]
+    for found in tiers:
+        if len(found) == 1:
+            return found[0]
+        if len(found) > 1:
+            names = ", ".join(f"'{title}'" for _, title in found)
+            raise UsageError(f"'{query}' matches {names} in {where}; name one by number:\n{listing}")
+    raise UsageError(f"no section matches '{query}' in {where}; its sections are:\n{listing}")
+
+
+def regen_section(
+    run: Run, target: Target, query: str, *, instructions: str = "", reassign: bool = False
+) -> RegenResult:
+    started = time.perf_counter()
+    base = target.chosen or target.versions[-1]
+    doc = read_version(base)
+    sections = doc.meta.section_titles()
+    if not sections:
+        raise DraftError(f"{base.path} lists no sections in its frontmatter: was it written by essay?")
+    slug, title = choose_section(sections, query, base.path.name)
+    span = _checked_span(doc.body, sections, slug, title, base.path)
+    prompt_path = target.prompt_path or _prompt_of(doc.meta.prompt, run.workspace.root)
+    if not prompt_path.is_file():
+        raise UsageError(f"the prompt of {base.path} ({prompt_path}) is not found: pass the prompt file as TARGET")
+
+    inputs = read_inputs(run, prompt_path)
+    llm = run.essay_model(target.folder.name)
+    by_id = {f.id: f for f in inputs.fragments}
+    recorded = doc.meta.section(slug)
+    plan = None if reassign else read_plan(target.folder, inputs.prompt, run.workspace.root)
+    unchanged = not reassign and doc.meta.notes_hash == notes_hash(inputs.fragments)
+    stored = list(recorded.fragments) if recorded and unchanged else None
+    chosen, direction = _material(inputs, plan, (slug, title), stored, llm, run.progress.on_warning)
+    if not chosen:
+        hint = " (or run `essay plan` again)" if plan else ""
+        raise UsageError(f"no notes are assigned to section '{title}': write it yourself, or add notes about it{hint}")
+    if plan:
+        run.progress.on_info(f"section material from {target.folder / PLAN_NAME}")
+    section = next((s for s in inputs.prompt.sections if s.slug == slug), Section(slug, title, ""))
+    version = next_version(target.folder)
+    sample = f"{target.folder.name}/v{version}.{run.store.times_written(target.folder.name, version)}"
+    guidance = ". ".join(part for part in (direction[0], instructions) if part)
+    new = expand_section(
+        inputs.prompt, section, chosen, llm.stage("regen", sample), writing_for(run, inputs), (guidance, direction[1])
+    )
+    by_id.update({f.id: f for f in chosen})
+    run.progress.on_section(new, 1, 1)
+    if span is None:  # the author deleted it: put it back where it belongs in the prompt's order
+        spans = locate(doc.body, sections)
+        body = insert_section(doc.body, _insertion_point(sections, spans, slug, len(doc.body)), slug, title, new.text)
+        replaced_edits = False
+    else:
+        replaced_edits = recorded is not None and text_hash(section_text(doc.body, span)) != recorded.text_hash
+        body = replace_section(doc.body, span, new.text)
+
+    meta = doc.meta.model_copy(
+        update={
+            "parent": base.version,
+            "created": now(),
+            "made_by": "regen",
+            "regenerated": slug,
+            "instructions": instructions or None,
+            "provider": run.provider.provider,
+            "model": run.provider.model,
+            "calls": llm.usage.calls,
+            "prompt_tokens": llm.usage.prompt_tokens,
+            "output_tokens": llm.usage.completion_tokens,
+            "seconds": round(time.perf_counter() - started, 1),
+            "body_hash": body_hash(body),
+            "sections": tuple(section_meta(new, by_id) if s.slug == slug else s for s in doc.meta.sections),
+        }
+    )
+    written = write_new_version(
+        target.folder,
+        lambda number: compose(meta.model_copy(update={"version": number}), body),
+        temp_dir=run.workspace.temp_dir,
+    )
+    run.store.mark_written(target.folder.name, written.version)
+    return RegenResult(written, base, title, replaced_edits, llm.usage)
+
+
+def _material(
+    inputs: Inputs,
+    plan: Plan | None,
+    section: tuple[str, str],
+    stored: list[str] | None,
+    llm: EssayModel,
+    warn: Callable[[str], None],
+) -> tuple[list[Fragment], Direction]:
+    """The section's material: from the plan where there is one; else the fragments the draft recorded
+    (`stored`, None when the notes changed since or a new sort is asked for), or a new sort."""
+    slug, title = section
+    if plan is not None:
+        material = follow_plan(plan, inputs.prompt, list(inputs.fragments), inputs.keeps_home)
+        for warning in material.warnings:
+            warn(warning)
+        return material.sections.get(slug, []), material.directions.get(slug, ("", None))
+    by_id = {f.id: f for f in inputs.fragments}
+    if stored is not None and all(i in by_id for i in stored):
+        return [by_id[i] for i in stored], ("", None)
+    if slug not in {s.slug for s in inputs.prompt.sections}:
+        raise UsageError(f"section '{title}' is no longer in {inputs.prompt.path}: put it back to sort its notes")
+    result = sort_fragments(inputs.prompt, list(inputs.fragments), llm.stage("sort"))
+    return [by_id[i] for i in result.plan.sections[slug]], ("", None)
+
+
+def _checked_span(body: str, sections: Sequence[tuple[str, str]], slug: str, title: str, path: Path) -> Span | None:
+    """Where the section is; None if the author deleted it. Refuses, writing nothing, where its boundary
+    cannot be told: a `## ` heading that matches no section may be this section renamed, or the next one."""
+    spans = locate(body, sections)
+    span = spans[slug]
+    fix = (
+        "Put its marker back above it (<!-- section: SLUG -->, with the slug of the section it starts) or "
+        "restore its heading, then try again; nothing was written"
+    )
+    if span is not None and (heading := unknown_heading(body, span)):
+        raise DraftError(
+            f"cannot tell where section '{title}' ends in {path}: the heading '{heading}' after it "
+            f"matches no section. {fix}"
+        )
+    if span is None and (heading := orphan_heading(body, spans)):
+        raise DraftError(
+            f"cannot find section '{title}' in {path}: its marker is gone and no heading matches it, "
+            f"but '{heading}' matches no section, so it may be this one renamed. {fix}"
+        )
+    return span
+
+
+def _prompt_of(recorded: str, root: Path) -> Path:
+    path = Path(recorded)
+    return path if path.is_absolute() or not (root / path).is_file() else root / path
+
+
+def _insertion_point(
+    sections: Sequence[tuple[str, str]], spans: dict[str, Span | None], slug: str, body_end: int
+) -> int:
+    """After the last section before it that is still there; else before the first one after it."""
+    order = [s for s, _ in sections]
+    index = order.index(slug)
+    ends = [span.end for s in order[:index] if (span := spans[s])]
+    if ends:
+        return max(ends)
+    return min((span.start for s in order[index + 1 :] if (span := spans[s])), default=body_end)
+
+
+def _words_start(wanted: list[str], title_words: list[str]) -> bool:
+    return all(any(word.startswith(w) for word in title_words) for w in wanted)
+
+
+def _normal(text: str) -> str:
+    return re.sub(r"[^\w]+", " ", text.lower()).strip()

@@ -1,0 +1,167 @@
+"""Write: a draft becomes drafts/<prompt>/vNNN.md, a new version every time, never overwritten.
+
+A version appears whole or not at all: the text goes to a temp file in the same folder, then is
+hard-linked to its final name, which fails if that name exists, so two concurrent runs can never
+take the same version (the loser takes the next one). Temp files of dead runs are swept away.
+"""
+
+from __future__ import annotations
+
+import errno
+import itertools
+import os
+import re
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.core.errors import DraftError
+from pipeline.core.text import slugify
+
+_VERSION_NAME = re.compile(r"^v(\d{3,})\.md$")
+_PROMPT_LINE = re.compile(r"^prompt: *(.+)$", re.M)
+_TEMP_NAME = re.compile(r"^\.v\d+\.md\.(\d+)\.\w+\.tmp$")
+
+
+@dataclass(frozen=True)
+class DraftFile:
+    path: Path
+    version: int
+
+
+def prompt_ref(prompt_path: Path, root: Path) -> str:
+    """How drafts name their prompt: relative to the workspace when inside it."""
+    resolved = prompt_path.resolve()
+    base = root.resolve()
+    return resolved.relative_to(base).as_posix() if resolved.is_relative_to(base) else resolved.as_posix()
+
+
+def essay_dir(drafts_dir: Path, prompt_path: Path, root: Path) -> Path:
+    """drafts/<slug of the prompt's name>, kept inside drafts/. A folder, once made, stays its prompt's:
+    where another prompt owns the slug's folder (two names that slug alike), a number is added."""
+    base = slugify(prompt_path.stem) or "essay"
+    ref = prompt_ref(prompt_path, root)
+    root_dir = drafts_dir.resolve()
+    for number in itertools.count(1):
+        folder = drafts_dir / (base if number == 1 else f"{base}-{number}")
+        if not folder.resolve().is_relative_to(root_dir):
+            raise DraftError(f"{folder} points outside {drafts_dir} (a symlink?): remove it or pick another --drafts")
+        owner = folder_owner(folder)
+        if owner is None or owner == ref:
+            return folder
+    raise AssertionError("unreachable")
+
+
+def folder_owner(folder: Path) -> str | None:
+    """The prompt an essay folder belongs to, as its oldest file's frontmatter names it; None if unclaimed."""
+    files = [d.path for d in list_versions(folder)] + [p for p in (folder / "plan.md",) if p.is_file()]
+    for path in files:
+        try:
+            head = path.read_text(encoding="utf-8", errors="replace")[:4000]
+        except OSError:
+            continue
+        found = _PROMPT_LINE.search(head)
+        if found:
+            return found[1].strip().strip("'\"")
+    return None
+
+
+def list_versions(folder: Path) -> list[DraftFile]:
+    if not folder.is_dir():
+        return []
+    found = [DraftFile(p, int(m[1])) for p in folder.iterdir() if (m := _VERSION_NAME.match(p.name))]
+    return sorted(found, key=lambda d: d.version)
+
+
+def next_version(folder: Path) -> int:
+    versions = list_versions(folder)
+    return versions[-1].version + 1 if versions else 1
+
+
+def write_new_version(folder: Path, make_text: Callable[[int], str], *, temp_dir: Path | None = None) -> DraftFile:
+    """Write the next free version atomically; `make_text(version)` gives the file's text.
+
+    The temp file lives in `temp_dir` (the workspace's .essay/tmp) when given, so that a run killed
+    mid-write leaves nothing in drafts/; it falls back to the draft's folder across filesystems.
+    """
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        if temp_dir is not None:
+            temp_dir.mkdir(parents=True, exist_ok=True)
+            sweep_stale_temp_files(temp_dir)
+    except OSError as exc:
+        raise DraftError(f"cannot create {exc.filename}: {exc.strerror}") from None
+    sweep_stale_temp_files(folder)
+    version = next_version(folder)
+    scratch = temp_dir or folder
+    while True:
+        final = folder / f"v{version:03d}.md"
+        temp = scratch / f".{final.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+        try:
+            _write_synced(temp, make_text(version))
+            try:
+                os.link(temp, final)  # fails if `final` exists: never overwrite
+            except FileExistsError:
+                version += 1
+                continue
+            except OSError as exc:
+                if exc.errno == errno.EXDEV and scratch != folder:
+                    scratch = folder  # the workspace and drafts/ are on different filesystems
+                    continue
+                if exc.errno not in (errno.EPERM, errno.ENOTSUP):
+                    raise
+                _claim_without_links(temp, final)
+            _sync_dir(folder)
+            return DraftFile(final, version)
+        except FileExistsError:
+            version += 1
+        except OSError as exc:
+            raise DraftError(f"cannot write {final}: {exc.strerror}") from None
+        finally:
+            temp.unlink(missing_ok=True)
+
+
+def _claim_without_links(temp: Path, final: Path) -> None:
+    """For filesystems without hard links: reserve the name exclusively, then replace it whole."""
+    descriptor = os.open(final, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+    os.close(descriptor)
+    os.replace(temp, final)
+
+
+def _write_synced(path: Path, text: str) -> None:
+    with open(path, "w", encoding="utf-8", newline="\n") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _sync_dir(folder: Path) -> None:
+    try:
+        descriptor = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def sweep_stale_temp_files(folder: Path) -> None:
+    """Remove temp files left by runs that were killed (their process is gone)."""
+    for path in folder.iterdir():
+        match = _TEMP_NAME.match(path.name)
+        if match and not _process_alive(int(match[1])):
+            path.unlink(missing_ok=True)
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

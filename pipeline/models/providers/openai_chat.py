@@ -1,0 +1,246 @@
+"""The `openai` provider: the official SDK against any OpenAI-compatible endpoint.
+
+Endpoints differ in structured output. OpenAI and vLLM take `response_format` json_schema;
+llama.cpp's server rejects that (HTTP 500) but takes json_object with a schema; some take
+neither. We try them in that order and remember, per endpoint and model, what worked.
+
+Retries live here, in tenacity, and only here: the SDK's own retries are off so the two do not
+multiply. Rate limits (honouring Retry-After), 5xx, timeouts, refused connections and garbled
+answers are retried with exponential backoff and jitter; a bad key, a missing model or a bad request
+fail at once, since retrying cannot fix them. `timeout` bounds the whole call, attempts and waits
+included: each attempt gets only the time that is left.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, MutableMapping
+from typing import Any
+
+import openai
+from openai import OpenAI
+from tenacity import RetryCallState, retry, retry_if_exception, stop_after_attempt
+from tenacity.wait import wait_exponential_jitter
+
+from pipeline.core.errors import ContextTooLong, LLMError
+from pipeline.models.llm import Completion, Messages, Purpose
+
+STRUCTURED_MODES = ("json_schema", "json_object", "prompt")
+_process_modes: dict[str, str] = {}  # without a workspace, what an endpoint accepts is learned per process
+_learned_lock = threading.Lock()
+_backoff = wait_exponential_jitter(initial=1, max=30)
+# The clock and the pause between attempts; tests replace both, so retries need not really wait.
+clock: Callable[[], float] = time.monotonic
+sleep: Callable[[float], None] = time.sleep
+
+
+class _Garbled(Exception):
+    """A 200 answer that is not a chat completion (truncated body, no choices): worth asking again."""
+
+
+def _rejects_response_format(exc: BaseException | None) -> bool:
+    """An endpoint saying no to our response_format, as opposed to failing for another reason."""
+    if not isinstance(exc, openai.APIStatusError) or exc.status_code not in (400, 422, 500, 501):
+        return False
+    text = str(exc).lower()
+    return any(word in text for word in ("response_format", "json_schema", "json_object", "schema"))
+
+
+def _retryable(exc: BaseException) -> bool:
+    if isinstance(exc, (openai.RateLimitError, openai.APITimeoutError, openai.APIConnectionError, _Garbled)):
+        return True
+    if isinstance(exc, openai.APIStatusError) and (exc.status_code >= 500 or exc.status_code in (408, 409)):
+        return not _rejects_response_format(exc)
+    return False
+
+
+def _stop_connection_errors_early(state: RetryCallState) -> bool:
+    """A refused connection is rarely passing: give up after three tries rather than the full budget."""
+    exc = state.outcome.exception() if state.outcome else None
+    refused = isinstance(exc, openai.APIConnectionError) and not isinstance(exc, openai.APITimeoutError)
+    return refused and state.attempt_number >= 3
+
+
+def _wait(state: RetryCallState) -> float:
+    """Honour Retry-After when the server sends one; otherwise back off exponentially with jitter."""
+    exc = state.outcome.exception() if state.outcome else None
+    response = getattr(exc, "response", None)
+    header = response.headers.get("retry-after") if response is not None else None
+    if header:
+        try:
+            return min(max(float(header), 0.0), 60.0)
+        except ValueError:
+            pass
+    return _backoff(state)
+
+
+class OpenAIChat:
+    provider = "openai"
+    sends_over_http = True
+    can_sort = True
+
+    def __init__(
+        self,
+        *,
+        model: str,
+        base_url: str | None,
+        api_key: str,
+        timeout: float = 120.0,
+        context_window: int = 16_384,
+        modes: MutableMapping[str, str] | None = None,
+    ) -> None:
+        self.model = model
+        self.context_window = context_window
+        self.timeout = timeout
+        self._api_key = api_key
+        self._modes = _process_modes if modes is None else modes
+        self.client = OpenAI(base_url=base_url, api_key=api_key, timeout=timeout, max_retries=0)
+        self.endpoint = str(self.client.base_url).rstrip("/")
+
+    def complete(
+        self,
+        messages: Messages,
+        *,
+        schema: dict[str, Any] | None = None,
+        max_tokens: int = 512,
+        temperature: float = 0.7,
+        purpose: Purpose | None = None,
+    ) -> Completion:
+        request = self._request(messages, max_tokens, temperature)
+        if schema is None:
+            return self._send(request)
+        key = f"{self.endpoint} {self.model}"
+        learned = self._modes.get(key)
+        for mode in (learned,) if learned else STRUCTURED_MODES:
+            try:
+                result = self._send({**request, **_response_format(mode, schema)})
+            except LLMError as exc:
+                if _rejects_response_format(exc.__cause__):
+                    continue
+                raise
+            if learned != mode:
+                with _learned_lock:
+                    self._modes[key] = mode
+            return result
+        raise LLMError(f"{self.endpoint} rejected every form of structured output") from None
+
+    def _request(self, messages: Messages, max_tokens: int, temperature: float) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "messages": [dict(m) for m in messages],
+            "max_tokens": max_tokens,
+            "temperature": temperature,
+        }
+
+    def batch_body(
+        self, messages: Messages, *, schema: dict[str, Any] | None = None, max_tokens: int = 512,
+        temperature: float = 0.7, purpose: Purpose | None = None,
+    ) -> dict[str, Any]:  # fmt: skip
+        """The request `complete` would send, as one line of a Batch API file: structured output in the mode this
+        endpoint is known to accept, json_schema (the Batch API's own) where none was learned yet."""
+        request = self._request(messages, max_tokens, temperature)
+        if schema is None:
+            return request
+        mode = self._modes.get(f"{self.endpoint} {self.model}") or "json_schema"
+        return {**request, **_response_format(mode, schema)}
+
+    def _call(self, request: dict[str, Any]) -> Completion:
+        """One call, retried while time is left; every attempt and wait fits in `timeout` seconds."""
+        deadline = clock() + self.timeout
+
+        def left() -> float:
+            return deadline - clock()
+
+        def wait(state: RetryCallState) -> float:
+            return max(0.0, min(_wait(state), left() - 0.5))
+
+        def out_of_time(state: RetryCallState) -> bool:
+            return left() < 1.0
+
+        def attempt() -> Completion:
+            return self._call_once(request, max(left(), 0.5))
+
+        return retry(
+            retry=retry_if_exception(_retryable),
+            wait=wait,
+            stop=stop_after_attempt(8) | out_of_time | _stop_connection_errors_early,
+            sleep=lambda seconds: sleep(seconds),  # looked up at call time, so tests can swap the clock
+            reraise=True,
+        )(attempt)()
+
+    def _call_once(self, request: dict[str, Any], seconds: float) -> Completion:
+        try:
+            response = self.client.with_options(timeout=seconds).chat.completions.create(**request)
+        except json.JSONDecodeError as exc:
+            raise _Garbled(f"its answer is not JSON ({exc.msg})") from None
+        choice = response.choices[0] if response.choices else None
+        if choice is None or choice.message is None:
+            raise _Garbled("its answer holds no chat message")
+        usage = response.usage
+        return Completion(
+            text=choice.message.content or "",
+            prompt_tokens=usage.prompt_tokens if usage else 0,
+            completion_tokens=usage.completion_tokens if usage else 0,
+            cached_tokens=_cached_tokens(usage),
+            finish_reason=choice.finish_reason,
+        )
+
+    def _send(self, request: dict[str, Any]) -> Completion:
+        try:
+            return self._call(request)
+        except Exception as exc:
+            error = _explain(exc, self.endpoint, self.model)
+            if error is None:
+                raise
+            # Whatever a server echoes back, the key never reaches a message, a log or a file.
+            message = str(error).replace(self._api_key, "***") if self._api_key else str(error)
+            raise type(error)(message) from exc
+
+
+def _explain(exc: Exception, endpoint: str, model: str) -> LLMError | None:
+    """The one line a writer needs for a failed call, or None for an error that is not the endpoint's."""
+    if isinstance(exc, openai.AuthenticationError):
+        return LLMError(f"{endpoint} refused the API key (401): set OPENAI_API_KEY to a valid key")
+    if isinstance(exc, openai.PermissionDeniedError):
+        return LLMError(f"{endpoint} denied access to model '{model}' (403): check what the key may use")
+    if isinstance(exc, openai.NotFoundError):
+        return LLMError(f"model '{model}' not found at {endpoint} (404): check --model and --base-url")
+    if isinstance(exc, openai.BadRequestError) and _is_context_overflow(exc):
+        return ContextTooLong(f"the request does not fit {model}'s context window")
+    if isinstance(exc, openai.APITimeoutError):
+        return LLMError(f"{endpoint} did not answer in time, after retries: try again later, or raise timeout")
+    if isinstance(exc, openai.APIConnectionError):
+        return LLMError(f"cannot reach {endpoint}: is the server running, and is --base-url right?")
+    if isinstance(exc, openai.RateLimitError):
+        return LLMError(f"{endpoint} kept answering 429 (rate limit), after retries: try again later")
+    if isinstance(exc, openai.APIStatusError):
+        return LLMError(f"{endpoint} answered HTTP {exc.status_code}, after retries: {_short(exc)}")
+    if isinstance(exc, _Garbled):
+        return LLMError(f"{endpoint} did not give a usable answer, after retries: {exc}")
+    return None
+
+
+def _cached_tokens(usage: Any) -> int:
+    """Prompt tokens the server answered from its prompt cache (OpenAI reports them; others may not)."""
+    details = getattr(usage, "prompt_tokens_details", None)
+    return int(getattr(details, "cached_tokens", 0) or 0)
+
+
+def _is_context_overflow(exc: openai.BadRequestError) -> bool:
+    text = f"{getattr(exc, 'code', '')} {exc}".lower()
+    return "context_length_exceeded" in text or "context window" in text or "maximum context length" in text
+
+
+def _response_format(mode: str, schema: dict[str, Any]) -> dict[str, Any]:
+    if mode == "json_schema":
+        return {"response_format": {"type": "json_schema", "json_schema": {"name": "answer", "schema": schema}}}
+    if mode == "json_object":
+        return {"response_format": {"type": "json_object", "schema": schema}}
+    return {}  # plain prompt: the stage's instructions describe the JSON, and it validates the answer
+
+
+def _short(exc: openai.APIStatusError) -> str:
+    message = getattr(exc, "message", "") or str(exc)
+    return message.splitlines()[0][:200] if message else "no message"

@@ -1,0 +1,311 @@
+"""The plan file: which note fragments go to which section, as markdown the author edits before prose is written.
+
+    ---
+    essay_plan: 1         prompt, prompt_hash, created, body_hash (the body as written, to tell later edits)
+    ---
+
+    # plan: <essay title>  then a blockquote on how to edit it
+    ## <section title>                                  one per prompt section, in prompt order
+    about 250 words. open with the outage.              lines before the first item: the author's direction
+    - fragment text ([[note/path]]) <!-- f:ID -->       a fragment; continuation lines indented by two spaces
+    - a point the author added                          no marker: the section must cover it
+    ## fits no section                                  items kept out of the draft
+    ## left out                                         what was kept off the plan: read back as it is, never an error
+
+The `<!-- f:ID -->` comment, invisible in Obsidian's preview, ties an item to its fragment however it is edited;
+`<!-- f:ID private -->` marks an item of a private note.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import yaml
+
+from pipeline.collect.prompt import Section
+from pipeline.core.errors import EssayError
+from pipeline.files.draftfile import compose
+
+FORMAT = 1
+UNUSED_TITLE = "fits no section"
+LEFT_OUT_TITLE = "left out"
+INSTRUCTIONS = (
+    "> edit this plan, then run `essay draft`. move a list item under another heading to move it; delete it to\n"
+    "> drop it; reorder items to order the material; add your own `- point` and the section must cover it.\n"
+    "> a line under a heading that is not a list item is your direction for that section, e.g.\n"
+    "> `about 200 words. open with the outage.` items under *fits no section* stay out of the draft."
+)
+
+_FRONTMATTER = re.compile(r"\A---[ \t]*\n(.*?)^---[ \t]*(?:\n|\Z)", re.S | re.M)
+_HEADING = re.compile(r"^##(?:[ \t]+(?P<title>.*?))??(?:[ \t]+#+)?[ \t]*$")
+# A list marker at column 0, then an optional checkbox; the marker's width is the indent of its continuation.
+_ITEM = re.compile(r"^(?P<marker>(?:[-*+]|\d{1,9}[.)])(?:[ \t]+|$))(?P<box>\[[ xX]\](?:[ \t]+|$))?")
+_BOX = re.compile(r"^\[[ xX]\](?:[ \t]|$)")
+_COMMENT_LINE = re.compile(r"^<!--.*-->[ \t]*$")
+# The item's trailing metadata: `([[path|alias]])` or `(your draft)`, then the fragment id.
+_ID_COMMENT = r"<!--\s*f:(?P<id>[\w-]+)(?P<private>\s+private)?\s*-->"
+_META = re.compile(
+    r"(?:\s*\((?:\[\[(?P<path>[^\[\]|]+)(?:\|[^\[\]]*)?\]\]|(?P<own>your draft))\))?"
+    rf"\s*{_ID_COMMENT}\s*\Z"
+)
+_WORDS = re.compile(r"(\d+(?:,\d{3})*)\s*(?:-\s*)?words?\b", re.I)
+_LEFT_OUT = re.compile(r"^[-*+][ \t]+(\d+) fragments?: (.+?)[ \t]*$")
+_NUMBER = re.compile(r"^\d+[.):]?\s+")
+
+
+class PlanError(EssayError):
+    """A plan file cannot be read as the author left it; the message names the file, the line and the fix."""
+
+
+@dataclass(frozen=True)
+class PlanItem:
+    text: str  # as written in the plan; stored with \n line ends and no outer whitespace
+    fragment_id: str | None  # None: a point the author added by hand
+    note_path: str | None  # the fragment's note, with `.md`; None for the author's own draft
+    by_author: bool = False  # the fragment comes from the author's own draft in the prompt
+    private: bool = False  # from a private note: kept from an untrusted endpoint even once the note is gone
+
+    def __post_init__(self) -> None:
+        # The file cannot hold outer whitespace or CR, so an item is kept in the form it reads back as.
+        object.__setattr__(self, "text", _newlines(self.text).strip())
+
+
+@dataclass(frozen=True)
+class PlanSection:
+    slug: str
+    title: str
+    direction: str = ""  # the author's lines under the heading; states the word count when there is one
+    words: int | None = None
+    items: tuple[PlanItem, ...] = ()
+
+    def __post_init__(self) -> None:
+        # The direction is what the file holds, so `words` is always the count it states.
+        direction = "\n".join(line.rstrip() for line in _newlines(self.direction).split("\n")).strip()
+        stated = _word_count(direction)
+        if self.words is not None and stated is None:
+            direction = f"about {self.words} words. {direction}".strip()
+        elif self.words is not None and stated != self.words:
+            raise ValueError(f"section {self.slug}: words={self.words} but its direction says {stated} words")
+        object.__setattr__(self, "direction", direction)
+        object.__setattr__(self, "words", self.words if stated is None else stated)
+
+
+@dataclass(frozen=True)
+class Plan:
+    prompt: str  # the prompt's path as the caller wrote it; the caller checks it is still its prompt
+    prompt_hash: str
+    created: str
+    sections: tuple[PlanSection, ...]
+    unused: tuple[PlanItem, ...]
+    left_out: tuple[tuple[str, int], ...] = ()  # (reason, count); rendered as "N fragments: reason"
+    # Fragments the shortlist left out as unrelated to the prompt: counted in the plan and listed beside it, in
+    # plan-unrelated.md (pipeline/plan/planning.py): on a 10,000-note vault they are tens of thousands.
+    unrelated: frozenset[str] = frozenset()
+
+
+def fragment_ids(text: str) -> frozenset[str]:
+    """The fragment ids of every item in `text` (a list written by `render_item`)."""
+    return frozenset(m["id"] for m in re.finditer(_ID_COMMENT, text))
+
+
+def plan_hash(text: str) -> str:
+    """The hash of a plan's body (the whole text if it has no frontmatter), blind to line ends and outer blanks."""
+    text = _newlines(text.lstrip("\ufeff"))
+    match = _FRONTMATTER.match(text)
+    body = text[match.end() :] if match else text
+    return hashlib.sha256(body.strip().encode()).hexdigest()[:16]
+
+
+def plan_edited(text: str) -> bool:
+    """Whether the body differs from the one `render_plan` wrote (True too if that record is gone)."""
+    match = _FRONTMATTER.match(_newlines(text.lstrip("\ufeff")))
+    try:
+        meta = yaml.safe_load(match[1]) if match else None
+    except yaml.YAMLError:
+        return True
+    return not isinstance(meta, dict) or str(meta.get("body_hash")) != plan_hash(text)
+
+
+def render_plan(plan: Plan, essay_title: str) -> str:
+    parts = [f"\n# plan: {essay_title.strip().lower()}\n\n{INSTRUCTIONS}\n"]
+    for section in plan.sections:
+        direction = f"{section.direction}\n" if section.direction else ""
+        parts.append(f"## {section.title.lower()}\n{direction}\n{''.join(map(render_item, section.items))}")
+    parts.append(f"## {UNUSED_TITLE}\n\n{''.join(map(render_item, plan.unused))}")
+    if plan.left_out:
+        lines = [f"- {n} fragment{'' if n == 1 else 's'}: {reason.strip()}\n" for reason, n in plan.left_out]
+        parts.append(f"## {LEFT_OUT_TITLE}\n\n{''.join(lines)}")
+    body = "\n".join(part.rstrip("\n") + "\n" for part in parts)
+    meta = {"essay_plan": FORMAT, "prompt": plan.prompt, "prompt_hash": plan.prompt_hash, "created": plan.created}
+    return compose({**meta, "body_hash": plan_hash(body)}, body)
+
+
+def render_item(item: PlanItem) -> str:
+    """One list item: the text (continuation lines indented), its note's link and its id in a comment."""
+    text = f"[ ] {item.text}" if _BOX.match(item.text) else item.text  # the parser drops one checkbox
+    lines = text.split("\n")
+    if item.fragment_id is not None:
+        source = f"([[{item.note_path.removesuffix('.md')}]])" if item.note_path else ""
+        source = "(your draft)" if item.by_author else source
+        meta = f"{source} <!-- f:{item.fragment_id}{' private' if item.private else ''} -->".strip()
+        # After a closing fence or a table row, trailing text would change the block: it gets its own line.
+        if len(lines) > 1 and re.match(r"\s*(```|~~~|\|)", lines[-1]):
+            lines.append(meta)
+        else:
+            lines[-1] = f"{lines[-1]} {meta}" if lines[-1] else meta
+    rest = "".join(f"\n  {line}" if line else "\n" for line in lines[1:])
+    return f"- {lines[0]}{rest}\n"
+
+
+def parse_plan(text: str, name: str, sections: Sequence[Section]) -> Plan:
+    text = _newlines(text.lstrip("\ufeff"))
+    meta, body, first_line = _frontmatter(text, name)
+    blocks = _blocks(body, first_line, name, sections)
+    found: dict[str, PlanSection] = {}
+    unused: tuple[PlanItem, ...] = ()
+    left_out: list[tuple[str, int]] = []
+    for kind, lines in blocks:
+        if kind == LEFT_OUT_TITLE:
+            left_out += [(m[2], int(m[1])) for _, line in lines if (m := _LEFT_OUT.match(line))]
+            continue
+        direction, items = _read_list(lines, name)
+        if kind == UNUSED_TITLE:
+            unused = items
+        elif isinstance(kind, Section):
+            found[kind.slug] = PlanSection(kind.slug, kind.title, direction, None, items)
+    planned = tuple(found.get(s.slug) or PlanSection(s.slug, s.title) for s in sections)  # deleted: no material
+    header = str(meta["prompt"]), str(meta.get("prompt_hash") or ""), _string(meta.get("created"))
+    return Plan(*header, planned, unused, tuple(left_out))
+
+
+def _frontmatter(text: str, name: str) -> tuple[dict[str, Any], str, int]:
+    """The frontmatter, the body and the file's line number of the body's first line."""
+    match = _FRONTMATTER.match(text)
+    if not text.strip() or (match and not text[match.end() :].strip()):
+        raise PlanError(f"{name} is empty: delete it and run `essay plan` again, or restore it")
+    if not match:
+        raise PlanError(
+            f"{name} has no frontmatter (the block between '---' lines at its top): "
+            "restore it, or delete the file and run `essay plan` again"
+        )
+    try:
+        meta = yaml.safe_load(match[1])
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 2}" if mark else ""
+        raise PlanError(
+            f"{name}{where}: its frontmatter is not valid YAML: fix it, or delete the file and run `essay plan` again"
+        ) from None
+    if not isinstance(meta, dict) or "essay_plan" not in meta:
+        raise PlanError(f"{name} is not a plan file (its frontmatter has no `essay_plan`): pass one `essay plan` wrote")
+    if str(meta["essay_plan"]) != str(FORMAT):
+        raise PlanError(
+            f"{name} is a plan of format {meta['essay_plan']!r}; this essay reads format {FORMAT}: "
+            "run `essay plan` again, or update essay"
+        )
+    if not meta.get("prompt"):
+        raise PlanError(f"{name}: its frontmatter has no `prompt`: restore it, or run `essay plan` again")
+    return meta, text[match.end() :], match[0].count("\n") + 1
+
+
+def _blocks(body: str, first_line: int, name: str, sections: Sequence[Section]) -> list[tuple[Any, list]]:
+    """The body cut at its `## ` headings: (what the heading is, its numbered lines); the part above is checked."""
+    by_key = {}
+    for section in reversed(sections):  # the first of two sections with one title wins
+        by_key[_key(section.title)] = section
+    blocks: list[tuple[Any, list[tuple[int, str]]]] = [("preamble", [])]
+    seen: dict[Any, int] = {}
+    for number, line in enumerate(body.split("\n"), start=first_line):
+        heading = _HEADING.match(line)
+        if not heading:
+            blocks[-1][1].append((number, line))
+            continue
+        title = heading["title"] or ""
+        keys = {_key(title), _key(_NUMBER.sub("", title.strip()))}
+        kind = next((by_key[k] for k in keys if k in by_key), None)
+        kind = kind or next((t for t in (UNUSED_TITLE, LEFT_OUT_TITLE) if _key(t) in keys), None)
+        if kind is None:
+            titles = ", ".join(f"'{s.title.lower()}'" for s in sections)
+            advice = f"rename it to one of {titles}, '{UNUSED_TITLE}', or move its items and delete it"
+            raise _at(name, number, f"heading '{_short(line)}' is no section of the prompt: {advice}")
+        if kind in seen and kind != LEFT_OUT_TITLE:
+            advice = "move its items under that one and delete it"
+            raise _at(name, number, f"'{_short(line)}' repeats the heading on line {seen[kind]}: {advice}")
+        seen[kind] = number
+        blocks.append((kind, []))
+    for number, line in blocks[0][1]:
+        if _ITEM.match(line) and line[1:].strip():
+            advice = "move it under the section it belongs to"
+            raise _at(name, number, f"'{_short(line)}' is above the first section heading: {advice}")
+    return blocks[1:]
+
+
+def _read_list(lines: list[tuple[int, str]], name: str) -> tuple[str, tuple[PlanItem, ...]]:
+    """The direction (the lines before the first item) and the items under one heading."""
+    direction: list[str] = []
+    items: list[tuple[int, list[str]]] = []  # (continuation indent, lines)
+    for number, line in lines:
+        if _COMMENT_LINE.match(line):
+            continue  # a comment the author left: invisible in preview, so never an error
+        item = _ITEM.match(line)
+        if item:
+            items.append((len(item["marker"].expandtabs(4)), [line[item.end() :]]))
+        elif not items:
+            direction.append(line)
+        elif not line or line[0] in " \t":
+            indent, item_lines = items[-1]
+            item_lines.append(_dedent(line, indent))
+        else:
+            advice = "start it with '- ' or indent it under the item above"
+            raise _at(name, number, f"'{_short(line)}' is not a list item: {advice}")
+    parsed = [_item("\n".join(item_lines)) for _, item_lines in items]
+    return "\n".join(direction), tuple(item for item in parsed if item.text or item.fragment_id)
+
+
+def _item(raw: str) -> PlanItem:
+    meta = _META.search(raw)
+    if not meta:
+        return PlanItem(raw, None, None)
+    path = None if meta["own"] or not meta["path"] else meta["path"].strip() + ".md"
+    return PlanItem(raw[: meta.start()], meta["id"], path, by_author=bool(meta["own"]), private=bool(meta["private"]))
+
+
+def _dedent(line: str, indent: int) -> str:
+    """The line without the indent that puts it under its item (a tab counts as the whole indent)."""
+    if line.startswith("\t"):
+        return line[1:]
+    spaces = len(line) - len(line.lstrip(" "))
+    return line[min(spaces, indent) :]
+
+
+def _key(title: str) -> str:
+    """A heading as compared with a section title: no case, no punctuation."""
+    return re.sub(r"[\W_]+", " ", title.lower()).strip()
+
+
+def _word_count(direction: str) -> int | None:
+    match = _WORDS.search(direction)
+    return int(match[1].replace(",", "")) if match else None
+
+
+def _newlines(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _string(value: object) -> str:
+    # An author who unquotes `created` gets a YAML timestamp back; keep it in the form it was written.
+    return value.isoformat() if isinstance(value, date) else str(value or "")
+
+
+def _at(name: str, number: int, message: str) -> PlanError:
+    return PlanError(f"{name} line {number}: {message}")
+
+
+def _short(line: str, limit: int = 60) -> str:
+    line = line.strip()
+    return line if len(line) <= limit else line[: limit - 1] + "…"

@@ -1,0 +1,257 @@
+"""The plan: the sort, written as drafts/<essay>/plan.md for the author to read and edit before prose.
+
+`make_plan` sorts (or reuses the author's placements) and writes the file; `follow_plan` reads it back
+as the author left it and turns it into each section's material. Planning again never loses edits:
+an edited plan is first kept byte for byte as plan-NNN.md, and its placements, points and directions
+are carried into the new plan; only fragments the plan has never seen are sorted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import itertools
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from pipeline.collect.notes import Fragment
+from pipeline.collect.prompt import Prompt
+from pipeline.core.errors import DraftError
+from pipeline.embeddings.embed import VectorMemory
+from pipeline.files.drafts import prompt_ref
+from pipeline.messages.shared import SharedNotes
+from pipeline.models.llm import ChatModel
+from pipeline.plan.planfile import (
+    Plan,
+    PlanError,
+    PlanItem,
+    PlanSection,
+    fragment_ids,
+    parse_plan,
+    plan_edited,
+    render_item,
+    render_plan,
+)
+from pipeline.sort.sort import sort_fragments
+
+PLAN_NAME = "plan.md"
+UNRELATED_NAME = "plan-unrelated.md"  # beside plan.md: what the shortlist left out, listed as the plan lists items
+_LIST_MARKER = re.compile(r"\A[-*+]\s+(?!\[[ xX]\])")
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    path: Path
+    plan: Plan
+    kept_as: Path | None  # where the author's edited plan was kept, byte for byte
+    carried: int  # fragments whose place came from the earlier plan
+    sorted_now: int  # fragments sorted by this run
+    unrelated: int  # left out by the shortlist
+
+
+@dataclass(frozen=True)
+class Material:
+    """What each section is written from, as the plan says."""
+
+    sections: dict[str, list[Fragment]]
+    directions: dict[str, tuple[str, int | None]]  # slug -> (the author's direction, words)
+    unplaced: tuple[Fragment, ...]  # fragments the plan has never seen (notes added or changed since)
+    warnings: tuple[str, ...]
+
+
+def prompt_hash(prompt: Prompt) -> str:
+    return hashlib.sha256(prompt.path.read_bytes()).hexdigest()[:16]
+
+
+def read_plan(folder: Path, prompt: Prompt, root: Path) -> Plan | None:
+    """The plan in an essay's folder as the author left it, or None if there is none."""
+    path = folder / PLAN_NAME
+    if not path.is_file():
+        return None
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PlanError(f"{path} cannot be read ({exc}): fix it or delete it and run `essay plan` again") from None
+    plan = replace(parse_plan(text, str(path), prompt.sections), unrelated=_read_unrelated(folder / UNRELATED_NAME))
+    if Path(plan.prompt).name != prompt.path.name and plan.prompt != prompt_ref(prompt.path, root):
+        raise PlanError(
+            f"{path} is a plan for {plan.prompt}, not {prompt_ref(prompt.path, root)}: move it away, "
+            "or run `essay plan` for the right prompt"
+        )
+    return plan
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    """What a plan is made from: the prompt and the fragments the run may send, and what was left out."""
+
+    prompt: Prompt
+    fragments: tuple[Fragment, ...]
+    left_out: tuple[tuple[str, int], ...] = ()
+    send_all: bool = False  # even fragments the shortlist rules out
+    shared: SharedNotes | None = None  # `slots.shares_prefix`: the message every call of the draft opens with
+
+
+def make_plan(
+    folder: Path,
+    request: PlanRequest,
+    llm: ChatModel,
+    root: Path,
+    on_progress: Callable[[str], None] | None = None,
+    memory: VectorMemory | None = None,
+) -> PlanResult:
+    """Sort what the earlier plan has not placed, carry what it has, and write plan.md."""
+    prompt, fragments, send_all, left_out = request.prompt, list(request.fragments), request.send_all, request.left_out
+    earlier = read_plan(folder, prompt, root)
+    placed = _placements(earlier) if earlier else {}
+    # Left out as unrelated last time, and not placed since (an item the author moved into the plan is placed):
+    # not sent again, unless `--all`.
+    set_aside = frozenset() if send_all or not earlier else earlier.unrelated - placed.keys()
+    fresh = [f for f in fragments if f.id not in placed and f.id not in set_aside]
+    result = sort_fragments(
+        prompt, fresh, llm, send_all=send_all, on_progress=on_progress, memory=memory, shared=request.shared
+    )
+    unrelated = frozenset(f.id for f in fragments if f.id in set_aside) | frozenset(result.unrelated)
+    by_id = {f.id: f for f in fragments}
+    sections = []
+    for section in prompt.sections:
+        old = next((s for s in earlier.sections if s.slug == section.slug), None) if earlier else None
+        kept = [i for i in (old.items if old else ()) if i.fragment_id is None or i.fragment_id in by_id]
+        new = [_item(by_id[i]) for i in result.plan.sections[section.slug]]
+        sections.append(PlanSection(section.slug, section.title, old.direction if old else "", None, (*kept, *new)))
+    unused_old = [i for i in (earlier.unused if earlier else ()) if i.fragment_id in by_id]
+    unused = (*unused_old, *(_item(by_id[i]) for i in result.plan.unused if i not in unrelated))
+    why = list(left_out)
+    if unrelated:
+        reason = "unrelated to the prompt, never sent to the model: `essay plan --all` sends them"
+        why.append((reason, len(unrelated)))
+    header = prompt_ref(prompt.path, root), prompt_hash(prompt), _now()
+    plan = Plan(*header, tuple(sections), unused, tuple(why), unrelated)
+    kept_as = _keep_edited(folder / PLAN_NAME)
+    _write_unrelated(folder / UNRELATED_NAME, [f for f in fragments if f.id in unrelated], prompt.title)
+    path = _write(folder / PLAN_NAME, render_plan(plan, prompt.title))
+    carried = sum(1 for f in fragments if f.id in placed)
+    return PlanResult(path, plan, kept_as, carried, len(fresh) - len(result.unrelated), len(unrelated))
+
+
+def follow_plan(
+    plan: Plan, prompt: Prompt, fragments: list[Fragment], keeps_home: Callable[[PlanItem], bool] = lambda item: False
+) -> Material:
+    """Each section's material from the plan: the items as the author left them, in their order. An item that
+    `keeps_home` (from a private note, and this endpoint is not trusted) is left out, whatever plan listed it."""
+    by_id = {f.id: f for f in fragments}
+    warnings: list[str] = []
+    sections: dict[str, list[Fragment]] = {}
+    private = 0
+    for section in plan.sections:
+        material = []
+        for item in section.items:
+            if not item.text:
+                continue
+            fragment = by_id.get(item.fragment_id or "")
+            if fragment is not None:
+                material.append(replace(fragment, text=item.text))  # the author may have edited the item
+                continue
+            if keeps_home(item):
+                private += 1
+                continue
+            if item.fragment_id:
+                warnings.append(
+                    f"plan item '{item.text[:50]}' under '{section.title}': its note changed or is gone; "
+                    "used as written in the plan"
+                )
+            material.append(_point(item, prompt))
+        sections[section.slug] = material
+    if private:
+        warnings.append(f"{private} plan items from private notes stay on this machine: this endpoint is not trusted")
+    known = {i.fragment_id for s in plan.sections for i in s.items} | {i.fragment_id for i in plan.unused}
+    known |= plan.unrelated
+    unplaced = tuple(f for f in fragments if f.id not in known)
+    directions = {s.slug: (s.direction, s.words) for s in plan.sections}
+    return Material(sections, directions, unplaced, tuple(warnings))
+
+
+def _placements(plan: Plan) -> dict[str, str]:
+    placed = {i.fragment_id: s.slug for s in plan.sections for i in s.items if i.fragment_id}
+    placed.update({i.fragment_id: "" for i in plan.unused if i.fragment_id})
+    return placed
+
+
+def as_planned(fragment: Fragment) -> Fragment:
+    """The fragment as a plan holds it, and `follow_plan` gives it back unedited."""
+    return replace(fragment, text=_item(fragment).text)
+
+
+def _item(fragment: Fragment) -> PlanItem:
+    text = _LIST_MARKER.sub("", fragment.text, count=1)  # a bullet of a note is one item of the plan, not "- - x"
+    path = None if fragment.by_author else fragment.note_path
+    return PlanItem(text, fragment.id, path, fragment.by_author, private=fragment.private)
+
+
+def _point(item: PlanItem, prompt: Prompt) -> Fragment:
+    """An item with no note behind it: the author's own point (or the words of a note since changed)."""
+    digest = hashlib.sha1(item.text.encode()).hexdigest()[:10]
+    path = item.note_path or ""
+    return Fragment(item.fragment_id or f"point-{digest}", path, prompt.title if not path else Path(path).stem,
+                    None, (), item.text, by_author=item.fragment_id is None)  # fmt: skip
+
+
+def _keep_edited(path: Path) -> Path | None:
+    """An edited plan is kept byte for byte as plan-NNN.md before a new one takes its name."""
+    if not path.is_file():
+        return None
+    data = path.read_bytes()
+    if not plan_edited(data.decode("utf-8", errors="replace")):
+        return None
+    for number in itertools.count(1):
+        kept = path.with_name(f"plan-{number:03d}.md")
+        try:
+            with open(kept, "xb") as handle:
+                handle.write(data)
+            return kept
+        except FileExistsError:
+            continue
+    return None
+
+
+def _write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        temp.write_text(text, encoding="utf-8")
+        os.replace(temp, path)
+    except OSError as exc:
+        temp.unlink(missing_ok=True)
+        raise DraftError(f"cannot write {path}: {exc.strerror}") from None
+    return path
+
+
+def _read_unrelated(path: Path) -> frozenset[str]:
+    """The ids of what the plan left out as unrelated; none if the file is gone (what it held then counts as
+    new since the plan, and `draft` says so)."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        return frozenset()
+    return fragment_ids(text)
+
+
+def _write_unrelated(path: Path, fragments: list[Fragment], essay_title: str) -> None:
+    """Every fragment the shortlist left out, as plan.md lists items: the author can read what was left out,
+    and copy an item into plan.md to place it."""
+    if not fragments:
+        path.unlink(missing_ok=True)
+        return
+    head = (
+        f"# left out of the plan: {essay_title.strip().lower()}\n\n"
+        f"> {len(fragments)} fragments judged unrelated to the prompt and never sent to the model. "
+        "`essay plan --all` sends them; an item copied from here under a heading of plan.md is placed there.\n\n"
+    )
+    _write(path, head + "".join(render_item(_item(f)) for f in fragments))
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
