@@ -10,7 +10,7 @@ tests/test_layout.py checks that, and that this map lists the tree's modules:
     core/       config, errors, progress, text, workspace
     models/     cache, llm, prices, privacy, redact, session, providers/ (local, openai_chat, slots)
     embeddings/ embed, gemma, minilm, mpnet, transformer, weights
-    collect/    fragments, notes, prompt
+    collect/    fragments, length, notes, prompt
     messages/   instructions, shared
     write/      _proper_nouns, expand, finish, grounding, quantities, sources
     sort/       assign, background, lexical, rank, sort

@@ -18,6 +18,7 @@ from pathlib import Path
 import frontmatter
 import yaml
 
+from pipeline.collect.length import Length, asked_length
 from pipeline.core.errors import UsageError
 from pipeline.core.text import slugify
 
@@ -53,6 +54,7 @@ class Prompt:
     # metadata about the prompt file, never a filter.
     note_globs: tuple[str, ...] = ()  # frontmatter `essay-notes:`: only notes whose path matches one
     tags: tuple[str, ...] = ()  # frontmatter `essay-tags:`: only notes with one of these tags
+    length: Length | None = None  # the length the prompt asks for ("a 2000-word essay", `words: 2000`)
 
 
 def parse_prompt(path: Path) -> Prompt:
@@ -84,6 +86,7 @@ def parse_prompt(path: Path) -> Prompt:
         draft,
         note_globs=_strings(_own_key(post.metadata, "notes")),
         tags=tuple(t.lstrip("#") for t in _strings(_own_key(post.metadata, "tags"))),
+        length=asked_length(instruction, post.metadata.get("words", _own_key(post.metadata, "words"))),
     )
 
 

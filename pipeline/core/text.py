@@ -1,9 +1,21 @@
-"""Small text helpers shared by the stages: slugs, token estimates, and the author's lowercase voice."""
+"""Small text helpers shared by the stages: slugs, token estimates, and the author's lowercase voice.
+
+The voice is lowercase, but not every capital is the model's: the author writes "3M", "GPU" and "DSM09" in
+their own notes, and those keep their casing (`learn_casing`). An all-capitals form (two capitals, or a capital
+beside a digit) is never typed by accident: one use by the author is enough, and where the author also writes
+it in lowercase ("gpu"), the draft keeps whichever form the model wrote. A word with only its first letter
+capitalised may be a keyboard's doing, so it keeps its capital only where the author capitalises it in most of
+their uses away from a line's or sentence's start ("The", "Then" at a sentence's start tell nothing), and then
+always. Single letters ("I") never count.
+"""
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 # Spans that keep their case: fenced and inline code, HTML comments (our section markers),
 # wikilinks and embeds, autolinks and bare URLs. Markdown links are found by _link_spans,
@@ -39,8 +51,79 @@ def strip_think(text: str) -> str:
     return _THINK.sub("", text).strip()
 
 
-def lowercase_prose(text: str) -> str:
-    """Lowercase the prose, leaving code, links, wikilinks, embeds, URLs and markers exactly as they are."""
+@dataclass(frozen=True)
+class Casing:
+    """The capitals the author writes: `always` by lowercase form ("dsm09" -> "DSM09"), and the capitalised
+    forms they write both ways, kept only as the model writes them ("GPU", while "gpu" stays lowercase)."""
+
+    always: dict[str, str] = field(default_factory=dict)
+    as_written: frozenset[str] = frozenset()
+
+    def lower(self, prose: str) -> str:
+        if not self.always and not self.as_written:
+            return prose.lower()
+        return _WORD_RUN.sub(lambda m: self._word(m.group()), prose)
+
+    def _word(self, word: str) -> str:
+        if word in self.as_written:
+            return word
+        return self.always.get(word.lower(), word.lower())
+
+
+_WORD_RUN = re.compile(r"[^\W_]+")
+_SENTENCE_START = re.compile(r"(?:[.!?:]|\n)[\s\"'“‘(\[\]*_>#|+-]*\Z")
+
+
+def learn_casing(texts: Iterable[str]) -> Casing:
+    """The author's own capitals, from their notes and draft (links, URLs and code left out: their capitals
+    are someone else's)."""
+    caps: Counter[str] = Counter()  # a capitalised form, used where a capital tells something
+    lower: Counter[str] = Counter()  # a lowercase form, anywhere
+    for text in texts:
+        prose = _masked(text)
+        for match in _WORD_RUN.finditer(prose):
+            word = match.group()
+            if word.islower() or word.isdigit() or len(word) < 2:
+                if word.islower():
+                    lower[word] += 1
+                continue
+            before = ("\n" if match.start() < 12 else "") + prose[max(0, match.start() - 12) : match.start()]
+            if _is_acronym(word) or not _SENTENCE_START.search(before):
+                caps[word] += 1
+    always: dict[str, str] = {}
+    as_written: set[str] = set()
+    for word, count in caps.items():
+        key = word.lower()
+        rivals = sum(n for w, n in caps.items() if w.lower() == key and w != word)
+        if count <= rivals:  # two capitalised spellings: the commoner one
+            continue
+        if not lower[key]:
+            always[key] = word
+        elif _is_acronym(word):
+            as_written.add(word)
+        elif count > lower[key]:
+            always[key] = word
+    return Casing(always, frozenset(as_written))
+
+
+def _is_acronym(word: str) -> bool:
+    capitals = sum(c.isupper() for c in word)
+    return capitals >= 2 or (capitals == 1 and any(c.isdigit() for c in word))
+
+
+def _masked(text: str) -> str:
+    """The text with code, links, URLs and markers blanked out, positions kept."""
+    spans = sorted([m.span() for m in _PROTECTED.finditer(text)] + _link_spans(text))
+    chars = list(text)
+    for start, end in spans:
+        chars[start:end] = " " * (end - start)
+    return "".join(chars)
+
+
+def lowercase_prose(text: str, casing: Casing | None = None) -> str:
+    """Lowercase the prose, leaving code, links, wikilinks, embeds, URLs and markers exactly as they are, and
+    the author's own capitals (`casing`) as they write them."""
+    lower = casing.lower if casing is not None else str.lower
     spans = sorted([m.span() for m in _PROTECTED.finditer(text)] + _link_spans(text))
     out: list[str] = []
     position = 0
@@ -48,10 +131,10 @@ def lowercase_prose(text: str) -> str:
         if end <= position:
             continue
         start = max(start, position)
-        out.append(text[position:start].lower())
+        out.append(lower(text[position:start]))
         out.append(text[start:end])
         position = end
-    out.append(text[position:].lower())
+    out.append(lower(text[position:]))
     return "".join(out)
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from pipeline.collect.notes import Fragment, Notes, collect_notes, fragments_of, path_matches
 from pipeline.collect.prompt import Prompt, parse_prompt
 from pipeline.core.config import on_this_machine
-from pipeline.core.text import estimate_tokens
+from pipeline.core.text import estimate_tokens, learn_casing
 from pipeline.files.draftfile import body_hash, compose, render_body, text_hash
 from pipeline.files.drafts import DraftFile, essay_dir, next_version, prompt_ref, write_new_version
 from pipeline.files.meta import DraftMeta, SectionMeta
@@ -172,7 +172,9 @@ def writing_for(run: Run, inputs: Inputs) -> Writing:
         *(s.title + "\n" + s.questions for s in prompt.sections),
         *inputs.voice_samples,
     )
-    finishing = Finishing(run.workspace.notes, run.settings.footnotes, extra)
+    # The author's capitals come from what they wrote (notes, their draft), not from the prompt's instruction.
+    casing = learn_casing([*(f.text for f in inputs.fragments), *inputs.voice_samples])
+    finishing = Finishing(run.workspace.notes, run.settings.footnotes, extra, casing, prompt.path)
     return Writing(inputs.voice_samples, finishing, run.settings.concurrency, None, run.progress.on_warning)
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.collect.notes import Fragment
-from pipeline.core.text import lowercase_prose
+from pipeline.core.text import Casing, lowercase_prose
 from pipeline.embeddings.embed import EmbedderMissing, bundled_embedder
 from pipeline.write.grounding import count_flags, find_unsupported, flag
 from pipeline.write.sources import SourceFragment, add_footnotes, attribute, short_ids, split_citations
@@ -28,6 +28,8 @@ class Finishing:
     notes_dir: Path | None = None
     footnotes: bool = True
     extra_sources: tuple[str, ...] = ()  # the prompt and the author's own writing: not claims to flag
+    casing: Casing | None = None  # the capitals the author writes ("3M", "GPU"), kept by the lowercase pass
+    prompt_file: Path | None = None  # where the author's own draft stands: its paragraphs' footnotes name it
 
 
 @dataclass(frozen=True)
@@ -56,12 +58,14 @@ def finish_section(
     cited = [[keys[k].id for k in paragraph] for paragraph in cited_keys]
     sources = [f"{f.note_path}\n{f.title}\n{f.date or ''}\n{f.context}\n{f.text}" for f in fragments]
     claims = find_unsupported(prose, [*sources, *finishing.extra_sources])
-    text = lowercase_prose(flag(prose, claims))
-    linkable: list[SourceFragment] = [(f.id, f.note_path, f.text) for f in fragments if f.note_path and not f.by_author]
+    text = lowercase_prose(flag(prose, claims), finishing.casing)
+    # The author's own draft is linked too, to the prompt file it stands in; a point they added to the plan
+    # (no file) is linked to nothing, but a paragraph citing it is cited, not matched to some other note.
+    linkable: list[SourceFragment] = [(f.id, f.note_path, f.text) for f in fragments if f.note_path]
     if finishing.footnotes and linkable:
-        keep = {i for i, _, _ in linkable}
-        per_paragraph = attribute(text, linkable, [[i for i in ids if i in keep] for ids in cited], _similarity)
-        text = add_footnotes(slug, text, per_paragraph, linkable, finishing.notes_dir)
+        per_paragraph = attribute(text, linkable, cited, _similarity)
+        own = {f.note_path: finishing.prompt_file for f in fragments if f.by_author and f.note_path}
+        text = add_footnotes(slug, text, per_paragraph, linkable, finishing.notes_dir, own)
     return Finished(text, count_flags(text))
 
 

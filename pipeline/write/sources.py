@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 SourceFragment = tuple[str, str, str]  # (fragment id, note path relative to the notes folder, text)
@@ -169,19 +169,23 @@ def add_footnotes(
     sources_per_paragraph: Sequence[Sequence[str]],
     fragments: Sequence[SourceFragment],
     notes_dir: Path | None = None,
+    own: Mapping[str, Path | None] | None = None,
 ) -> str:
     """The prose with a footnote after each sourced paragraph, defined at its end as links to the notes.
 
     Labels are `<section_slug>-<n>`; this section's old footnotes are replaced, so running it twice is safe.
     With `notes_dir`, a link points at the heading the fragment sits under (`[[projects/heron#rollout]]`).
+    `own` names the paths that are the author's own draft (the prompt file, read from the path it maps to):
+    their links say so, `[[prompts/x#skills]] (your draft)`.
     """
+    own = own or {}
     by_id = {fid: (path, text) for fid, path, text in fragments}
     prose = _strip_footnotes(prose, section_slug)
     definitions: list[str] = []
     inserts: list[tuple[int, str]] = []
     for index, (start, end) in enumerate(paragraph_spans(prose)):
         ids = sources_per_paragraph[index] if index < len(sources_per_paragraph) else []
-        links = list(dict.fromkeys(_link(*by_id[i], notes_dir) for i in ids if i in by_id))
+        links = list(dict.fromkeys(_link(*by_id[i], notes_dir, own) for i in ids if i in by_id))
         if not links or paragraph_kind(prose[start:end]) != "prose":
             continue
         label = f"{section_slug}-{len(definitions) + 1}"
@@ -200,22 +204,25 @@ def _strip_footnotes(prose: str, slug: str) -> str:
     return re.sub(rf"\[\^{own}\](?!:)", "", prose).rstrip("\n") + ("\n" if prose.endswith("\n") else "")
 
 
-def _link(note_path: str, text: str, notes_dir: Path | None) -> str:
+def _link(note_path: str, text: str, notes_dir: Path | None, own: Mapping[str, Path | None]) -> str:
     target = note_path[:-3] if note_path.endswith(".md") else note_path
-    heading = _heading_of(note_path, text, notes_dir)
+    if note_path in own:
+        heading = _heading_of(text, own[note_path])
+        return (f"[[{target}#{heading}]]" if heading else f"[[{target}]]") + " (your draft)"
+    heading = _heading_of(text, notes_dir / note_path if notes_dir is not None else None)
     return f"[[{target}#{heading}]]" if heading else f"[[{target}]]"
 
 
-def _heading_of(note_path: str, text: str, notes_dir: Path | None) -> str | None:
-    """The heading a fragment sits under: its own first line, or the last heading above it in the note."""
+def _heading_of(text: str, file: Path | None) -> str | None:
+    """The heading a fragment sits under: its own first line, or the last heading above it in its file."""
     first = text.strip().splitlines()[0] if text.strip() else ""
     match = _HEADING.match(first)
     if match:
         return _anchor(match.group(1))
-    if notes_dir is None:
+    if file is None:
         return None
     try:
-        note = (notes_dir / note_path).read_text(encoding="utf-8-sig")
+        note = file.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError):
         return None
     position = note.find(first) if first else -1
