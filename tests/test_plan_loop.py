@@ -29,7 +29,9 @@ i started the garden because the lot was empty and i was bored. the first spring
 
 
 def _calls_for(title: str) -> list[str]:
-    return [c.user for c in made[-1].history if f'write the section "{title}"' in c.user]
+    """The notes a section's writing call is written from (not the lines saying what the others cover)."""
+    calls = [c.user for c in made[-1].history if f'write the section "{title}"' in c.user]
+    return [call.split("the writer's notes for this section:", 1)[-1] for call in calls]
 
 
 def test_moving_an_item_and_adding_a_point_steer_the_draft_without_sorting(workspace: Path) -> None:

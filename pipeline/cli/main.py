@@ -29,6 +29,7 @@ from pipeline.cli.options import (
     friendly,
     open_for,
 )
+from pipeline.collect.length import Length
 from pipeline.core.errors import EssayError
 from pipeline.core.workspace import open_workspace
 from pipeline.drafting.regen import regen_section
@@ -76,6 +77,7 @@ def draft(
         result = draft_essay(run, inputs)
     _report_usage(result.usage.calls, result.usage.prompt_tokens, result.usage.completion_tokens, result.seconds)
     _report_flags(result.flags, result.file.path)
+    _report_length(result.words, inputs.prompt.length)
     typer.echo(str(result.file.path))
 
 
@@ -211,6 +213,10 @@ def _report_flags(flags: int, path: Path) -> None:
             f"{flags} claims need checking: names, numbers or quotes in none of your notes, marked ==like this== "
             f"in the draft; `essay check {path}` lists them"
         )
+
+
+def _report_length(words: int, asked: Length | None) -> None:
+    say(f"{words:,} words" + (f"; the prompt asks for {asked.asked}" if asked else ""))
 
 
 def _report_usage(calls: int, tokens_in: int, tokens_out: int, seconds: float) -> None:

@@ -58,7 +58,8 @@ def _first(text: str) -> Length | None:
         else:
             words = low
         if words >= SMALLEST:
-            return Length(words, re.sub(r"\s+", " ", match.group()).strip())
+            number = f"{low:,}" + (f"–{high:,}" if high is not None and high > low else "")
+            return Length(words, f"{qualifier} {number} words".strip())
     return None
 
 

@@ -38,17 +38,16 @@ from pipeline.plan.planning import (
 from pipeline.sort.assign import answer_tokens
 from pipeline.sort.sort import SHORTLIST_FROM, sorting_estimate, to_be_asked
 from pipeline.write.expand import (
-    MOST_WORDS,
     SectionDraft,
     Writing,
     answer_budget,
     expand_sections,
     pick_voice_samples,
     section_budget,
-    target_words,
     voice_budget,
 )
 from pipeline.write.finish import Finishing
+from pipeline.write.lengths import count_words, most_section_words, section_words
 
 
 @dataclass(frozen=True)
@@ -82,6 +81,7 @@ class DraftResult:
     usage: Usage
     flags: int = 0  # claims flagged for the author to check
     seconds: float = 0.0  # the draft's wall time (calls overlap, so not the sum of their times)
+    words: int = 0  # the draft's words of prose
 
 
 @dataclass(frozen=True)
@@ -233,6 +233,7 @@ def draft_essay(run: Run, inputs: Inputs) -> DraftResult:
     fragments = (*fragments, *(f for s in material.sections.values() for f in s))
     by_id = {f.id: f for f in fragments}
     body = render_body([(s.slug, s.title, s.text) for s in draft.sections])
+    words = sum(count_words(s.text) for s in draft.sections if s.generated)
     meta = DraftMeta(
         title=prompt.title,
         prompt=prompt_ref(prompt.path, run.workspace.root),
@@ -247,6 +248,8 @@ def draft_essay(run: Run, inputs: Inputs) -> DraftResult:
         seconds=round(time.perf_counter() - started, 1),
         plan_hash=plan_hash((folder / PLAN_NAME).read_text(encoding="utf-8")),
         unused_fragments=len(plan.unused),
+        words=words,
+        words_asked=prompt.length.asked if prompt.length else None,
         body_hash=body_hash(body),
         sections=tuple(section_meta(s, by_id) for s in draft.sections),
     )
@@ -257,7 +260,7 @@ def draft_essay(run: Run, inputs: Inputs) -> DraftResult:
     )
     run.store.mark_written(folder.name, written.version)
     flags = sum(s.flags for s in draft.sections)
-    return DraftResult(written, plan, llm.usage, flags, round(time.perf_counter() - started, 1))
+    return DraftResult(written, plan, llm.usage, flags, round(time.perf_counter() - started, 1), words)
 
 
 def _as_the_plan_holds(
@@ -291,7 +294,7 @@ def shared_layout(
         return None
     prompt, window = inputs.prompt, run.provider.context_window
     samples = pick_voice_samples(inputs.voice_samples, voice_budget(window))
-    answer = max(answer_tokens(len(fragments), len(prompt.sections)), answer_budget(MOST_WORDS))
+    answer = max(answer_tokens(len(fragments), len(prompt.sections)), answer_budget(most_section_words(prompt)))
     shared = shared_notes(prompt, fragments, samples, window, answer)
     if shared is None:
         run.progress.on_info(f"{len(fragments)} fragments do not fit one shared prompt: each call sends its own")
@@ -317,10 +320,13 @@ def dry_run(run: Run, inputs: Inputs) -> DryRun:
     batches, sort_in, sort_out = (0, 0, 0) if following else sorting_estimate(prompt, fragments, run.provider)
     sections = len(prompt.sections)
     write_in = write_out = 0
+    words = section_words(prompt, _even_split(prompt, fragments), {})
     for number, section in enumerate(prompt.sections):
         share = list(fragments[number::sections])
         if share:
-            tokens_in, tokens_out = section_budget(prompt, section, share, inputs.voice_samples, window)
+            tokens_in, tokens_out = section_budget(
+                prompt, section, share, inputs.voice_samples, window, words[section.slug]
+            )
             write_in += tokens_in
             write_out += tokens_out
     return DryRun(
@@ -341,14 +347,20 @@ def _shared_dry_run(inputs: Inputs, shared: SharedNotes, asked: list[Fragment]) 
     if asked:
         calls, out = 1, answer_tokens(len(asked), len(prompt.sections))
         sent = opening + estimate_tokens(sort_messages(shared, asked)[1]["content"])
+    words = section_words(prompt, _even_split(prompt, fragments), {})
     for number, section in enumerate(prompt.sections, start=1):
         share = list(fragments[number - 1 :: len(prompt.sections)])
         if share:
-            words = target_words(share)
-            request = write_messages(shared, number, section, share, words, "")[0][1]
+            request = write_messages(shared, number, section, share, words[section.slug], "")[0][1]
             calls, sent = calls + 1, sent + opening + estimate_tokens(request["content"])
-            out += answer_budget(words)
+            out += answer_budget(words[section.slug])
     return DryRun(inputs=inputs, batches=int(bool(asked)), calls=calls, prompt_tokens=sent, output_tokens=out)
+
+
+def _even_split(prompt: Prompt, fragments: Sequence[Fragment]) -> dict[str, list[Fragment]]:
+    """The notes dealt out to the sections in turn: what a dry run assumes, having sorted nothing."""
+    count = len(prompt.sections)
+    return {s.slug: list(fragments[n::count]) for n, s in enumerate(prompt.sections)}
 
 
 def section_meta(section: SectionDraft, fragments: dict[str, Fragment]) -> SectionMeta:

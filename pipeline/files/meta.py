@@ -45,6 +45,8 @@ class DraftMeta(BaseModel):
     output_tokens: int = 0
     seconds: float = 0.0
     unused_fragments: int = 0
+    words: int | None = None  # the draft's words of prose when it was written
+    words_asked: str | None = None  # the length its prompt asks for, as "about 2,000 words"
     body_hash: str | None = None
     sections: tuple[SectionMeta, ...] = ()
 

@@ -88,10 +88,17 @@ def id_ranges(numbers: Sequence[int]) -> str:
 
 
 def write_messages(
-    shared: SharedNotes, number: int, section: Section, fragments: Sequence[Fragment], words: int, guidance: str
+    shared: SharedNotes,
+    number: int,
+    section: Section,
+    fragments: Sequence[Fragment],
+    words: int,
+    guidance: str,
+    others: Sequence[Mapping[str, object]] = (),
 ) -> tuple[list[dict[str, str]], dict[str, Fragment]]:
     """A section's writing call, and the keys it may cite: the shared notes it is written from, named by id
-    (every one must be in the shared message: see `SharedNotes.shows`)."""
+    (every one must be in the shared message: see `SharedNotes.shows`); `others` says what the other sections'
+    notes tell (`expand.other_sections`)."""
     keys = {shared.ids[f.id]: f for f in fragments}
     user = render_message(
         "user",
@@ -100,10 +107,19 @@ def write_messages(
         section_title=section.title,
         ids=", ".join(keys),
         has_others=shared.sections > 1,
+        others=[_by_ids(shared, other) for other in others],
+        has_covers=bool(others),
         guidance=guidance,
         words=words,
     )
     return [shared.first, user], keys
+
+
+def _by_ids(shared: SharedNotes, other: Mapping[str, object]) -> dict[str, object]:
+    """Another section's line, naming its notes by their ids in the shared message: every call holds them."""
+    numbers = sorted(n for i in other.get("ids", ()) if (n := shared.number(i)) is not None)  # type: ignore[union-attr]
+    covers = f"notes {id_ranges(numbers)}" if numbers else other["covers"]
+    return {"number": other["number"], "title": other["title"], "covers": covers}
 
 
 def group_by_note(keys: Mapping[str, Fragment]) -> list[dict[str, object]]:

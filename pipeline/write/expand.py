@@ -19,6 +19,7 @@ from pipeline.messages.instructions import render
 from pipeline.messages.shared import SharedNotes, group_by_note, write_messages
 from pipeline.models.llm import ChatModel
 from pipeline.write.finish import Finishing, citation_keys, finish_section
+from pipeline.write.lengths import section_words, target_words
 
 EMPTY_SECTION_NOTE = (
     "> [!todo] no notes matched this section yet.\n> write it yourself, or add notes about it and draft again."
@@ -70,10 +71,13 @@ def expand_sections(
     """Each section from its material (section slug -> fragments, in the order the plan gives them)."""
     writing = writing or Writing()
     directions = directions or {}
+    words = section_words(prompt, material, {slug: d[1] for slug, d in directions.items()})
 
     def write(section: Section) -> SectionDraft:
         chosen = list(material.get(section.slug, ()))
-        result = expand_section(prompt, section, chosen, llm, writing, directions.get(section.slug, ("", None)))
+        direction = (directions.get(section.slug, ("", None))[0], words.get(section.slug))
+        others = other_sections(prompt, section, material)
+        result = expand_section(prompt, section, chosen, llm, writing, direction, others)
         if writing.on_section:
             writing.on_section(result)
         return result
@@ -92,25 +96,29 @@ def expand_section(
     llm: ChatModel,
     writing: Writing | None = None,
     direction: Direction = ("", None),
+    others: Sequence[dict[str, object]] = (),
 ) -> SectionDraft:
+    """One section from its fragments; `others` says what the other sections cover (see `other_sections`)."""
     writing = writing or Writing()
     if not fragments:
         return SectionDraft(section.slug, section.title, EMPTY_SECTION_NOTE, (), generated=False)
     guidance, words = direction
-    words = words or target_words(fragments)
+    words = min(words or target_words(fragments), most_words(llm.context_window))
     max_tokens = answer_budget(words)
     # A text the shared message lacks (not one the plan gives back as the sort saw it): the section sends its own.
     if writing.shared is not None and all(writing.shared.shows(f) for f in fragments):
         try:
             number = prompt.sections.index(section) + 1
-            return _from_shared(writing.shared, (number, section), fragments, llm, writing.finishing, (guidance, words))
+            asked = (guidance, words, others)
+            return _from_shared(writing.shared, (number, section), fragments, llm, writing.finishing, asked)
         except ContextTooLong:  # the notes fit by our estimate, not by this model's count: send its own
             writing = replace(writing, shared=None)
     samples = pick_voice_samples(writing.voice, voice_budget(llm.context_window))
     fitted = _fit_fragments(prompt, section, fragments, samples, llm.context_window - max_tokens)
     while True:
         try:
-            text = _ask_for_prose(llm, section_messages(prompt, section, fitted, samples, words, guidance), max_tokens)
+            messages = section_messages(prompt, section, fitted, samples, words, guidance, others)
+            text = _ask_for_prose(llm, messages, max_tokens)
             break
         except ContextTooLong:
             if len(fitted) == 1:
@@ -136,13 +144,13 @@ def _from_shared(
     fragments: Sequence[Fragment],
     llm: ChatModel,
     finishing: Finishing,
-    direction: tuple[str, int],
+    asked: tuple[str, int, Sequence[dict[str, object]]],
 ) -> SectionDraft:
     """The section written after the shared message; it may cite only its own notes' ids, so a citation of
     another section's note is dropped as invented."""
-    guidance, words = direction
+    guidance, words, others = asked
     number, section = numbered
-    messages, keys = write_messages(shared, number, section, fragments, words, guidance)
+    messages, keys = write_messages(shared, number, section, fragments, words, guidance, others)
     text = _ask_for_prose(llm, messages, answer_budget(words))
     if not text:
         raise LLMError(
@@ -171,12 +179,35 @@ def _without_unfinished_sentence(text: str) -> str:
     return text[: ends[-1]].rstrip() if ends and ends[-1] > len(text) // 2 else text
 
 
-MOST_WORDS = 350  # a section's length when the author gives none, at most
+def most_words(context_window: int) -> int:
+    """The longest section a model of this window is asked for: its answer may take a third of the window."""
+    return max(60, (context_window // 3 - 64) // 2)
 
 
-def target_words(fragments: Sequence[Fragment]) -> int:
-    """More notes, a longer section; within what one section of a short essay should be."""
-    return min(MOST_WORDS, 90 + 40 * len(fragments))
+COVERS_NOTES = 3  # a line on another section quotes the start of this many of its notes
+COVERS_WORDS = 12  # ... this many words of each
+
+
+def other_sections(
+    prompt: Prompt, section: Section, material: Mapping[str, Sequence[Fragment]]
+) -> list[dict[str, object]]:
+    """A line for each other section with material: its number, title and what its notes tell (the start of its
+    longest notes, the author's own first), so the call leaves those stories to it; `ids` are its fragments', for
+    the shared layout, whose calls all hold every note and so name them by id."""
+    lines: list[dict[str, object]] = []
+    for number, other in enumerate(prompt.sections, start=1):
+        notes = list(material.get(other.slug, ()))
+        if other.slug == section.slug or not notes:
+            continue
+        ranked = sorted(notes, key=lambda f: (not f.by_author, -len(f.text)))
+        covers = "; ".join(list(dict.fromkeys(_opening_words(f.text) for f in ranked))[:COVERS_NOTES])
+        lines.append({"number": number, "title": other.title, "covers": covers, "ids": [f.id for f in notes]})
+    return lines
+
+
+def _opening_words(text: str) -> str:
+    words = re.sub(r"[#*_>`\[\]]+", " ", text).split()
+    return " ".join(words[:COVERS_WORDS]) + ("…" if len(words) > COVERS_WORDS else "")
 
 
 def clean_section_text(text: str) -> str:
@@ -209,11 +240,16 @@ def answer_budget(words: int) -> int:
 
 
 def section_budget(
-    prompt: Prompt, section: Section, fragments: Sequence[Fragment], voice_samples: Sequence[str], window: int
+    prompt: Prompt,
+    section: Section,
+    fragments: Sequence[Fragment],
+    voice_samples: Sequence[str],
+    window: int,
+    words: int | None = None,
 ) -> tuple[int, int]:
     """Prompt and output tokens writing this section takes: what a dry run reports and a real run spends."""
     samples = pick_voice_samples(voice_samples, voice_budget(window))
-    words = target_words(fragments)
+    words = min(words or target_words(fragments), most_words(window))
     out = answer_budget(words)
     fitted = _fit_fragments(prompt, section, fragments, samples, window - out)
     messages = section_messages(prompt, section, fitted, samples, words, "")
@@ -242,10 +278,10 @@ def section_messages(
     samples: Sequence[str],
     words: int,
     guidance: str,
+    others: Sequence[dict[str, object]] = (),
 ) -> list[dict[str, str]]:
     """The writing call. What every section shares comes first (instructions, the writer's samples, the
     essay and all its sections), so a server's prompt cache serves it again for each section."""
-    others = [s.title for s in prompt.sections if s.slug != section.slug]
     return render(
         "expand",
         title=prompt.title,
@@ -253,7 +289,9 @@ def section_messages(
         all_sections="; ".join(s.title for s in prompt.sections),
         section_title=section.title,
         questions=re.sub(r"\s+", " ", section.questions),
-        has_others=bool(others),
+        has_others=len(prompt.sections) > 1,
+        others=list(others),
+        has_covers=bool(others),
         notes=group_by_note(citation_keys(fragments)),
         has_samples=bool(samples),
         samples=list(samples),
