@@ -90,7 +90,18 @@ def default_answer(user: str, schema: dict[str, Any] | None) -> str:
     if schema is not None:
         return sorting_answer(schema)
     title = re.search(r'write the section "(.+?)"', user)
-    return f"{PROSE}\n\nThis part is about {title[1].lower() if title else 'something'}."
+    about = f"This part is about {title[1].lower() if title else 'something'}."
+    # The first section tells the fake's story and the others only say what they are about: a draft telling
+    # one story in every section is rightly flagged as telling it again (pipeline/write/once.py).
+    return f"{PROSE}\n\n{about}" if _first_section(user, title[1] if title else None) else about
+
+
+def _first_section(user: str, title: str | None) -> bool:
+    listed = re.search(r"^its sections: (.+?)\.$", user, re.M)
+    if title and listed:
+        return listed[1].split("; ")[0] == title
+    numbered = re.search(r"^write section (\d+), ", user, re.M)
+    return numbered is None or numbered[1] == "1"
 
 
 def sorting_answer(schema: dict[str, Any]) -> str:

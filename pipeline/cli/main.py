@@ -76,7 +76,12 @@ def draft(
         say(f"read {inputs.notes.note_count} notes: {len(inputs.fragments)} fragments for the model")
         result = draft_essay(run, inputs)
     _report_usage(result.usage.calls, result.usage.prompt_tokens, result.usage.completion_tokens, result.seconds)
-    _report_flags(result.flags, result.file.path)
+    _report_flags(result.flags - result.retold, result.file.path)
+    if result.retold:
+        warn(
+            f"{result.retold} paragraphs tell a story an earlier section tells, marked ==like this== in the draft: "
+            "keep one telling"
+        )
     _report_length(result.words, inputs.prompt.length)
     typer.echo(str(result.file.path))
 

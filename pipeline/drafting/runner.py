@@ -48,6 +48,7 @@ from pipeline.write.expand import (
 )
 from pipeline.write.finish import Finishing
 from pipeline.write.lengths import count_words, most_section_words, section_words
+from pipeline.write.once import tell_once
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,7 @@ class DraftResult:
     flags: int = 0  # claims flagged for the author to check
     seconds: float = 0.0  # the draft's wall time (calls overlap, so not the sum of their times)
     words: int = 0  # the draft's words of prose
+    retold: int = 0  # stories told twice and flagged for the author (their flags are among `flags`)
 
 
 @dataclass(frozen=True)
@@ -230,6 +232,10 @@ def draft_essay(run: Run, inputs: Inputs) -> DraftResult:
     sample = f"{folder.name}/v{version}.{run.store.times_written(folder.name, version)}"
     writing = replace(writing_for(run, inputs), on_section=section_done, shared=shared)
     draft = expand_sections(prompt, material.sections, llm.stage("expand", sample), writing, material.directions)
+    once = tell_once(draft, material.sections, llm.stage("retell", sample), writing.finishing)
+    draft = once.draft
+    if once.rewritten:
+        run.progress.on_info(f"{once.rewritten} paragraphs told a story an earlier section tells: written without it")
     fragments = (*fragments, *(f for s in material.sections.values() for f in s))
     by_id = {f.id: f for f in fragments}
     body = render_body([(s.slug, s.title, s.text) for s in draft.sections])
@@ -260,7 +266,8 @@ def draft_essay(run: Run, inputs: Inputs) -> DraftResult:
     )
     run.store.mark_written(folder.name, written.version)
     flags = sum(s.flags for s in draft.sections)
-    return DraftResult(written, plan, llm.usage, flags, round(time.perf_counter() - started, 1), words)
+    seconds = round(time.perf_counter() - started, 1)
+    return DraftResult(written, plan, llm.usage, flags, seconds, words, once.flagged)
 
 
 def _as_the_plan_holds(
