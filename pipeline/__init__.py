@@ -12,7 +12,7 @@ tests/test_layout.py checks that, and that this map lists the tree's modules:
     embeddings/ embed, gemma, minilm, mpnet, transformer, weights
     collect/    fragments, length, notes, prompt
     messages/   instructions, shared
-    write/      _proper_nouns, expand, finish, grounding, lengths, once, quantities, retell, sources
+    write/      _proper_nouns, expand, finish, grounding, lengths, once, polish, quantities, retell, sources
     sort/       assign, background, lexical, rank, sort
     files/      draftfile, drafts, history, meta
     plan/       planfile, planning

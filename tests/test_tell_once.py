@@ -87,7 +87,8 @@ class EchoLLM(FakeLLM):
 
 @pytest.fixture
 def planned(tmp_path: Path) -> Path:
-    """The story's note planned into the first section, the author's paragraph about it into the third."""
+    """The story's note planned into the first section, the author's paragraph about it into the third (with
+    their other paragraph), the other notes into the first and second."""
     write(tmp_path / "prompts" / "fleet.md", PROMPT)
     write(tmp_path / "notes" / "daily" / "2026-02-10.md", STORY)
     for path, text in OTHER_NOTES.items():
@@ -97,12 +98,13 @@ def planned(tmp_path: Path) -> Path:
     items = [line for line in plan.read_text().splitlines() if line.startswith("- ") and "<!-- f:" in line]
     story = next(i for i in items if "sixth call" in i)
     own = next(i for i in items if "six calls" in i)
-    rest = [i for i in items if i not in (story, own)]
+    depth = next(i for i in items if "strength is depth" in i)
+    rest = [i for i in items if i not in (story, own, depth)]
     head, _, _ = plan.read_text().partition("\n## start with what you observed")
     plan.write_text(
         f"{head}\n## start with what you observed\n\n{story}\n{rest[0]}\n\n## then your growth\n\n"
         + "\n".join(rest[1:])
-        + f"\n\n## examine the system itself\n\n{own}\n\n## fits no section\n\n",
+        + f"\n\n## examine the system itself\n\n{own}\n{depth}\n\n## fits no section\n\n",
         encoding="utf-8",
     )
     return tmp_path
@@ -124,7 +126,7 @@ def test_with_a_model_that_cannot_rewrite_the_second_telling_is_flagged(planned:
     assert (
         '==the most frustrating was trying to hand one cluster back early.==^[check: told already in "start ' in system
     )
-    assert draft.count("^[check:") == 1  # only the retelling is flagged
+    assert "the strength is depth" in system and draft.count("^[check:") == 1  # only the retelling is flagged
 
 
 def test_with_a_capable_model_the_draft_tells_the_story_once(planned: Path) -> None:

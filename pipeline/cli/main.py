@@ -62,6 +62,10 @@ def draft(
     dry_run_only: Annotated[
         bool, typer.Option("--dry-run", help="Show the sections and what would be sent; call no model.")
     ] = False,
+    polish: Annotated[
+        bool,
+        typer.Option("--polish", help="One more call per join between sections, so each follows from the one before."),
+    ] = False,
     no_cache: NoCacheOption = False,
     verbose: VerboseOption = False,
 ) -> None:
@@ -74,7 +78,7 @@ def draft(
                 typer.echo(line)
             return
         say(f"read {inputs.notes.note_count} notes: {len(inputs.fragments)} fragments for the model")
-        result = draft_essay(run, inputs)
+        result = draft_essay(run, inputs, polish=polish)
     _report_usage(result.usage.calls, result.usage.prompt_tokens, result.usage.completion_tokens, result.seconds)
     _report_flags(result.flags - result.retold, result.file.path)
     if result.retold:

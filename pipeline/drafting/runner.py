@@ -49,6 +49,7 @@ from pipeline.write.expand import (
 from pipeline.write.finish import Finishing
 from pipeline.write.lengths import count_words, most_section_words, section_words
 from pipeline.write.once import tell_once
+from pipeline.write.polish import polish_joins
 
 
 @dataclass(frozen=True)
@@ -188,9 +189,10 @@ def plan_essay(run: Run, inputs: Inputs, *, send_all: bool = False) -> PlanResul
     return make_plan(folder, request, llm, run.workspace.root, run.progress.on_sort, run.store)
 
 
-def draft_essay(run: Run, inputs: Inputs) -> DraftResult:
+def draft_essay(run: Run, inputs: Inputs, *, polish: bool = False) -> DraftResult:
     """Draft one essay. Answered calls are reused from the workspace's store, so a run that was
-    interrupted before it wrote its version resumes where it stopped."""
+    interrupted before it wrote its version resumes where it stopped. With `polish`, one more call per join
+    between sections smooths it (pipeline/write/polish.py)."""
     started = time.perf_counter()
     prompt, fragments = inputs.prompt, inputs.fragments
     folder = essay_dir(run.workspace.drafts, prompt.path, run.workspace.root)  # checked before any call is spent
@@ -236,6 +238,10 @@ def draft_essay(run: Run, inputs: Inputs) -> DraftResult:
     draft = once.draft
     if once.rewritten:
         run.progress.on_info(f"{once.rewritten} paragraphs told a story an earlier section tells: written without it")
+    if polish:
+        polished = polish_joins(draft, material.sections, llm.stage("polish", sample), writing.finishing)
+        draft = polished.draft
+        run.progress.on_info(f"polished {polished.joins} of {len(prompt.sections) - 1} joins between sections")
     fragments = (*fragments, *(f for s in material.sections.values() for f in s))
     by_id = {f.id: f for f in fragments}
     body = render_body([(s.slug, s.title, s.text) for s in draft.sections])
