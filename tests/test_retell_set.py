@@ -1,4 +1,5 @@
-"""The retelling detector on its labeled set (benchmarks/retell_set): the issue's goals, kept."""
+"""The retelling detector on its labeled set (benchmarks/retell_set): the issue's goals, kept on the drafts its
+weights were chosen on (the held-out drafts are reported by benchmarks/retell_eval.py, where it misses some)."""
 
 from __future__ import annotations
 
