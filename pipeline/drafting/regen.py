@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pipeline.collect.notes import Fragment
@@ -32,12 +32,17 @@ from pipeline.files.draftfile import (
 )
 from pipeline.files.drafts import DraftFile, next_version, write_new_version
 from pipeline.files.history import Target, read_version
+from pipeline.files.meta import DraftMeta
 from pipeline.models.llm import EssayModel, Usage
 from pipeline.models.session import Run
 from pipeline.plan.planfile import Plan
 from pipeline.plan.planning import PLAN_NAME, follow_plan, read_plan
 from pipeline.sort.sort import sort_fragments
-from pipeline.write.expand import Direction, expand_section
+from pipeline.write.expand import Direction, Draft, SectionDraft, expand_section, other_sections
+from pipeline.write.finish import Finishing
+from pipeline.write.grounding import count_flags
+from pipeline.write.lengths import section_words
+from pipeline.write.once import tell_once
 
 
 @dataclass(frozen=True)
@@ -106,9 +111,12 @@ def regen_section(
     version = next_version(target.folder)
     sample = f"{target.folder.name}/v{version}.{run.store.times_written(target.folder.name, version)}"
     guidance = ". ".join(part for part in (direction[0], instructions) if part)
-    new = expand_section(
-        inputs.prompt, section, chosen, llm.stage("regen", sample), writing_for(run, inputs), (guidance, direction[1])
-    )
+    # The other sections as the draft has them: what they cover, and their share of an asked length.
+    everything, stated = _all_material(inputs, plan, doc.meta, slug, chosen)
+    words = direction[1] or section_words(inputs.prompt, everything, stated).get(slug)
+    writing = writing_for(run, inputs)
+    others = other_sections(inputs.prompt, section, everything)
+    new = expand_section(inputs.prompt, section, chosen, llm.stage("regen", sample), writing, (guidance, words), others)
     by_id.update({f.id: f for f in chosen})
     run.progress.on_section(new, 1, 1)
     if span is None:  # the author deleted it: put it back where it belongs in the prompt's order
@@ -118,6 +126,7 @@ def regen_section(
     else:
         replaced_edits = recorded is not None and text_hash(section_text(doc.body, span)) != recorded.text_hash
         body = replace_section(doc.body, span, new.text)
+    new, body = _told_once(inputs, sections, body, new, chosen, llm.stage("retell", sample), writing.finishing)
 
     meta = doc.meta.model_copy(
         update={
@@ -143,6 +152,43 @@ def regen_section(
     )
     run.store.mark_written(target.folder.name, written.version)
     return RegenResult(written, base, title, replaced_edits, llm.usage)
+
+
+def _all_material(
+    inputs: Inputs, plan: Plan | None, meta: DraftMeta, slug: str, chosen: list[Fragment]
+) -> tuple[dict[str, list[Fragment]], dict[str, int | None]]:
+    """Every section's material (the plan's, else what the draft recorded) with `chosen` for this one, and
+    the plan's word counts."""
+    if plan is not None:
+        material = follow_plan(plan, inputs.prompt, list(inputs.fragments), inputs.keeps_home)
+        return {**material.sections, slug: chosen}, {s: d[1] for s, d in material.directions.items()}
+    by_id = {f.id: f for f in inputs.fragments}
+    recorded = {s.slug: [by_id[i] for i in s.fragments if i in by_id] for s in meta.sections}
+    return {**recorded, slug: chosen}, {}
+
+
+def _told_once(
+    inputs: Inputs,
+    sections: Sequence[tuple[str, str]],
+    body: str,
+    new: SectionDraft,
+    chosen: list[Fragment],
+    llm: EssayModel,
+    finishing: Finishing,
+) -> tuple[SectionDraft, str]:
+    """The new section without a story another section of the draft tells (rewritten or flagged, as a draft
+    does); every other section is left exactly as it is."""
+    spans = locate(body, sections)
+    present = [
+        SectionDraft(s, t, section_text(body, span), (), generated=s == new.slug)
+        for s, t in sections
+        if (span := spans.get(s)) is not None
+    ]
+    once = tell_once(Draft(inputs.prompt, tuple(present)), {new.slug: chosen}, llm, finishing)
+    text = next(s.text for s in once.draft.sections if s.slug == new.slug)
+    if text == new.text or (span := spans.get(new.slug)) is None:
+        return new, body
+    return replace(new, text=text, flags=count_flags(text)), replace_section(body, span, text)
 
 
 def _material(

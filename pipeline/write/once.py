@@ -43,10 +43,16 @@ def tell_once(
     finishing: Finishing,
     embed: Embed | None = None,
 ) -> Once:
-    """The draft with each story told once; `llm` rewrites when it can (`can_sort`), else retellings are flagged."""
-    texts = {s.slug: s.text for s in draft.sections if s.generated}
+    """The draft with each story told once; `llm` rewrites when it can (`can_sort`), else retellings are flagged.
+    Only sections the model wrote (`generated`) change; the others count as tellings (the author's, in `regen`)."""
+    texts = {s.slug: s.text for s in draft.sections}
     titles = {s.slug: s.title for s in draft.sections}
-    found = find_retellings(list(texts.items()), embed)
+    changeable = {s.slug for s in draft.sections if s.generated}
+
+    def retellings() -> list[Retelling]:
+        return [r for r in find_retellings(list(texts.items()), embed) if r.second.slug in changeable]
+
+    found = retellings()
     rewritten = 0
     if llm is not None and llm.can_sort and found:
         for retelling in sorted(found, key=lambda r: -r.second.start):  # from the end: spans before stay valid
@@ -55,12 +61,12 @@ def tell_once(
                 slug = retelling.second.slug
                 texts[slug] = _replace_paragraph(texts[slug], retelling, new)
                 rewritten += 1
-        found = find_retellings(list(texts.items()), embed)  # what is still told twice is flagged
+        found = retellings()  # what is still told twice is flagged
     for retelling in sorted(found, key=lambda r: -r.second.start):
         slug = retelling.second.slug
         texts[slug] = _flag_paragraph(texts[slug], retelling, titles[retelling.first.slug])
     sections = tuple(
-        replace(s, text=texts[s.slug], flags=count_flags(texts[s.slug])) if s.slug in texts else s
+        replace(s, text=texts[s.slug], flags=count_flags(texts[s.slug])) if s.slug in changeable else s
         for s in draft.sections
     )
     return Once(replace(draft, sections=sections), rewritten, len(found))
