@@ -120,3 +120,9 @@ def test_without_an_asked_length_the_draft_still_reports_its_words(workspace: Pa
     post = frontmatter.load(workspace / "drafts" / "garden" / "v001.md")
     assert "words_asked" not in post.metadata
     assert f"{post['words']:,} words" in done.stderr.splitlines()
+
+
+def test_a_section_left_to_the_author_is_no_words_of_the_draft() -> None:
+    todo = "> [!todo] no notes matched this section yet.\n> write it yourself, or add notes about it and draft again."
+    assert count_words(todo) == 0
+    assert count_words(f"i dug three beds.\n\n{todo}\n\nthen it rained.") == 7

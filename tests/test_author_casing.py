@@ -105,3 +105,11 @@ def test_a_title_case_word_needs_the_majority_of_the_authors_uses() -> None:
     assert lowercase_prose("The heron team. Then rain.", casing) == "the Heron team. then rain."
     casing = learn_casing(["met Robin. then robin left. robin again."])
     assert lowercase_prose("Robin said so.", casing) == "robin said so."
+
+
+def test_capitals_of_headings_and_title_case_lines_are_not_the_authors_casing() -> None:
+    casing = learn_casing(["## Project Goals For Heron\n\nThings I'm Satisfied With:\n- the goals are clear to ENG"])
+    assert (
+        lowercase_prose("My Goals: I'm Satisfied, and ENG agrees.", casing)
+        == "my goals: i'm satisfied, and ENG agrees."
+    )

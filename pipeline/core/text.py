@@ -80,16 +80,17 @@ def learn_casing(texts: Iterable[str]) -> Casing:
     caps: Counter[str] = Counter()  # a capitalised form, used where a capital tells something
     lower: Counter[str] = Counter()  # a lowercase form, anywhere
     for text in texts:
-        prose = _masked(text)
-        for match in _WORD_RUN.finditer(prose):
-            word = match.group()
-            if word.islower() or word.isdigit() or len(word) < 2:
-                if word.islower():
-                    lower[word] += 1
-                continue
-            before = ("\n" if match.start() < 12 else "") + prose[max(0, match.start() - 12) : match.start()]
-            if _is_acronym(word) or not _SENTENCE_START.search(before):
-                caps[word] += 1
+        for line in _masked(text).splitlines():
+            titled = _is_title_line(line)
+            for match in _WORD_RUN.finditer(line):
+                word = match.group()
+                if word.islower() or word.isdigit() or len(word) < 2:
+                    if word.islower():
+                        lower[word] += 1
+                    continue
+                before = "\n" + line[max(0, match.start() - 12) : match.start()]
+                if _is_acronym(word) or not (titled or _SENTENCE_START.search(before)):
+                    caps[word] += 1
     always: dict[str, str] = {}
     as_written: set[str] = set()
     for word, count in caps.items():
@@ -104,6 +105,15 @@ def learn_casing(texts: Iterable[str]) -> Casing:
         elif count > lower[key]:
             always[key] = word
     return Casing(always, frozenset(as_written))
+
+
+def _is_title_line(line: str) -> bool:
+    """A heading, or a line in Title Case ("Things I'm Satisfied With"): its capitals are the title's, not
+    the words'."""
+    if line.lstrip().startswith("#"):
+        return True
+    words = [w for w in _WORD_RUN.findall(line) if len(w) > 3 and not w.isdigit()]
+    return len(words) >= 2 and sum(w[0].isupper() for w in words) >= 0.6 * len(words)
 
 
 def _is_acronym(word: str) -> bool:

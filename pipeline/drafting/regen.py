@@ -41,7 +41,7 @@ from pipeline.sort.sort import sort_fragments
 from pipeline.write.expand import Direction, Draft, SectionDraft, expand_section, other_sections
 from pipeline.write.finish import Finishing
 from pipeline.write.grounding import count_flags
-from pipeline.write.lengths import section_words
+from pipeline.write.lengths import count_words, section_words
 from pipeline.write.once import tell_once
 
 
@@ -142,6 +142,7 @@ def regen_section(
             "output_tokens": llm.usage.completion_tokens,
             "seconds": round(time.perf_counter() - started, 1),
             "body_hash": body_hash(body),
+            "words": sum(count_words(section_text(body, span)) for span in locate(body, sections).values() if span),
             "sections": tuple(section_meta(new, by_id) if s.slug == slug else s for s in doc.meta.sections),
         }
     )

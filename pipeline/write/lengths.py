@@ -19,7 +19,9 @@ MOST_WORDS = 350  # a section's length when neither the prompt nor the author gi
 FEWEST_WORDS = 80  # what a section with material gets, whatever is left of the asked length
 _SPREAD = (0.5, 2.0)  # a share is kept within these multiples of the even share
 _FOOTNOTE_DEF = re.compile(r"^\[\^[^\]\s]+\]:.*$", re.M)
-_NOT_WORDS = re.compile(r"<!--.*?-->|\[\^[^\]\s]+\]|\^\[check:[^\]\n]*\]|^>\s*\[![^\]]*\].*$", re.S | re.M)
+_NOT_WORDS = re.compile(
+    r"<!--.*?-->|\[\^[^\]\s]+\]|\^\[check:[^\]\n]*\]|^>[ \t]*\[![^\]]*\][^\n]*(?:\n>[^\n]*)*", re.S | re.M
+)
 _WORD = re.compile(r"[^\W_]+(?:['’.-][^\W_]+)*")
 
 
