@@ -1,7 +1,7 @@
 """Run the benchmarks and print one table: `python benchmarks/run.py [NAME ...]`.
 
-Names: single-shot, single-shot-llama, local, large-vault, batch, sort, large-plan, retell (all of them when none
-is given).
+Names: single-shot, single-shot-llama, local, large-vault, batch, sort, large-plan, retell, length (all of them
+when none is given).
 Never part of the tests.
 """
 
@@ -20,6 +20,7 @@ from benchmarks import (
     batch_concurrency,
     large_plan,
     large_vault,
+    length_eval,
     local_generation,
     retell_eval,
     single_shot,
@@ -36,6 +37,7 @@ BENCHMARKS: dict[str, Callable[[], list[tuple[str, str]]]] = {
     "sort": sort_bench.run,
     "large-plan": large_plan.run,
     "retell": retell_eval.run,
+    "length": length_eval.run,
 }
 
 
