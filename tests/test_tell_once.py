@@ -192,3 +192,14 @@ def test_callbacks_are_not_retellings() -> None:
         ),
     ]
     assert find_retellings(sections) == []
+
+
+def test_check_lists_a_flagged_retelling_as_told_twice(planned: Path) -> None:
+    register_provider("echo-check", lambda settings, options: EchoLLM(can_sort=False))
+    assert essay("draft", "prompts/fleet.md", "--provider", "echo-check", cwd=planned).returncode == 0
+    checked = essay("check", "prompts/fleet.md", cwd=planned)
+    assert checked.returncode == 1
+    assert checked.stdout.splitlines() == [
+        "Examine the system itself: told twice: the most frustrating was trying to hand one cluster back early."
+    ]
+    assert "1 paragraphs in drafts/fleet/v001.md tell a story told before" in checked.stderr

@@ -18,7 +18,7 @@ from pipeline.files.drafts import DraftFile
 from pipeline.files.history import read_version
 from pipeline.write.grounding import find_unsupported, strip_flags
 
-_FLAGGED = re.compile(r"==(?P<inner>(?:(?!==)[^\n])+?)==\s?\^\[check:[^\]\n]*\]", re.I)
+_FLAGGED = re.compile(r"==(?P<inner>(?:(?!==)[^\n])+?)==\s?\^\[check:(?P<note>[^\]\n]*)\]", re.I)
 _FOOTNOTE_DEF = re.compile(r"^\[\^[^\]\s]+\]:.*$", re.M)
 _FOOTNOTE_REF = re.compile(r"\[\^[^\]\s]+\](?!:)")
 
@@ -26,7 +26,7 @@ _FOOTNOTE_REF = re.compile(r"\[\^[^\]\s]+\](?!:)")
 @dataclass(frozen=True)
 class Unsupported:
     section: str
-    kind: str  # "flagged" (marked when written) or name, number, date, money, quote
+    kind: str  # "flagged" (marked when written), "told twice" (a story an earlier section tells), or name, number, ...
     text: str
 
 
@@ -44,7 +44,8 @@ def check_draft(draft: DraftFile, notes_dir: Path, root: Path) -> list[Unsupport
         seen = set()
         for match in _FLAGGED.finditer(text):
             seen.add(match["inner"].lower())
-            found.append(Unsupported(title, "flagged", match["inner"]))
+            kind = "told twice" if match["note"].strip().startswith("told already") else "flagged"
+            found.append(Unsupported(title, kind, match["inner"]))
         meta = doc.meta.section(slug)
         sources = [prompt_text, *(_read(notes_dir / n) for n in (meta.notes if meta else ()))]
         clean = _FOOTNOTE_REF.sub("", _FOOTNOTE_DEF.sub("", strip_flags(text)))
