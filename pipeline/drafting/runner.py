@@ -308,7 +308,8 @@ def shared_layout(
         return None
     prompt, window = inputs.prompt, run.provider.context_window
     samples = pick_voice_samples(inputs.voice_samples, voice_budget(window))
-    answer = max(answer_tokens(len(fragments), len(prompt.sections)), answer_budget(min(most_section_words(prompt), most_words(window))))
+    longest = min(most_section_words(prompt), most_words(window))
+    answer = max(answer_tokens(len(fragments), len(prompt.sections)), answer_budget(longest))
     shared = shared_notes(prompt, fragments, samples, window, answer)
     if shared is None:
         run.progress.on_info(f"{len(fragments)} fragments do not fit one shared prompt: each call sends its own")
