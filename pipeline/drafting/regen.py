@@ -38,11 +38,12 @@ from pipeline.models.session import Run
 from pipeline.plan.planfile import Plan
 from pipeline.plan.planning import PLAN_NAME, follow_plan, read_plan
 from pipeline.sort.sort import sort_fragments
-from pipeline.write.expand import Direction, Draft, SectionDraft, expand_section, other_sections
+from pipeline.write.expand import Direction, Draft, SectionDraft, expand_section
 from pipeline.write.finish import Finishing
 from pipeline.write.grounding import count_flags
 from pipeline.write.lengths import count_words, section_words
 from pipeline.write.once import tell_once
+from pipeline.write.retell import other_sections
 
 
 @dataclass(frozen=True)

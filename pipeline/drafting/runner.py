@@ -42,13 +42,12 @@ from pipeline.write.expand import (
     Writing,
     answer_budget,
     expand_sections,
-    most_words,
     pick_voice_samples,
     section_budget,
     voice_budget,
 )
 from pipeline.write.finish import Finishing
-from pipeline.write.lengths import count_words, most_section_words, section_words
+from pipeline.write.lengths import count_words, most_section_words, most_words, section_words
 from pipeline.write.once import tell_once
 from pipeline.write.polish import polish_joins
 

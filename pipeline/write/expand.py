@@ -19,7 +19,8 @@ from pipeline.messages.instructions import render
 from pipeline.messages.shared import SharedNotes, group_by_note, write_messages
 from pipeline.models.llm import ChatModel
 from pipeline.write.finish import Finishing, citation_keys, finish_section
-from pipeline.write.lengths import section_words, target_words
+from pipeline.write.lengths import most_words, section_words, target_words
+from pipeline.write.retell import other_sections
 
 EMPTY_SECTION_NOTE = (
     "> [!todo] no notes matched this section yet.\n> write it yourself, or add notes about it and draft again."
@@ -177,37 +178,6 @@ def _ask_for_prose(llm: ChatModel, messages: list[dict[str, str]], max_tokens: i
 def _without_unfinished_sentence(text: str) -> str:
     ends = [m.end() for m in re.finditer(r"[.!?…][)\]\"'*_]*(?=\s|$)", text)]
     return text[: ends[-1]].rstrip() if ends and ends[-1] > len(text) // 2 else text
-
-
-def most_words(context_window: int) -> int:
-    """The longest section a model of this window is asked for: its answer may take a third of the window."""
-    return max(60, (context_window // 3 - 64) // 2)
-
-
-COVERS_NOTES = 3  # a line on another section quotes the start of this many of its notes
-COVERS_WORDS = 12  # ... this many words of each
-
-
-def other_sections(
-    prompt: Prompt, section: Section, material: Mapping[str, Sequence[Fragment]]
-) -> list[dict[str, object]]:
-    """A line for each other section with material: its number, title and what its notes tell (the start of its
-    longest notes, the author's own first), so the call leaves those stories to it; `ids` are its fragments', for
-    the shared layout, whose calls all hold every note and so name them by id."""
-    lines: list[dict[str, object]] = []
-    for number, other in enumerate(prompt.sections, start=1):
-        notes = list(material.get(other.slug, ()))
-        if other.slug == section.slug or not notes:
-            continue
-        ranked = sorted(notes, key=lambda f: (not f.by_author, -len(f.text)))
-        covers = "; ".join(list(dict.fromkeys(_opening_words(f.text) for f in ranked))[:COVERS_NOTES])
-        lines.append({"number": number, "title": other.title, "covers": covers, "ids": [f.id for f in notes]})
-    return lines
-
-
-def _opening_words(text: str) -> str:
-    words = re.sub(r"[#*_>`\[\]]+", " ", text).split()
-    return " ".join(words[:COVERS_WORDS]) + ("…" if len(words) > COVERS_WORDS else "")
 
 
 def clean_section_text(text: str) -> str:

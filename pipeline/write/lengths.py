@@ -63,6 +63,11 @@ def _share(total: int, sizes: Mapping[str, int]) -> dict[str, int]:
     return {slug: int(round(words / 10) * 10) for slug, words in raw.items()}
 
 
+def most_words(context_window: int) -> int:
+    """The longest section a model of this window is asked for: its answer may take a third of the window."""
+    return max(60, (context_window // 3 - 64) // 2)
+
+
 def most_section_words(prompt: Prompt) -> int:
     """The most words one section of this prompt may be asked for (to budget the shared prompt's answer)."""
     if prompt.length is None:

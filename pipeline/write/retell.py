@@ -1,5 +1,8 @@
 """Retellings: paragraphs in two sections of one draft that tell the same story.
 
+Before writing, `other_sections` gives each writing call a line on what every other section's notes tell, so it
+leaves those stories to them. After writing, `find_retellings` finds what was told twice all the same.
+
 Sections are written one call each, so a story whose notes went to one section and whose telling in the author's
 own draft went to another comes out twice. A pair of prose paragraphs in different sections is scored by what
 they share that the rest of the draft does not: the content words and figures of both, each weighed by how rare
@@ -13,11 +16,13 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from pipeline.collect.notes import Fragment
+from pipeline.collect.prompt import Prompt, Section
 from pipeline.embeddings.embed import EmbedderMissing, bundled_embedder
 from pipeline.write.sources import paragraph_kind, paragraph_spans
 
@@ -52,6 +57,32 @@ class Retelling:
     first: Paragraph  # the earlier telling, which stays
     second: Paragraph  # the later one, to be written again without the story, or flagged
     score: float
+
+
+COVERS_NOTES = 3  # a line on another section quotes the start of this many of its notes
+COVERS_WORDS = 12  # ... this many words of each
+
+
+def other_sections(
+    prompt: Prompt, section: Section, material: Mapping[str, Sequence[Fragment]]
+) -> list[dict[str, object]]:
+    """A line for each other section with material: its number, title and what its notes tell (the start of its
+    longest notes, the author's own first), so the call leaves those stories to it; `ids` are its fragments', for
+    the shared layout, whose calls all hold every note and so name them by id."""
+    lines: list[dict[str, object]] = []
+    for number, other in enumerate(prompt.sections, start=1):
+        notes = list(material.get(other.slug, ()))
+        if other.slug == section.slug or not notes:
+            continue
+        ranked = sorted(notes, key=lambda f: (not f.by_author, -len(f.text)))
+        covers = "; ".join(list(dict.fromkeys(_opening_words(f.text) for f in ranked))[:COVERS_NOTES])
+        lines.append({"number": number, "title": other.title, "covers": covers, "ids": [f.id for f in notes]})
+    return lines
+
+
+def _opening_words(text: str) -> str:
+    words = re.sub(r"[#*_>`\[\]]+", " ", text).split()
+    return " ".join(words[:COVERS_WORDS]) + ("…" if len(words) > COVERS_WORDS else "")
 
 
 def prose_paragraphs(slug: str, text: str) -> list[Paragraph]:
