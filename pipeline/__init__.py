@@ -4,6 +4,8 @@ The stages are plain functions over frozen dataclasses, wired in `pipeline.draft
 
     collect_notes -> parse_prompt -> sort_fragments -> (plan.md) -> expand_sections -> write_draft
 
+and `essay voice` mines the author's edits of earlier drafts into voice.md, which every writing call follows.
+
 Each subpackage is a stage or a concern and imports only the ones its `__init__` names, all above it here;
 tests/test_layout.py checks that, and that this map lists the tree's modules:
 
@@ -11,14 +13,15 @@ tests/test_layout.py checks that, and that this map lists the tree's modules:
     models/     cache, llm, prices, privacy, redact, session, providers/ (local, openai_chat, slots)
     embeddings/ embed, gemma, minilm, mpnet, transformer, weights
     collect/    fragments, notes, prompt
+    files/      draftfile, drafts, history, meta
+    voice/      apply, generated, mine, pairs, rules, voicefile
     messages/   instructions, shared
     write/      _proper_nouns, expand, finish, grounding, quantities, sources
     sort/       assign, background, lexical, rank, sort
-    files/      draftfile, drafts, history, meta
     plan/       planfile, planning
     drafting/   check, regen, runner
     batch/      batch, batch_api, defer_batch, defer_preview, deferred
-    cli/        display, main, options, review
+    cli/        display, main, options, review, voice
 """
 
 __version__ = "0.1.0"

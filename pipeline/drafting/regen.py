@@ -37,6 +37,8 @@ from pipeline.models.session import Run
 from pipeline.plan.planfile import Plan
 from pipeline.plan.planning import PLAN_NAME, follow_plan, read_plan
 from pipeline.sort.sort import sort_fragments
+from pipeline.voice.generated import keep_generated
+from pipeline.voice.rules import voice_hash
 from pipeline.write.expand import Direction, expand_section
 
 
@@ -106,9 +108,9 @@ def regen_section(
     version = next_version(target.folder)
     sample = f"{target.folder.name}/v{version}.{run.store.times_written(target.folder.name, version)}"
     guidance = ". ".join(part for part in (direction[0], instructions) if part)
-    new = expand_section(
-        inputs.prompt, section, chosen, llm.stage("regen", sample), writing_for(run, inputs), (guidance, direction[1])
-    )
+    writing = writing_for(run, inputs)
+    new = expand_section(inputs.prompt, section, chosen, llm.stage("regen", sample), writing, (guidance, direction[1]))
+    keep_generated(run.workspace.state_dir, [new.text] if new.generated else [])  # for `essay voice`
     by_id.update({f.id: f for f in chosen})
     run.progress.on_section(new, 1, 1)
     if span is None:  # the author deleted it: put it back where it belongs in the prompt's order
@@ -126,6 +128,7 @@ def regen_section(
             "made_by": "regen",
             "regenerated": slug,
             "instructions": instructions or None,
+            "voice_hash": voice_hash(writing.finishing.voice),
             "provider": run.provider.provider,
             "model": run.provider.model,
             "calls": llm.usage.calls,

@@ -37,6 +37,8 @@ from pipeline.plan.planning import (
 )
 from pipeline.sort.assign import answer_tokens
 from pipeline.sort.sort import SHORTLIST_FROM, sorting_estimate, to_be_asked
+from pipeline.voice.generated import keep_generated
+from pipeline.voice.rules import load_voice, voice_hash
 from pipeline.write.expand import (
     MOST_WORDS,
     SectionDraft,
@@ -172,7 +174,7 @@ def writing_for(run: Run, inputs: Inputs) -> Writing:
         *(s.title + "\n" + s.questions for s in prompt.sections),
         *inputs.voice_samples,
     )
-    finishing = Finishing(run.workspace.notes, run.settings.footnotes, extra)
+    finishing = Finishing(run.workspace.notes, run.settings.footnotes, extra, load_voice(run.workspace.root))
     return Writing(inputs.voice_samples, finishing, run.settings.concurrency, None, run.progress.on_warning)
 
 
@@ -228,6 +230,7 @@ def draft_essay(run: Run, inputs: Inputs) -> DraftResult:
     sample = f"{folder.name}/v{version}.{run.store.times_written(folder.name, version)}"
     writing = replace(writing_for(run, inputs), on_section=section_done, shared=shared)
     draft = expand_sections(prompt, material.sections, llm.stage("expand", sample), writing, material.directions)
+    keep_generated(run.workspace.state_dir, [s.text for s in draft.sections if s.generated])  # for `essay voice`
     fragments = (*fragments, *(f for s in material.sections.values() for f in s))
     by_id = {f.id: f for f in fragments}
     body = render_body([(s.slug, s.title, s.text) for s in draft.sections])
@@ -244,6 +247,7 @@ def draft_essay(run: Run, inputs: Inputs) -> DraftResult:
         output_tokens=llm.usage.completion_tokens,
         seconds=round(time.perf_counter() - started, 1),
         plan_hash=plan_hash((folder / PLAN_NAME).read_text(encoding="utf-8")),
+        voice_hash=voice_hash(writing.finishing.voice),
         unused_fragments=len(plan.unused),
         body_hash=body_hash(body),
         sections=tuple(section_meta(s, by_id) for s in draft.sections),
@@ -371,7 +375,7 @@ def now() -> str:
 
 
 def input_hash(inputs: Inputs, run: Run) -> str:
-    """Changes when the prompt, the notes it may use, the model or the stage templates it uses change."""
+    """Changes when the prompt, the notes it may use, the model, the stage templates or voice.md change."""
     digest = hashlib.sha256()
     digest.update(inputs.prompt.path.read_bytes())
     for fragment in inputs.fragments:
@@ -380,4 +384,5 @@ def input_hash(inputs: Inputs, run: Run) -> str:
     # Without asking the server: whether a draft is up to date must not hang on its answer, nor send anything.
     shared = shares_prefix(run.settings, ask_server=False)
     digest.update(f"{llm.provider}\n{llm.model}\n{templates_hash(shared=shared)}".encode())
+    digest.update((voice_hash(load_voice(run.workspace.root)) or "").encode())  # voice.md's rules change the text
     return digest.hexdigest()[:16]
