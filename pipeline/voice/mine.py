@@ -23,7 +23,8 @@ MOST_WORDS = 4  # a longer deleted span is a sentence cut, not a phrase
 _TOKEN = re.compile(r"[\w'’]+(?:-[\w'’]+)*|[^\w\s]")
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
 _LIST_LINE = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+\S", re.M)
-_CONTEXT = 4  # words either side of an edit in its example
+_CONTEXT = 4  # words either side of an edit in its example, times two where its sentence goes on
+_STOPS = {".", "!", "?"}
 
 
 @dataclass(frozen=True)
@@ -96,8 +97,7 @@ def _span_edits(generated: list[str], edited: list[str]) -> list[tuple[str, str,
             if any(_punctuation(t) for t in old_words + new_words):
                 continue  # the span crosses a clause: a rewrite, not one phrase
             pair = (" ".join(old_words).lower(), " ".join(new_words).lower())
-        before = _detokenize(generated[max(0, i1 - _CONTEXT) : i2 + _CONTEXT])
-        after = _detokenize(edited[max(0, j1 - _CONTEXT) : j2 + _CONTEXT])
+        before, after = _in_sentence(generated, i1, i2), _in_sentence(edited, j1, j2)
         found.append((*pair, f'"{before}" → "{after}"'))
     return found
 
@@ -181,7 +181,23 @@ def _count(words: list[str], phrase: list[str]) -> int:
     return sum(1 for i in range(len(words) - n + 1) if words[i : i + n] == phrase)
 
 
+def _in_sentence(tokens: list[str], start: int, end: int) -> str:
+    """The sentence around tokens[start:end], at most _CONTEXT words either side of them."""
+    first = start
+    while first > 0 and tokens[first - 1] not in _STOPS and start - first < _CONTEXT * 2:
+        first -= 1
+    last = end
+    while last < len(tokens) and tokens[last] not in _STOPS and last - end < _CONTEXT * 2:
+        last += 1
+    last += last < len(tokens) and tokens[last] in _STOPS
+    head = "… " if first > 0 and tokens[first - 1] not in _STOPS else ""
+    tail = " …" if last < len(tokens) and tokens[last - 1] not in _STOPS else ""
+    return head + _detokenize(tokens[first:last]) + tail
+
+
 def _detokenize(tokens: list[str]) -> str:
+    while tokens and _punctuation(tokens[0]):  # an example starts at a word
+        tokens = tokens[1:]
     text = " ".join(tokens)
     text = re.sub(r" ([,.;:!?)\]])", r"\1", text)
     return text.replace('"', "'")
