@@ -22,8 +22,9 @@ VOICE_NAME = "voice.md"
 
 _ITEM = re.compile(r"^\s*[-*+]\s+(?!\[[ xX]\])(?P<text>\S.*?)\s*$")
 _EVIDENCE = re.compile(r"\s*\(seen \d+ times?\b.*\)\s*$")
-_AVOID = re.compile(r'^avoid "(?P<old>[^"]+)"$', re.I)
-_REPLACE = re.compile(r'^write "(?P<new>[^"]*)", not "(?P<old>[^"]+)"$', re.I)
+# A note of the author's own in brackets after a rule leaves it the same rule: `avoid "honestly" (in prose)`.
+_AVOID = re.compile(r'^avoid "(?P<old>[^"]+)"(?:\s+\(.*\))?$', re.I)
+_REPLACE = re.compile(r'^write "(?P<new>[^"]*)", not "(?P<old>[^"]+)"(?:\s+\(.*\))?$', re.I)
 # Learned rules whose wording holds a number that changes from one rebuild to the next: known by their start.
 _GUIDES = {
     "keep sentences short": "sentences",
