@@ -12,6 +12,7 @@ from pipeline.files.meta import DraftMeta, SectionMeta
 from pipeline.voice.generated import keep_generated
 from pipeline.voice.mine import MinedRule, mine_rules
 from pipeline.voice.pairs import EditPair, edit_pairs, plain
+from pipeline.voice.rules import parse_rule
 from pipeline.voice.voicefile import rebuild_voice
 
 BASE = [
@@ -154,3 +155,28 @@ def test_pairs_come_from_kept_texts_or_an_unedited_copy_and_the_latest_edit(tmp_
         (two, "two things."),
     ]
     assert (found.unedited, found.unknown) == (0, 1)
+
+
+def test_every_line_essay_writes_reads_back_as_the_same_rule() -> None:
+    """Else a rebuild would take essay's own line for one the author deleted, and never write it again."""
+    body = " ".join(BASE)
+    listed = "we grew:\n\n- tomatoes\n- peas\n- beans"
+    pairs = [
+        *(
+            _pair(
+                f"honestly, {t} it was long — really long; we utilize it.", f"{t} it was long, really long. we use it."
+            )
+            for t in BASE[:3]
+        ),
+        *(_pair(f"{body} overall, {w} taught me a lot.", body) for w in ("the garden", "the team", "the work")),
+        *(_pair(listed + f"\n\n{t}", f"we grew tomatoes, peas and beans.\n\n{t}") for t in BASE[:3]),
+        _pair("we delve into it.", "we dig into it."),
+        _pair("we delve into it.", "we look into it."),
+        _pair("we delve into it.", "we go into it."),
+    ]
+    rules = mine_rules(pairs)
+    assert {"avoid:honestly", "replace:utilize", "replace:—", "replace:;", "closing", "lists-to-prose"} <= _keys(rules)
+    assert "reword:delve" in _keys(rules)
+    for rule in rules:
+        parsed = parse_rule(rule.line)
+        assert parsed is not None and parsed.key == rule.key, rule.line

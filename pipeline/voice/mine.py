@@ -4,12 +4,14 @@ Each pair (generated, edited) is aligned word by word (difflib). A short span th
 is one edit of that phrase; a habit is a phrase edited the same way at least MIN_SEEN times that the author
 edited in at least MIN_SHARE of the places it appeared in what they edited, so a word they cut once in a
 rewrite and kept everywhere else is no rule. The same holds for punctuation (an em dash made a comma), for the
-first and last sentence of a section cut, sentences and paragraphs split shorter, and lists made prose.
+first and last sentence of a section cut (in at least EDGE_SHARE of the sections long enough to have them),
+sentences and paragraphs split shorter, and lists made prose.
 """
 
 from __future__ import annotations
 
 import difflib
+import itertools
 import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -20,6 +22,7 @@ from pipeline.voice.pairs import EditPair
 MIN_SEEN = 3  # edits before a habit is a rule
 MIN_SHARE = 0.6  # of the phrase's appearances in edited sections that the author changed
 MOST_WORDS = 4  # a longer deleted span is a sentence cut, not a phrase
+EDGE_SHARE = 0.2  # of the sections long enough, those whose opening or closing line the author cut
 _TOKEN = re.compile(r"[\w'’]+(?:-[\w'’]+)*|[^\w\s]")
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
 _LIST_LINE = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+\S", re.M)
@@ -107,26 +110,26 @@ def _shape_rules(pairs: Sequence[EditPair]) -> list[MinedRule]:
     counts: dict[str, list[str]] = defaultdict(list)  # key -> an example per time it was seen
     against: Counter[str] = Counter()  # times the author did the opposite, or kept what the habit would cut
     lengths: dict[str, list[float]] = defaultdict(list)
+    eligible = 0  # sections long enough to tell an opening or closing line from the rest
     for pair in pairs:
         gen_sentences, edit_sentences = _sentences(pair.generated), _sentences(pair.edited)
         if len(gen_sentences) >= 3 and _kept_any(gen_sentences[1:-1], edit_sentences):
+            eligible += 1
             for key, sentence in (("opening", gen_sentences[0]), ("closing", gen_sentences[-1])):
-                if _kept(sentence, edit_sentences):
-                    against[key] += 1
-                else:
+                if not _kept(sentence, edit_sentences):
                     counts[key].append(f'"{_shorten(sentence)}" cut')
         words_before, words_after = _word_count(pair.generated), _word_count(pair.edited)
         similar = words_before and 0.75 <= words_after / words_before <= 1.25
         gen_mean, edit_mean = _mean_words(gen_sentences), _mean_words(edit_sentences)
         if similar and len(edit_sentences) > len(gen_sentences) and edit_mean <= 0.8 * gen_mean:
-            counts["sentences"].append(f"{gen_mean:.0f} words a sentence → {edit_mean:.0f}")
+            counts["sentences"].append(f"sentences of {gen_mean:.0f} words on average made {edit_mean:.0f}")
             lengths["sentences"] += [len(s.split()) for s in edit_sentences]
         elif similar and edit_mean >= 1.25 * gen_mean:
             against["sentences"] += 1
         gen_paragraphs, edit_paragraphs = _paragraphs(pair.generated), _paragraphs(pair.edited)
         gen_per, edit_per = len(gen_sentences) / len(gen_paragraphs), len(edit_sentences) / len(edit_paragraphs)
         if similar and len(edit_paragraphs) > len(gen_paragraphs) and edit_per <= 0.75 * gen_per:
-            counts["paragraphs"].append(f"{gen_per:.0f} sentences a paragraph → {edit_per:.0f}")
+            counts["paragraphs"].append(f"paragraphs of {gen_per:.0f} sentences on average made {edit_per:.0f}")
             lengths["paragraphs"] += [len(_sentences(p)) for p in edit_paragraphs]
         elif similar and len(edit_paragraphs) < len(gen_paragraphs):
             against["paragraphs"] += 1
@@ -140,7 +143,11 @@ def _shape_rules(pairs: Sequence[EditPair]) -> list[MinedRule]:
     rules = []
     for key, examples in counts.items():
         seen = len(examples)
-        if seen < MIN_SEEN or seen < MIN_SHARE * (seen + against[key]):
+        if key in ("opening", "closing"):
+            # A kept first or last line is no evidence against: the model does not always announce or sum up.
+            if seen < MIN_SEEN or seen < EDGE_SHARE * eligible:
+                continue
+        elif seen < MIN_SEEN or seen < MIN_SHARE * (seen + against[key]):
             continue
         rules.append(MinedRule(key, _shape_text(key, lengths[key]), seen, examples[0]))
     return rules
@@ -212,9 +219,10 @@ def _paragraphs(text: str) -> list[str]:
 
 
 def _kept(sentence: str, others: Sequence[str]) -> bool:
-    """Whether the author kept this sentence, perhaps reworded."""
+    """Whether the author kept this sentence, perhaps reworded, perhaps split in two."""
     words = sentence.lower().split()
-    return any(difflib.SequenceMatcher(None, words, o.lower().split()).ratio() >= 0.5 for o in others)
+    candidates = [*others, *(f"{a} {b}" for a, b in itertools.pairwise(others))]
+    return any(difflib.SequenceMatcher(None, words, c.lower().split()).ratio() >= 0.5 for c in candidates)
 
 
 def _kept_any(sentences: Sequence[str], others: Sequence[str]) -> bool:

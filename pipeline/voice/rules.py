@@ -26,6 +26,7 @@ _EVIDENCE = re.compile(r"\s*\(seen \d+ times?\b.*\)\s*$")
 _AVOID = re.compile(r'^avoid "(?P<old>[^"]+)"(?:\s+\(.*\))?$', re.I)
 _REPLACE = re.compile(r'^write "(?P<new>[^"]*)", not "(?P<old>[^"]+)"(?:\s+\(.*\))?$', re.I)
 # Learned rules whose wording holds a number that changes from one rebuild to the next: known by their start.
+_REWORD = re.compile(r'^(?:find another word for|no) "(?P<old>[^"]+)"', re.I)
 _GUIDES = {
     "keep sentences short": "sentences",
     "keep paragraphs short": "paragraphs",
@@ -62,6 +63,8 @@ def parse_rule(line: str) -> Rule | None:
     if found := _REPLACE.match(text):
         old = found["old"].strip().lower()
         return Rule(f"replace:{old}", text, old, found["new"].strip().lower())
+    if found := _REWORD.match(text):  # a word changed in no one way: the model is told, nothing is replaced
+        return Rule(f"reword:{found['old'].strip().lower()}", text)
     start = next((key for prefix, key in _GUIDES.items() if text.lower().startswith(prefix)), None)
     return Rule(start or "own:" + " ".join(text.lower().split()), text)
 
