@@ -131,3 +131,35 @@ def test_generated_text_is_kept_under_the_hash_the_frontmatter_records(edited: P
     for section in post["sections"]:
         text = (kept / f"{section['text_hash']}.md").read_text(encoding="utf-8")
         assert text_hash(text) == section["text_hash"] and "honestly, we utilize the shed" in text
+
+
+def test_a_rule_naming_a_private_word_is_not_sent_to_an_untrusted_endpoint_but_still_applied(edited: Path) -> None:
+    (edited / "notes" / "secret.md").write_text("---\nprivate: true\n---\n\nproject kestrel ships in may\n")
+    (edited / "voice.md").write_text(
+        '# voice\n\n- write "the launch", not "project kestrel"\n- call marguerite by her name\n- avoid "honestly"\n',
+        encoding="utf-8",
+    )
+    invent = "Honestly, project kestrel was the hard part."
+    with FakeOpenAIServer(invent=invent) as server:  # not listed under [privacy] trusted
+        done = essay("draft", "prompts/garden.md", "--base-url", server.base_url, cwd=edited)
+    assert done.returncode == 0, done.stderr
+    sent = "\n".join(m["content"] for r in server.requests for m in r["messages"])
+    assert "kestrel" not in sent
+    assert '- avoid "honestly"' in sent and "- call marguerite by her name" in sent
+    body = frontmatter.load(edited / done.stdout.strip()).content
+    assert "kestrel" not in body and body.count("the launch was the hard part.") == 3
+
+
+def test_regen_follows_voice_md_and_its_section_can_be_learned_from_later(edited: Path) -> None:
+    assert essay("voice", cwd=edited).returncode == 0
+    with FakeOpenAIServer(invent=HABITS) as server:
+        done = essay("regen", "prompts/garden.md", "-s", "1", "--base-url", server.base_url, "--model", "m", cwd=edited)
+    assert done.returncode == 0, done.stderr
+    post = frontmatter.load(edited / done.stdout.strip())
+    first, *others = post.content.split("<!-- section: ")[1:]
+    assert "we use the shed for everything." in first and "honestly" not in first and "utilize" not in first
+    v002 = frontmatter.load(edited / "drafts" / "garden" / "v002.md").content
+    assert others == v002.split("<!-- section: ")[2:]  # the other sections as the author left them
+    assert post["voice_hash"] == text_hash_of_file(edited / "voice.md")
+    regenerated = post["sections"][0]["text_hash"]
+    assert (edited / ".essay" / "voice" / "generated" / f"{regenerated}.md").is_file()

@@ -38,7 +38,7 @@ from pipeline.plan.planning import (
 from pipeline.sort.assign import answer_tokens
 from pipeline.sort.sort import SHORTLIST_FROM, sorting_estimate, to_be_asked
 from pipeline.voice.generated import keep_generated
-from pipeline.voice.rules import load_voice, voice_hash
+from pipeline.voice.rules import keep_private_home, load_voice, voice_hash
 from pipeline.write.expand import (
     MOST_WORDS,
     SectionDraft,
@@ -174,7 +174,11 @@ def writing_for(run: Run, inputs: Inputs) -> Writing:
         *(s.title + "\n" + s.questions for s in prompt.sections),
         *inputs.voice_samples,
     )
-    finishing = Finishing(run.workspace.notes, run.settings.footnotes, extra, load_voice(run.workspace.root))
+    voice = load_voice(run.workspace.root)
+    if not run.trusted:
+        notes = [*inputs.notes.fragments, *inputs.notes.voice_samples]
+        voice = keep_private_home(voice, [n.text for n in notes if n.private], [n.text for n in notes if not n.private])
+    finishing = Finishing(run.workspace.notes, run.settings.footnotes, extra, voice)
     return Writing(inputs.voice_samples, finishing, run.settings.concurrency, None, run.progress.on_warning)
 
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pipeline.core.errors import ConfigError
@@ -73,10 +74,11 @@ def parse_rule(line: str) -> Rule | None:
 class Voice:
     rules: tuple[Rule, ...]
     hash: str  # of voice.md as it was read: the draft's frontmatter records it
+    kept_home: frozenset[str] = frozenset()  # keys of rules not sent to this endpoint (still applied here)
 
     @property
     def instructions(self) -> tuple[str, ...]:
-        return tuple(rule.text for rule in self.rules)
+        return tuple(rule.text for rule in self.rules if rule.key not in self.kept_home)
 
     @property
     def mechanical(self) -> tuple[Rule, ...]:
@@ -106,6 +108,28 @@ def load_voice(root: Path) -> Voice | None:
         return None
     rules = tuple({rule.key: rule for line in text.splitlines() if (rule := parse_rule(line))}.values())
     return Voice(rules, hashlib.sha256(text.encode()).hexdigest()[:16]) if rules else None
+
+
+def keep_private_home(voice: Voice | None, private: Iterable[str], shared: Iterable[str]) -> Voice | None:
+    """For an endpoint that may not see private notes: a rule naming a word that only private notes hold (a
+    codename, a colleague) is not sent; it is still applied to what comes back."""
+    if voice is None:
+        return None
+    only_private = _words(private) - _words(shared)
+    home = frozenset(rule.key for rule in voice.rules if _words(_own_words(rule)) & only_private)
+    return replace(voice, kept_home=home)
+
+
+def _own_words(rule: Rule) -> list[str]:
+    """What a rule says beyond essay's own wording: its quoted phrases, or the whole of an author's own line."""
+    quoted = re.findall(r'"([^"]*)"', rule.text)
+    if quoted:
+        return quoted
+    return [rule.text] if rule.key.startswith("own:") else []
+
+
+def _words(texts: Iterable[str]) -> set[str]:
+    return {w for text in texts for w in re.findall(r"\w{3,}", text.lower())}
 
 
 def voice_hash(voice: Voice | None) -> str | None:
