@@ -111,8 +111,11 @@ def test_no_edits_yet_says_what_to_do(workspace: Path) -> None:
         _draft(workspace, server)
     done = essay("voice", cwd=workspace)
     assert done.returncode == 0
-    assert "no edited sections in drafts yet: edit a draft, then run `essay voice` again" in done.stderr
-    assert done.stdout == ""
+    assert done.stderr.splitlines() == [
+        "no edited sections in drafts yet: edit a draft, then run `essay voice` again",
+        "no habit seen 3 times yet, so no voice.md written",
+    ]
+    assert done.stdout == "" and not (workspace / "voice.md").exists()
 
 
 def test_an_unreadable_voice_md_is_one_clear_error(edited: Path) -> None:

@@ -180,3 +180,19 @@ def test_every_line_essay_writes_reads_back_as_the_same_rule() -> None:
     for rule in rules:
         parsed = parse_rule(rule.line)
         assert parsed is not None and parsed.key == rule.key, rule.line
+
+
+def test_paragraphs_split_shorter_and_prose_made_lists() -> None:
+    long = " ".join(BASE)
+    split = "\n\n".join(BASE)
+    rules = mine_rules([_pair(long, split)] * 3)
+    assert [r.text for r in rules] == ["keep paragraphs short: about 2 sentences or fewer"]
+    listed = [
+        _pair(f"we grew tomatoes, peas and beans. {t}", f"we grew:\n\n- tomatoes\n- peas\n- beans\n\n{t}") for t in BASE
+    ]
+    assert "prose-to-lists" in _keys(mine_rules(listed[:3]))
+    turned = [
+        _pair("we grew:\n\n- tomatoes\n- peas\n- beans\n\n" + t, "we grew tomatoes, peas and beans.\n\n" + t)
+        for t in BASE[:3]
+    ]
+    assert not {"prose-to-lists", "lists-to-prose"} & _keys(mine_rules(listed + turned))  # both ways: no habit

@@ -7,6 +7,7 @@ import typer
 from pipeline.cli.display import say
 from pipeline.cli.options import DraftsOption, WorkspaceOption, friendly
 from pipeline.core.workspace import open_workspace
+from pipeline.voice.mine import MIN_SEEN
 from pipeline.voice.voicefile import learn_voice
 
 
@@ -42,5 +43,8 @@ def voice(drafts: DraftsOption = None, workspace: WorkspaceOption = None) -> Non
     if rebuilt.deleted:
         kept.append(f"{rebuilt.deleted} you deleted left out")
     counts = f"{len(rebuilt.added)} added, {len(rebuilt.updated)} updated, {len(rebuilt.dropped)} no longer seen"
+    if not rebuilt.path.is_file():
+        say(f"no habit seen {MIN_SEEN} times yet, so no {rebuilt.path} written")
+        return
     state = "written" if rebuilt.changed else "unchanged"
     say(f"{rebuilt.path} {state}: {counts}" + "".join(f"; {k}" for k in kept))

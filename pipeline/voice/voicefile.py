@@ -88,7 +88,7 @@ def rebuild_voice(root: Path, state_dir: Path, mined: Sequence[MinedRule]) -> Re
     out[last_rule + 1 : last_rule + 1] = added
     written |= {r.key: r.line for r in fresh.values() if r.line in added}
     new_text = "\n".join(out).rstrip("\n") + "\n"
-    changed = new_text != text
+    changed = new_text != text and (text is not None or bool(added))  # no rules yet: no file made for nothing
     if changed:
         _write_atomically(path, new_text, expected=(text,))
     _write_record(state_dir, written, deleted)
