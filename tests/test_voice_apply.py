@@ -63,6 +63,13 @@ def test_mechanical_rules_cut_and_replace_with_their_commas(before: str, after: 
     assert apply_voice(before, _voice(*RULES)) == after
 
 
+def test_a_dash_the_author_writes_their_own_way_keeps_its_spaces() -> None:
+    voice = _voice('- write "-", not "—"', '- write ".", not ";"')
+    assert (
+        apply_voice("it was slow—then fast; we left — finally.", voice) == "it was slow - then fast. we left - finally."
+    )
+
+
 def test_links_code_quotes_and_blockquotes_are_left_as_they_are() -> None:
     text = (
         'she said "honestly, utilize it" and ran `honestly()`; see [honestly](https://x.org/honestly) and '

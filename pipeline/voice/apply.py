@@ -5,7 +5,7 @@ text or a blockquote, nor in a sentence the author wrote themselves (their own d
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import cache
 
 from pipeline.core.text import _PROTECTED, _link_spans
@@ -54,7 +54,7 @@ def _apply_rules(segment: str, rules: Sequence[Rule]) -> str:
 
 
 @cache
-def _replacer(old: str, new: str | None):  # type: ignore[no-untyped-def]
+def _replacer(old: str, new: str | None) -> Callable[[str], str]:
     """A function applying one rule; punctuation (an em dash, a semicolon) takes its spacing with it."""
     if not re.search(r"\w", old):
         return _punctuation_replacer(old, new or "")
@@ -90,10 +90,12 @@ def _capitalized_after_cut(cut: re.Pattern[str], segment: str) -> str:
     return re.sub("\x00(.)", lambda m: m[1].upper(), done).replace("\x00", "")
 
 
-def _punctuation_replacer(old: str, new: str):  # type: ignore[no-untyped-def]
+def _punctuation_replacer(old: str, new: str) -> Callable[[str], str]:
     pattern = re.compile(rf"[ \t]*{re.escape(old)}[ \t]*")
     replacement = new.strip()
-    if replacement and not re.search(r"\w", replacement):
+    if replacement in ("-", "–", "--"):
+        joined = f" {replacement} "  # "a—b" -> "a - b", as the author writes a dash
+    elif replacement and not re.search(r"\w", replacement):
         joined = replacement + " "  # "a — b" -> "a, b"
     else:
         joined = f" {replacement} " if replacement else " "
