@@ -8,7 +8,7 @@ Each subpackage is a stage or a concern and imports only the ones its `__init__`
 tests/test_layout.py checks that, and that this map lists the tree's modules:
 
     core/       config, errors, progress, text, workspace
-    models/     cache, llm, prices, privacy, redact, session, providers/ (local, openai_chat, slots)
+    models/     cache, llm, prices, privacy, redact, scrub, session, providers/ (local, openai_chat, slots)
     embeddings/ embed, gemma, minilm, mpnet, transformer, weights
     collect/    fragments, notes, prompt
     messages/   instructions, shared
@@ -16,7 +16,7 @@ tests/test_layout.py checks that, and that this map lists the tree's modules:
     sort/       assign, background, lexical, rank, sort
     files/      draftfile, drafts, history, meta
     plan/       planfile, planning
-    drafting/   check, regen, runner
+    drafting/   check, quoting, regen, runner
     batch/      batch, batch_api, defer_batch, defer_preview, deferred
     cli/        display, main, options, review
 """

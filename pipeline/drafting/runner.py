@@ -8,14 +8,22 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from pipeline.collect.notes import Fragment, Notes, collect_notes, fragments_of, path_matches
+from pipeline.collect.notes import (
+    Fragment,
+    Notes,
+    collect_notes,
+    fragments_of,
+    path_matches,
+    private_match,
+)
 from pipeline.collect.prompt import Prompt, parse_prompt
 from pipeline.core.config import on_this_machine
 from pipeline.core.text import estimate_tokens
+from pipeline.drafting.quoting import keep_private_quotes_home, without_quotes
 from pipeline.files.draftfile import body_hash, compose, render_body, text_hash
 from pipeline.files.drafts import DraftFile, essay_dir, next_version, prompt_ref, write_new_version
 from pipeline.files.meta import DraftMeta, SectionMeta
@@ -64,6 +72,8 @@ class Inputs:
     filtered_out: tuple[str, ...] = ()  # note paths outside the prompt's essay-notes / essay-tags
     private_stays_home: bool = False  # this run's endpoint may not have private notes
     private_globs: tuple[str, ...] = ()  # `[notes] private`
+    # The private note whose text a text holds, when that may not go to this run's endpoint (the guard's test).
+    private_source: Callable[[str], str | None] = field(default=lambda text: None, repr=False)
 
     def keeps_home(self, item: PlanItem) -> bool:
         """Whether a plan item whose fragment this run does not have stays on this machine: the plan marked it
@@ -72,7 +82,7 @@ class Inputs:
         if not self.private_stays_home:
             return False
         path = item.note_path or ""
-        return item.private or path in self.withheld_private or any(path_matches(path, g) for g in self.private_globs)
+        return item.private or path in self.withheld_private or any(private_match(path, g) for g in self.private_globs)
 
 
 @dataclass(frozen=True)
@@ -138,12 +148,18 @@ def read_inputs(run: Run, prompt_path: Path) -> Inputs:
             f"{len(withheld)} private note(s) stay on this machine, not sent to {run.provider.endpoint}; "
             "list the endpoint under [privacy] trusted in essay.toml to include them"
         )
-    samples = ((prompt.author_draft,) if prompt.author_draft else ()) + tuple(v.text for v in voice)
     # What the author already wrote under the prompt is material too, the best they have.
     ref = prompt_ref(prompt.path, ws.root)
     own = fragments_of(ref, prompt.title, prompt.author_draft, by_author=True) if prompt.author_draft else []
+    quotes = run.guard.private_source
+    fragments, voice, quoting = without_quotes((*own, *fragments), voice, quotes, progress.on_warning)
+    if quoting:
+        left_out.append((f"quoting private notes, kept off {run.provider.endpoint}", quoting))
+    # The author's draft quoting a private note was named above, with its fragments: it is no voice sample either.
+    draft = (prompt.author_draft,) if prompt.author_draft and not run.guard.private_source(prompt.author_draft) else ()
+    samples = draft + tuple(v.text for v in voice)
     kept = (withheld, tuple(left_out), tuple(sorted(skipped)), not run.trusted, run.settings.private)
-    return Inputs(prompt, notes, (*own, *fragments), samples, *kept)
+    return Inputs(prompt, notes, fragments, samples, *kept, run.guard.private_source)
 
 
 def prompt_selects(prompt: Prompt, fragment: Fragment) -> bool:
@@ -207,6 +223,9 @@ def draft_essay(run: Run, inputs: Inputs) -> DraftResult:
     else:
         run.progress.on_info(f"following {folder / PLAN_NAME}: no sorting")
     material = follow_plan(plan, prompt, list(fragments), inputs.keeps_home)
+    material = keep_private_quotes_home(
+        material, {f.id for f in fragments}, inputs.private_source, folder / PLAN_NAME, run.progress.on_warning
+    )
     if not sorting and whole:
         edited = plan_edited((folder / PLAN_NAME).read_text(encoding="utf-8", errors="replace"))
         shared = shared_layout(run, inputs, _as_the_plan_holds(fragments, plan, material, edited=edited))

@@ -26,6 +26,7 @@ from tenacity.wait import wait_exponential_jitter
 
 from pipeline.core.errors import ContextTooLong, LLMError
 from pipeline.models.llm import Completion, Messages, Purpose
+from pipeline.models.scrub import KeyScrubber
 
 STRUCTURED_MODES = ("json_schema", "json_object", "prompt")
 _process_modes: dict[str, str] = {}  # without a workspace, what an endpoint accepts is learned per process
@@ -98,6 +99,11 @@ class OpenAIChat:
         self._modes = _process_modes if modes is None else modes
         self.client = OpenAI(base_url=base_url, api_key=api_key, timeout=timeout, max_retries=0)
         self.endpoint = str(self.client.base_url).rstrip("/")
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """The key this provider sends: removed from every answer (pipeline/models/scrub.py)."""
+        return (self._api_key,)
 
     def complete(
         self,
@@ -195,8 +201,7 @@ class OpenAIChat:
             if error is None:
                 raise
             # Whatever a server echoes back, the key never reaches a message, a log or a file.
-            message = str(error).replace(self._api_key, "***") if self._api_key else str(error)
-            raise type(error)(message) from exc
+            raise type(error)(KeyScrubber([self._api_key])(str(error))) from exc
 
 
 def _explain(exc: Exception, endpoint: str, model: str) -> LLMError | None:
