@@ -18,7 +18,7 @@ tests/test_layout.py checks that, and that this map lists the tree's modules:
     plan/       planfile, planning
     drafting/   check, quoting, regen, runner
     batch/      batch, batch_api, defer_batch, defer_preview, deferred
-    cli/        display, main, options, review
+    cli/        display, logs, main, options, review
 """
 
 __version__ = "0.1.0"

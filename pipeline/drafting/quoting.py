@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 from pathlib import Path
+from textwrap import shorten
 
 from pipeline.collect.notes import Fragment, VoiceSample
 from pipeline.plan.planning import Material
@@ -55,8 +56,9 @@ def keep_private_quotes_home(
             if source is None:
                 sections[slug].append(item)
                 continue
+            quoted = shorten(item.text, 40, placeholder="…")
             warn(
-                f"{plan_path}: the item '{item.text[:40].strip()}…' holds text of private note {source}, so it stays "
+                f"{plan_path}: the item '{quoted}' holds text of private note {source}, so it stays "
                 "on this machine: delete it from the plan, or list the endpoint under [privacy] trusted"
             )
     return replace(material, sections=sections)

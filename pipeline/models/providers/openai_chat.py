@@ -29,6 +29,7 @@ from pipeline.models.llm import Completion, Messages, Purpose
 from pipeline.models.scrub import KeyScrubber
 
 STRUCTURED_MODES = ("json_schema", "json_object", "prompt")
+NO_KEY = "not-needed"  # local servers (llama.cpp, Ollama, vLLM) take any key; the SDK needs one
 _process_modes: dict[str, str] = {}  # without a workspace, what an endpoint accepts is learned per process
 _learned_lock = threading.Lock()
 _backoff = wait_exponential_jitter(initial=1, max=30)
@@ -103,7 +104,7 @@ class OpenAIChat:
     @property
     def secrets(self) -> tuple[str, ...]:
         """The key this provider sends: removed from every answer (pipeline/models/scrub.py)."""
-        return (self._api_key,)
+        return (self._api_key,) if self._api_key != NO_KEY else ()
 
     def complete(
         self,

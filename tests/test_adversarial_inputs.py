@@ -1,0 +1,197 @@
+"""Issue 30, as a user meets it: no key touches the disk, private notes stay home in every plausible variant, reused
+private text is named rather than called a bug, and odd inputs (a pipe, a file for a folder, a huge prompt, two
+runs at once) get one clear line instead of a hang, a traceback or a silent flood of calls."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from pipeline.models.scrub import REMOVED, KeyScrubber
+from tests.conftest import essay, essay_process, write
+from tests.fake_server import FakeOpenAIServer
+
+KEY = "sk-proj-Q7wErTy8UiOp9AsDfGh0JkLz"
+PROMPT = "---\ntitle: a year\n---\n\nwrite about the year.\n\n## the work\nwhat did i build?\n\n## the people\nwho?\n"
+
+
+def _workspace(tmp_path: Path, toml: str = "") -> Path:
+    ws = tmp_path / "ws"
+    write(ws / "essay.toml", toml)
+    write(ws / "prompts" / "year.md", PROMPT)
+    write(ws / "notes" / "work.md", "shipped the billing dashboard in april, after two rewrites\n")
+    write(ws / "notes" / "team.md", "ines and tomás paired on the migration every morning\n")
+    return ws
+
+
+def _sent(server: FakeOpenAIServer) -> str:
+    return json.dumps(server.requests, ensure_ascii=False).lower()
+
+
+def _every_file(root: Path) -> dict[Path, str]:
+    return {p: p.read_bytes().decode("utf-8", errors="replace").lower() for p in root.rglob("*") if p.is_file()}
+
+
+# 1. a key echoed in an answer
+
+
+def test_a_key_the_server_echoes_in_its_answers_is_in_no_file_of_the_workspace(tmp_path: Path) -> None:
+    ws = _workspace(tmp_path)
+    echo = "(proxy debug: the key {key}, and " + KEY.upper() + ")"
+    with FakeOpenAIServer(echo=echo) as server:
+        done = essay("draft", "prompts/year.md", "--base-url", server.base_url, cwd=ws, env={"OPENAI_API_KEY": KEY})
+    assert done.returncode == 0, done.stderr
+    assert server.requests
+    files = _every_file(ws)
+    assert any(p.name == "state.sqlite" for p in files) and any(p.name == "v001.md" for p in files)
+    for path, text in files.items():
+        assert KEY.lower() not in text, path
+    assert REMOVED in (ws / "drafts" / "year" / "v001.md").read_text(encoding="utf-8")
+    assert KEY.lower() not in (done.stdout + done.stderr).lower()
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        KEY,
+        KEY.lower(),
+        "sk-AbCdEfGhIjKlMnOpQrStUv0123456789",
+        "hf_aBcDeFgHiJkLmNoPqRsTuVwXyZ012345",
+        "ghp_0123456789abcdefABCDEF0123456789abcd",
+        "github_pat_11ABCDEFG0123456789_abcdefghijklmnop",
+        "AKIAIOSFODNN7EXAMPLE",
+        "Bearer eyJhbGciOiJIUzI1NiJ9.e30.abc123",
+    ],
+)
+def test_anything_shaped_like_a_key_is_removed_from_an_answer(secret: str) -> None:
+    scrub = KeyScrubber([KEY])
+    assert scrub(f"the log said {secret}, then nothing") == f"the log said {REMOVED}, then nothing"
+
+
+def test_ordinary_prose_is_not_mistaken_for_a_key() -> None:
+    prose = (
+        "the task-management rewrite took skill; the bearer of bad news was the akia team lead. "
+        "my sk-8 board and the hf_ prefix, and a short key, short, stayed."
+    )
+    assert KeyScrubber(["short"])(prose) == prose
+
+
+# 8. privacy fails closed on plausible variants
+
+PRIVATE_TOML = '[notes]\nprivate = ["journal/*", "**/secret*.md"]\n'
+
+
+@pytest.mark.parametrize(
+    ("path", "text"),
+    [
+        ("nested.md", "---\nmeta: {private: true}\n---\n\nthe layoff list has nine names\n"),
+        ("listed.md", "---\nmeta:\n  - owner: me\n    Private: yes\n---\n\nthe layoff list has nine names\n"),
+        ("Journal/entry.md", "the layoff list has nine names\n"),
+        ("sub/journal/entry.md", "the layoff list has nine names\n"),
+        ("deep/Secret-plan.md", "the layoff list has nine names\n"),
+    ],
+)
+def test_private_variants_are_not_sent_to_an_untrusted_endpoint(tmp_path: Path, path: str, text: str) -> None:
+    ws = _workspace(tmp_path, PRIVATE_TOML)
+    write(ws / "notes" / path, text)
+    with FakeOpenAIServer() as server:
+        done = essay("draft", "prompts/year.md", "--base-url", server.base_url, cwd=ws)
+    assert done.returncode == 0, done.stderr
+    assert "billing dashboard" in _sent(server)
+    assert "layoff" not in _sent(server)
+    assert "1 private note(s) stay on this machine" in done.stderr
+
+
+def test_a_clear_false_nested_is_still_sent(tmp_path: Path) -> None:
+    ws = _workspace(tmp_path, PRIVATE_TOML)
+    write(ws / "notes" / "open.md", "---\nmeta: {private: false}\n---\n\nthe garden party was fun\n")
+    with FakeOpenAIServer() as server:
+        essay("draft", "prompts/year.md", "--base-url", server.base_url, cwd=ws)
+    assert "garden party" in _sent(server)
+
+
+# 7. private text reused where it is not private
+
+
+def test_a_public_note_quoting_a_private_one_is_named_and_kept_home(tmp_path: Path) -> None:
+    ws = _workspace(tmp_path, PRIVATE_TOML)
+    write(ws / "notes" / "journal" / "day.md", "i cried in the stairwell after the review with dana\n")
+    write(ws / "notes" / "quote.md", "> i cried in the stairwell after the review with dana\n\nthat was a low point\n")
+    with FakeOpenAIServer() as server:
+        done = essay("draft", "prompts/year.md", "--base-url", server.base_url, cwd=ws)
+    assert done.returncode == 0, done.stderr
+    assert "bug in essay" not in done.stderr
+    assert (
+        "warning: quote.md holds text of private note journal/day.md, so those lines stay on this machine too: "
+        "remove the quote, or mark quote.md private"
+    ) in done.stderr
+    assert "stairwell" not in _sent(server)
+    assert "billing dashboard" in _sent(server)
+
+
+def test_a_private_item_pasted_into_the_plan_as_a_point_is_named_and_not_sent(tmp_path: Path) -> None:
+    ws = _workspace(tmp_path, PRIVATE_TOML)
+    write(ws / "notes" / "journal" / "day.md", "i cried in the stairwell after the review with dana\n")
+    with FakeOpenAIServer() as server:
+        planned = essay("plan", "prompts/year.md", "--base-url", server.base_url, cwd=ws)
+        assert planned.returncode == 0, planned.stderr
+        plan = ws / "drafts" / "year" / "plan.md"
+        text = plan.read_text(encoding="utf-8")
+        heading = "## the work\n"
+        plan.write_text(
+            text.replace(heading, heading + "\n- i cried in the stairwell after the review with dana\n", 1),
+            encoding="utf-8",
+        )
+        done = essay("draft", "prompts/year.md", "--base-url", server.base_url, cwd=ws)
+    assert done.returncode == 0, done.stderr
+    assert "bug in essay" not in done.stderr
+    assert (
+        f"warning: {Path('drafts/year/plan.md')}: the item 'i cried in the stairwell after the…' holds text "
+        "of private note journal/day.md, so it stays on this machine: delete it from the plan, or list the endpoint "
+        "under [privacy] trusted"
+    ) in done.stderr
+    assert "stairwell" not in _sent(server)
+
+
+def test_a_link_to_a_private_note_is_as_private_as_the_note(tmp_path: Path) -> None:
+    ws = _workspace(tmp_path, PRIVATE_TOML)
+    target = write(ws / "notes" / "journal" / "day.md", "i cried in the stairwell after the review with dana\n")
+    os.symlink(target, ws / "notes" / "alias.md")
+    with FakeOpenAIServer() as server:
+        done = essay("draft", "prompts/year.md", "--base-url", server.base_url, cwd=ws)
+    assert done.returncode == 0, done.stderr
+    assert "bug in essay" not in done.stderr
+    assert "stairwell" not in _sent(server)
+
+
+# 10. a named pipe among the notes
+
+
+def test_a_fifo_among_the_notes_is_skipped_with_a_warning(tmp_path: Path) -> None:
+    ws = _workspace(tmp_path)
+    os.mkfifo(ws / "notes" / "x.md")
+    with FakeOpenAIServer() as server:
+        done = essay("draft", "prompts/year.md", "--dry-run", "--base-url", server.base_url, cwd=ws)
+    assert done.returncode == 0, done.stderr
+    assert "warning: x.md: not a regular file (a pipe, socket or device), skipped" in done.stderr
+    assert not server.requests
+
+
+# 14. the terminal is essay's own
+
+
+def test_no_line_on_the_terminal_is_a_librarys_log_line(tmp_path: Path) -> None:
+    """A process of its own: logging is configured once per process, as a writer's command is."""
+    ws = _workspace(tmp_path)
+    with FakeOpenAIServer() as server:
+        done = essay_process("draft", "prompts/year.md", "--base-url", server.base_url, cwd=ws)
+        verbose = essay_process("draft", "prompts/year.md", "--base-url", server.base_url, "--verbose", cwd=ws)
+    assert done.returncode == 0, done.stderr
+    lines = (done.stdout + done.stderr).splitlines()
+    assert not [line for line in lines if line.startswith(("INFO:", "DEBUG:", "WARNING:"))]
+    assert "drafts/year/v001.md" in done.stdout
+    assert verbose.returncode == 0, verbose.stderr
+    assert any(line.startswith("httpx2: HTTP Request: POST") for line in verbose.stderr.splitlines())
