@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -195,3 +196,74 @@ def test_no_line_on_the_terminal_is_a_librarys_log_line(tmp_path: Path) -> None:
     assert "drafts/year/v001.md" in done.stdout
     assert verbose.returncode == 0, verbose.stderr
     assert any(line.startswith("httpx2: HTTP Request: POST") for line in verbose.stderr.splitlines())
+
+
+# 11. --drafts and --notes that name something else
+
+
+@pytest.mark.parametrize(
+    ("drafts", "message"),
+    [
+        ("notes/work.md", "error: the drafts folder notes/work.md is a file, not a folder: pass --drafts a folder"),
+        (
+            "notes/work.md/drafts",
+            "error: the drafts folder notes/work.md/drafts cannot be created: "
+            "{ws}/notes/work.md is a file, not a folder: pass --drafts a folder",
+        ),
+    ],
+)
+@pytest.mark.parametrize("command", ["draft", "plan", "regen"])
+def test_drafts_naming_a_file_is_one_line_before_any_request(
+    tmp_path: Path, drafts: str, message: str, command: str
+) -> None:
+    ws = _workspace(tmp_path)
+    extra = ["-s", "1"] if command == "regen" else []
+    with FakeOpenAIServer() as server:
+        done = essay(command, "prompts/year.md", *extra, "--drafts", drafts, "--base-url", server.base_url, cwd=ws)
+    assert done.returncode != 0
+    assert done.stderr.splitlines() == [message.format(ws=ws.resolve())]
+    assert not server.requests
+
+
+def test_notes_naming_a_file_says_it_is_a_file(tmp_path: Path) -> None:
+    ws = _workspace(tmp_path)
+    done = essay("draft", "prompts/year.md", "--notes", "notes/work.md", "--dry-run", cwd=ws)
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        "error: the notes folder notes/work.md is a file, not a folder: pass --notes the folder of your notes"
+    ]
+
+
+# 12. a huge prompt
+
+
+@pytest.mark.parametrize("form", ["instruction", "questions"])
+def test_a_2_mb_prompt_is_refused_in_one_line_before_any_call(tmp_path: Path, form: str) -> None:
+    ws = _workspace(tmp_path)
+    filler = "the year was long and the work was hard. " * 50_000  # 2 MB
+    if form == "instruction":
+        text = f"---\ntitle: big\n---\n\n{filler}\n\n## the work\nwhat?\n"
+    else:
+        text = f"---\ntitle: big\n---\n\nwrite.\n\n- **the work.**\n    {filler}\n"
+    write(ws / "prompts" / "big.md", text)
+    with FakeOpenAIServer() as server:
+        done = essay("draft", "prompts/big.md", "--base-url", server.base_url, cwd=ws)
+    assert done.returncode == 2
+    [line] = done.stderr.splitlines()
+    assert re.fullmatch(
+        r"error: prompt prompts/big\.md: its instruction and sections are about 51\d,\d{3} tokens, and every call "
+        r"carries them, but gpt-4o-mini reads 16,384 at most: shorten them to under 8,192 tokens \(long material "
+        r"belongs in a note, or below the sections as your own draft\)",
+        line,
+    ), line
+    assert not server.requests
+
+
+def test_a_prompt_that_is_a_pipe_is_refused(tmp_path: Path) -> None:
+    ws = _workspace(tmp_path)
+    os.mkfifo(ws / "prompts" / "pipe.md")
+    done = essay("draft", "prompts/pipe.md", "--dry-run", cwd=ws)
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        "error: prompt prompts/pipe.md is not a regular file (a pipe or device): name the prompt's .md file"
+    ]

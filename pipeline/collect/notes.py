@@ -91,6 +91,8 @@ def collect_notes(
     private_globs: tuple[str, ...] = (),
 ) -> Notes:
     """Read every markdown note under `notes_dir` (skipping dot-folders, templates and `ignore` globs)."""
+    if notes_dir.exists() and not notes_dir.is_dir():
+        raise UsageError(f"the notes folder {notes_dir} is a file, not a folder: pass --notes the folder of your notes")
     if not notes_dir.is_dir():
         raise UsageError(f"notes folder not found: {notes_dir} (pass --notes DIR)")
     excluded = {p.resolve() for p in exclude}

@@ -22,10 +22,11 @@ from pipeline.collect.notes import (
 )
 from pipeline.collect.prompt import Prompt, parse_prompt
 from pipeline.core.config import on_this_machine
+from pipeline.core.errors import UsageError
 from pipeline.core.text import estimate_tokens
 from pipeline.drafting.quoting import keep_private_quotes_home, without_quotes
 from pipeline.files.draftfile import body_hash, compose, render_body, text_hash
-from pipeline.files.drafts import DraftFile, essay_dir, next_version, prompt_ref, write_new_version
+from pipeline.files.drafts import DraftFile, check_drafts_folder, essay_dir, next_version, prompt_ref, write_new_version
 from pipeline.files.meta import DraftMeta, SectionMeta
 from pipeline.messages.instructions import templates_hash
 from pipeline.messages.shared import SharedNotes, shared_notes, sort_messages, write_messages
@@ -106,7 +107,9 @@ class DryRun:
 def read_inputs(run: Run, prompt_path: Path) -> Inputs:
     """The prompt and the notes it may use; bad notes, filtered notes and private notes kept home are reported."""
     ws, progress = run.workspace, run.progress
+    check_drafts_folder(ws.drafts)
     prompt = parse_prompt(prompt_path)
+    check_prompt_fits(prompt, run.provider.model, run.provider.context_window)
     notes = collect_notes(
         ws.notes,
         ignore=run.settings.ignore,
@@ -160,6 +163,20 @@ def read_inputs(run: Run, prompt_path: Path) -> Inputs:
     samples = draft + tuple(v.text for v in voice)
     kept = (withheld, tuple(left_out), tuple(sorted(skipped)), not run.trusted, run.settings.private)
     return Inputs(prompt, notes, fragments, samples, *kept, run.guard.private_source)
+
+
+def check_prompt_fits(prompt: Prompt, model: str, window: int) -> None:
+    """Every call carries the prompt's instruction and sections: past half the model's window there is no room for
+    notes and an answer, and a sort would send call after oversized call. Refused before any is sent."""
+    carried = estimate_tokens(
+        "\n".join([prompt.title, prompt.instruction, *(s.title + s.questions for s in prompt.sections)])
+    )
+    if carried > window // 2:
+        raise UsageError(
+            f"prompt {prompt.path}: its instruction and sections are about {carried:,} tokens, and every call carries "
+            f"them, but {model} reads {window:,} at most: shorten them to under {window // 2:,} tokens "
+            "(long material belongs in a note, or below the sections as your own draft)"
+        )
 
 
 def prompt_selects(prompt: Prompt, fragment: Fragment) -> bool:
