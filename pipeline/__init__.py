@@ -7,7 +7,7 @@ The stages are plain functions over frozen dataclasses, wired in `pipeline.draft
 Each subpackage is a stage or a concern and imports only the ones its `__init__` names, all above it here;
 tests/test_layout.py checks that, and that this map lists the tree's modules:
 
-    core/       config, errors, progress, text, workspace
+    core/       config, errors, locks, progress, text, workspace
     models/     cache, llm, prices, privacy, redact, scrub, session, providers/ (local, openai_chat, slots)
     embeddings/ embed, gemma, minilm, mpnet, transformer, weights
     collect/    fragments, notes, prompt

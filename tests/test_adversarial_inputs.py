@@ -7,6 +7,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -267,3 +270,52 @@ def test_a_prompt_that_is_a_pipe_is_refused(tmp_path: Path) -> None:
     assert done.stderr.splitlines() == [
         "error: prompt prompts/pipe.md is not a regular file (a pipe or device): name the prompt's .md file"
     ]
+
+
+# 13. two runs at once
+
+
+def _wait_for_a_request(server: FakeOpenAIServer, process: subprocess.Popen[str]) -> None:
+    """Until the first run's first call reaches the server (and is held there): it holds its locks by then."""
+    deadline = time.monotonic() + 120
+    while not server.requests:
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "the first run sent nothing"
+        time.sleep(0.05)
+
+
+def _start(ws: Path, *args: str) -> subprocess.Popen[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
+    command = [sys.executable, "-m", "pipeline", *args]
+    return subprocess.Popen(command, cwd=ws, env=clean, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "holder"),
+    [
+        (["draft", "prompts/year.md"], ["draft", "prompts/year.md"], "writing drafts/year"),
+        (["batch"], ["batch", "--defer"], "running `essay batch` in this workspace"),
+        (["batch"], ["draft", "prompts/year.md"], "writing drafts/year"),
+    ],
+)
+def test_a_second_run_at_once_is_told_another_run_holds_it(
+    tmp_path: Path, first: list[str], second: list[str], holder: str
+) -> None:
+    ws = _workspace(tmp_path)
+    with FakeOpenAIServer(hold_after=0) as server:
+        running = _start(ws, *first, "--base-url", server.base_url)
+        try:
+            _wait_for_a_request(server, running)
+            calls = len(server.requests)
+            done = essay(*second, "--base-url", server.base_url, cwd=ws)
+            assert len(server.requests) == calls  # the second run sent nothing
+        finally:
+            server.release.set()
+            _out, err = running.communicate(timeout=120)
+    assert running.returncode == 0, err
+    assert done.returncode != 0
+    assert done.stderr.splitlines()[-1] == (
+        f"error: another essay run (pid {running.pid}) is {holder}: wait for it to finish, then run again"
+    )
+    assert "404" not in done.stderr
+    assert sorted(p.name for p in (ws / "drafts" / "year").glob("v*.md")) == ["v001.md"]

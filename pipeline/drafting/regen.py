@@ -20,6 +20,7 @@ from pipeline.core.errors import DraftError, UsageError
 from pipeline.drafting.quoting import keep_private_quotes_home
 from pipeline.drafting.runner import (
     Inputs,
+    essay_lock,
     notes_hash,
     now,
     read_inputs,
@@ -85,6 +86,11 @@ def choose_section(sections: Sequence[tuple[str, str]], query: str, where: str) 
 def regen_section(
     run: Run, target: Target, query: str, *, instructions: str = "", reassign: bool = False
 ) -> RegenResult:
+    with essay_lock(run, target.folder):
+        return _regen_section(run, target, query, instructions=instructions, reassign=reassign)
+
+
+def _regen_section(run: Run, target: Target, query: str, *, instructions: str, reassign: bool) -> RegenResult:
     started = time.perf_counter()
     base = target.chosen or target.versions[-1]
     doc = read_version(base)

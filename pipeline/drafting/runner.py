@@ -9,6 +9,7 @@ import datetime as dt
 import hashlib
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from pipeline.collect.notes import (
 from pipeline.collect.prompt import Prompt, parse_prompt
 from pipeline.core.config import on_this_machine
 from pipeline.core.errors import UsageError
+from pipeline.core.locks import essay_lock_name, holding
 from pipeline.core.text import estimate_tokens
 from pipeline.drafting.quoting import keep_private_quotes_home, without_quotes
 from pipeline.files.draftfile import body_hash, compose, render_body, text_hash
@@ -209,17 +211,28 @@ def writing_for(run: Run, inputs: Inputs) -> Writing:
     return Writing(inputs.voice_samples, finishing, run.settings.concurrency, None, run.progress.on_warning)
 
 
+def essay_lock(run: Run, folder: Path) -> AbstractContextManager[None]:
+    """Held while a run writes an essay's plan or versions: a second run at once is told another holds it."""
+    return holding(run.workspace.state_dir, essay_lock_name(folder), f"writing {folder}")
+
+
 def plan_essay(run: Run, inputs: Inputs, *, send_all: bool = False) -> PlanResult:
     """Sort the notes (reusing the author's earlier placements) and write the essay's plan.md."""
     folder = essay_dir(run.workspace.drafts, inputs.prompt.path, run.workspace.root)
     llm = run.essay_model(folder.name).stage("sort")
     request = PlanRequest(inputs.prompt, inputs.fragments, inputs.left_out, send_all)
-    return make_plan(folder, request, llm, run.workspace.root, run.progress.on_sort, run.store)
+    with essay_lock(run, folder):
+        return make_plan(folder, request, llm, run.workspace.root, run.progress.on_sort, run.store)
 
 
 def draft_essay(run: Run, inputs: Inputs) -> DraftResult:
     """Draft one essay. Answered calls are reused from the workspace's store, so a run that was
     interrupted before it wrote its version resumes where it stopped."""
+    with essay_lock(run, essay_dir(run.workspace.drafts, inputs.prompt.path, run.workspace.root)):
+        return _draft_essay(run, inputs)
+
+
+def _draft_essay(run: Run, inputs: Inputs) -> DraftResult:
     started = time.perf_counter()
     prompt, fragments = inputs.prompt, inputs.fragments
     folder = essay_dir(run.workspace.drafts, prompt.path, run.workspace.root)  # checked before any call is spent
