@@ -319,3 +319,42 @@ def test_a_second_run_at_once_is_told_another_run_holds_it(
     )
     assert "404" not in done.stderr
     assert sorted(p.name for p in (ws / "drafts" / "year").glob("v*.md")) == ["v001.md"]
+
+
+# 15. smaller
+
+
+def test_the_dry_run_on_a_large_vault_says_how_many_fragments_at_most_would_be_sent(tmp_path: Path) -> None:
+    ws = _workspace(tmp_path, "[llm]\ncontext_window = 2048\n")  # a small window: 10 calls hold ~700 of them
+    for n in range(1000):
+        write(ws / "notes" / "daily" / f"n{n:03d}.md", f"errand zq{n}zq: picked up the parcel and paid the bill\n")
+    with FakeOpenAIServer() as server:
+        dry = essay("draft", "prompts/year.md", "--dry-run", "--base-url", server.base_url, cwd=ws)
+        assert dry.returncode == 0, dry.stderr
+        assert not server.requests
+        line = next(line for line in dry.stdout.splitlines() if line.startswith("at most "))
+        found = re.fullmatch(
+            rf"at most (\d+) of the 1002 fragments would be sent to {re.escape(server.base_url)}: the sort's "
+            r"shortlist, which ranking picks when it runs \(`essay plan --all` sends all\); they come from these "
+            r"1002 notes:",
+            line,
+        )
+        assert found, line
+        at_most = int(found[1])
+        done = essay("draft", "prompts/year.md", "--base-url", server.base_url, cwd=ws)
+    assert done.returncode == 0, done.stderr
+    sent = set(re.findall(r"zq(\d+)zq", json.dumps(server.requests)))
+    assert at_most < 1002 and len(sent) <= at_most
+
+
+def test_a_timeout_after_one_request_does_not_claim_retries(tmp_path: Path) -> None:
+    ws = _workspace(tmp_path, "[llm]\ntimeout = 1\n")
+    with FakeOpenAIServer(latency=3.0) as server:  # every answer comes long after the whole call's bound
+        done = essay("draft", "prompts/year.md", "--base-url", server.base_url, cwd=ws)
+        sent = len(server.requests)
+    assert done.returncode == 1
+    assert sent == 1
+    assert done.stderr.splitlines()[-1] == (
+        f"error: {server.base_url} did not answer in time (within the 1 s timeout): try again later, "
+        "or raise [llm] timeout"
+    )

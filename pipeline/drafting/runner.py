@@ -104,6 +104,8 @@ class DryRun:
     calls: int
     prompt_tokens: int
     output_tokens: int
+    may_send: int | None = None  # a large vault's sort sends only its shortlist: at most this many fragments
+    sending: tuple[str, ...] | None = None  # the notes that may leave, when not every fragment's (a plan's own)
 
 
 def read_inputs(run: Run, prompt_path: Path) -> Inputs:
@@ -361,6 +363,24 @@ def dry_run(run: Run, inputs: Inputs) -> DryRun:
     if shared is not None:
         sorting = not following and run.provider.can_sort
         return _shared_dry_run(inputs, shared, to_be_asked(prompt, fragments, window) if sorting else [])
+    return replace(_own_notes_dry_run(run, inputs, following), **_what_leaves(run, inputs, folder, following))
+
+
+def _what_leaves(run: Run, inputs: Inputs, folder: Path, following: bool) -> dict[str, object]:
+    """A draft that follows its plan sends what the plan places; a large vault's sort sends only its shortlist,
+    which ranking picks when it runs: a dry run says how many at most, rather than every note."""
+    fragments = inputs.fragments
+    if following and (plan := read_plan(folder, inputs.prompt, run.workspace.root)) is not None:
+        material = follow_plan(plan, inputs.prompt, list(fragments), inputs.keeps_home)
+        placed = [f.note_path for section in material.sections.values() for f in section if f.note_path]
+        return {"sending": tuple(dict.fromkeys(placed))}
+    if not following and run.provider.can_sort and len(fragments) > SHORTLIST_FROM:
+        return {"may_send": len(to_be_asked(inputs.prompt, fragments, run.provider.context_window))}
+    return {}
+
+
+def _own_notes_dry_run(run: Run, inputs: Inputs, following: bool) -> DryRun:
+    prompt, fragments, window = inputs.prompt, inputs.fragments, run.provider.context_window
     batches, sort_in, sort_out = (0, 0, 0) if following else sorting_estimate(prompt, fragments, run.provider)
     sections = len(prompt.sections)
     write_in = write_out = 0
