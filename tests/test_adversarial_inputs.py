@@ -358,3 +358,30 @@ def test_a_timeout_after_one_request_does_not_claim_retries(tmp_path: Path) -> N
         f"error: {server.base_url} did not answer in time (within the 1 s timeout): try again later, "
         "or raise [llm] timeout"
     )
+
+
+def test_a_key_echoed_in_batch_api_answers_is_in_no_file_either(tmp_path: Path) -> None:
+    from tests.batch_server import BatchServer
+
+    ws = _workspace(tmp_path)
+    env = {"OPENAI_API_KEY": KEY}
+    with BatchServer(echo=f"(debug: {KEY.upper()})") as server:
+        for _ in range(4):
+            done = essay("batch", "--defer", "--base-url", server.base_url, cwd=ws, env=env)
+            assert done.returncode == 0, done.stderr
+            if (ws / "drafts" / "year" / "v001.md").is_file():
+                break
+    draft = (ws / "drafts" / "year" / "v001.md").read_text(encoding="utf-8")
+    assert "answer to " in draft and REMOVED in draft  # written from the batch's answers, the key removed
+    for path, text in _every_file(ws).items():
+        assert KEY.lower() not in text, path
+
+
+def test_a_nested_private_flag_in_frontmatter_that_is_not_valid_yaml_still_keeps_the_note_home(tmp_path: Path) -> None:
+    ws = _workspace(tmp_path)
+    write(ws / "notes" / "broken.md", "---\nmeta: {private: true, owner: [me\n---\n\nthe layoff list has nine names\n")
+    with FakeOpenAIServer() as server:
+        done = essay("draft", "prompts/year.md", "--base-url", server.base_url, cwd=ws)
+    assert done.returncode == 0, done.stderr
+    assert "broken.md: frontmatter is not valid YAML" in done.stderr
+    assert "layoff" not in _sent(server)

@@ -217,7 +217,7 @@ def _split_frontmatter(text: str, rel: str, warnings: list[str]) -> tuple[dict, 
         warnings.append(f"{rel}: frontmatter is not valid YAML ({type(exc).__name__}), used the text without it")
         block = _FRONTMATTER_BLOCK.match(text)
         # The note may say it is private in the part that cannot be read: fail closed.
-        flag = re.search(r"(?im)^\s*private\s*:\s*(.*)$", block[0]) if block else None
+        flag = re.search(r"(?im)(?:^|[{,\s])[\"']?private[\"']?\s*:\s*([^,}\n]*)", block[0]) if block else None
         meta = {"private": flag[1].strip().strip("'\"")} if flag else {}
         return meta, _FRONTMATTER_BLOCK.sub("", text, count=1)
     return dict(post.metadata), post.content
