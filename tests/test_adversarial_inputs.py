@@ -83,6 +83,16 @@ def test_ordinary_prose_is_not_mistaken_for_a_key() -> None:
     assert KeyScrubber(["short"])(prose) == prose
 
 
+def test_the_scrub_changes_no_line_of_the_repos_own_notes_and_labeled_sets() -> None:
+    """Real writing (the example notes, the five sort sets, the grounding set): nothing in it is taken for a key."""
+    repo = Path(__file__).resolve().parent.parent
+    files = [p for folder in ("notes", "benchmarks", "prompts") for p in (repo / folder).rglob("*.md")]
+    lines = [line for p in files for line in p.read_text(encoding="utf-8", errors="replace").splitlines()]
+    scrub = KeyScrubber([KEY])
+    assert len(lines) > 2000
+    assert [line for line in lines if scrub(line) != line] == []
+
+
 # 8. privacy fails closed on plausible variants
 
 PRIVATE_TOML = '[notes]\nprivate = ["journal/*", "**/secret*.md"]\n'
