@@ -9,8 +9,8 @@ and `essay voice` mines the author's edits of earlier drafts into voice.md, whic
 Each subpackage is a stage or a concern and imports only the ones its `__init__` names, all above it here;
 tests/test_layout.py checks that, and that this map lists the tree's modules:
 
-    core/       config, errors, progress, text, workspace
-    models/     cache, llm, prices, privacy, redact, session, providers/ (local, openai_chat, slots)
+    core/       config, errors, locks, progress, text, workspace
+    models/     cache, llm, prices, privacy, redact, scrub, session, providers/ (local, openai_chat, slots)
     embeddings/ embed, gemma, minilm, mpnet, transformer, weights
     collect/    fragments, notes, prompt
     files/      draftfile, drafts, history, meta
@@ -19,9 +19,9 @@ tests/test_layout.py checks that, and that this map lists the tree's modules:
     write/      _proper_nouns, expand, finish, grounding, quantities, sources
     sort/       assign, background, lexical, rank, sort
     plan/       planfile, planning
-    drafting/   check, regen, runner
+    drafting/   check, quoting, regen, runner
     batch/      batch, batch_api, defer_batch, defer_preview, deferred
-    cli/        display, main, options, review, voice
+    cli/        display, logs, main, options, review, voice
 """
 
 __version__ = "0.1.0"

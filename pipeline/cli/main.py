@@ -15,6 +15,7 @@ from pipeline.batch.defer_batch import BatchChoice, run_batch_command
 from pipeline.cli import review as cli_review
 from pipeline.cli import voice as cli_voice
 from pipeline.cli.display import BatchDisplay, dry_run_lines, say, show, summary, warn
+from pipeline.cli.logs import quiet_libraries
 from pipeline.cli.options import (
     BaseUrlOption,
     DeferOption,
@@ -235,6 +236,7 @@ def main(
     ] = False,
 ) -> None:
     """Turn your own notes into a first draft of an essay, in your own voice."""
+    quiet_libraries()
 
 
 def run() -> None:

@@ -17,7 +17,16 @@ from pathlib import Path
 from pipeline.collect.notes import Fragment
 from pipeline.collect.prompt import Section
 from pipeline.core.errors import DraftError, UsageError
-from pipeline.drafting.runner import Inputs, notes_hash, now, read_inputs, section_meta, writing_for
+from pipeline.drafting.quoting import keep_private_quotes_home
+from pipeline.drafting.runner import (
+    Inputs,
+    essay_lock,
+    notes_hash,
+    now,
+    read_inputs,
+    section_meta,
+    writing_for,
+)
 from pipeline.files.draftfile import (
     Span,
     body_hash,
@@ -79,6 +88,11 @@ def choose_section(sections: Sequence[tuple[str, str]], query: str, where: str) 
 def regen_section(
     run: Run, target: Target, query: str, *, instructions: str = "", reassign: bool = False
 ) -> RegenResult:
+    with essay_lock(run, target.folder):
+        return _regen_section(run, target, query, instructions=instructions, reassign=reassign)
+
+
+def _regen_section(run: Run, target: Target, query: str, *, instructions: str, reassign: bool) -> RegenResult:
     started = time.perf_counter()
     base = target.chosen or target.versions[-1]
     doc = read_version(base)
@@ -98,7 +112,7 @@ def regen_section(
     plan = None if reassign else read_plan(target.folder, inputs.prompt, run.workspace.root)
     unchanged = not reassign and doc.meta.notes_hash == notes_hash(inputs.fragments)
     stored = list(recorded.fragments) if recorded and unchanged else None
-    chosen, direction = _material(inputs, plan, (slug, title), stored, llm, run.progress.on_warning)
+    chosen, direction = _material(inputs, plan, (slug, title), stored, llm, run.progress.on_warning, target.folder)
     if not chosen:
         hint = " (or run `essay plan` again)" if plan else ""
         raise UsageError(f"no notes are assigned to section '{title}': write it yourself, or add notes about it{hint}")
@@ -155,12 +169,16 @@ def _material(
     stored: list[str] | None,
     llm: EssayModel,
     warn: Callable[[str], None],
+    folder: Path,
 ) -> tuple[list[Fragment], Direction]:
     """The section's material: from the plan where there is one; else the fragments the draft recorded
     (`stored`, None when the notes changed since or a new sort is asked for), or a new sort."""
     slug, title = section
     if plan is not None:
         material = follow_plan(plan, inputs.prompt, list(inputs.fragments), inputs.keeps_home)
+        material = keep_private_quotes_home(
+            material, {f.id for f in inputs.fragments}, inputs.private_source, folder / PLAN_NAME, warn
+        )
         for warning in material.warnings:
             warn(warning)
         return material.sections.get(slug, []), material.directions.get(slug, ("", None))

@@ -85,7 +85,9 @@ def _api_key(base_url: str | None) -> str:
             "no API key: set OPENAI_API_KEY, or point --base-url at a local server, "
             "or leave out --provider to draft on the bundled local model"
         )
-    return "not-needed"  # local servers (llama.cpp, Ollama, vLLM) take any key; the SDK needs one
+    from pipeline.models.providers.openai_chat import NO_KEY
+
+    return NO_KEY
 
 
 register_provider("local", _local)
