@@ -18,7 +18,8 @@ tests/test_layout.py checks that, and that this map lists the tree's modules:
     plan/       planfile, planning
     drafting/   check, regen, runner
     batch/      batch, batch_api, defer_batch, defer_preview, deferred
-    cli/        display, main, options, review
+    export/     clean, export, footnotes, links, render
+    cli/        display, export, main, options, review
 """
 
 __version__ = "0.1.0"

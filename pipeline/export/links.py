@@ -1,0 +1,92 @@
+"""Obsidian's links, made plain: a `[[wikilink]]` becomes its label (or a relative markdown link), an embedded
+image `![[photo.png]]` a markdown image, so no `[[` is left for a blog, Quartz or Hugo to show as text.
+
+A link's label is what Obsidian shows: its alias (`[[content/ladder of abstraction|ladder of abstraction]]`),
+else the target as typed, with a heading as `note > heading`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import quote
+
+# `\|` is how a wikilink's alias is written inside a table.
+_WIKILINK = re.compile(
+    r"(?P<embed>!?)\[\[(?P<target>[^\[\]|#^\n]*)(?P<sub>[#^][^\[\]|\n]*)?(?:\\?\|(?P<alias>[^\[\]\n]*))?\]\]"
+)
+_IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".bmp", ".avif"})
+_SIZE = re.compile(r"\d+(?:x\d+)?")  # `![[photo.png|300]]`: a width, not alt text
+
+Href = Callable[[str], str]  # a wikilink's target (a note or an attachment) -> the URL to link it by
+
+
+def convert_links(text: str, href: Href | None = None) -> str:
+    """Every wikilink and embed in `text` made plain: its label, or with `href`, a markdown link to it."""
+
+    def replace(match: re.Match[str]) -> str:
+        target = match["target"].rstrip("\\").strip()
+        sub = (match["sub"] or "").rstrip("\\").strip()
+        alias = (match["alias"] or "").strip()
+        if match["embed"] and Path(target).suffix.lower() in _IMAGE_SUFFIXES:
+            alt = "" if _SIZE.fullmatch(alias) else alias
+            url = href(target) if href else quote(target)
+            return f"![{_escape(alt or Path(target).stem)}]({url})"
+        label = alias or _shown(target, sub)
+        if href is None:
+            return label
+        url = (href(target) if target else "") + (heading_anchor(sub[1:]) if sub.startswith("#") else "")
+        return f"[{_escape(label)}]({url or '#'})"
+
+    return _WIKILINK.sub(replace, text)
+
+
+def wikilinks_in(text: str) -> list[str]:
+    """The targets of the wikilinks in `text`, as written (`daily/2026-01-12`)."""
+    return [m["target"].rstrip("\\").strip() for m in _WIKILINK.finditer(text) if not m["embed"]]
+
+
+def without_wikilinks(text: str) -> str:
+    return _WIKILINK.sub("", text)
+
+
+def heading_anchor(heading: str) -> str:
+    """`#heading` as Quartz, Hugo and GitHub spell a heading's id: lowercase, punctuation gone, spaces as hyphens."""
+    slug = re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+    return f"#{slug}" if slug else ""
+
+
+def relative_href(notes_dir: Path, out_dir: Path) -> Href:
+    """Links from a file written in `out_dir` to the notes and attachments under `notes_dir`, found as Obsidian
+    finds them: the path from the vault's root, or a bare name anywhere in it."""
+    root = notes_dir.resolve()
+    found: dict[str, Path] = {}
+
+    def href(target: str) -> str:
+        if target not in found:
+            found[target] = _locate(root, target)
+        relative = os.path.relpath(found[target], out_dir.resolve())
+        return quote(relative.replace(os.sep, "/"))
+
+    return href
+
+
+def _locate(root: Path, target: str) -> Path:
+    named = target if Path(target).suffix else f"{target}.md"
+    direct = root / named
+    if direct.is_file() or "/" in target:
+        return direct
+    return next((p for p in sorted(root.rglob(named)) if p.is_file()), direct)
+
+
+def _shown(target: str, sub: str) -> str:
+    heading = sub[1:].strip() if sub.startswith("#") else ""
+    if not target:
+        return heading
+    return f"{target} > {heading}" if heading else target
+
+
+def _escape(label: str) -> str:
+    return label.replace("[", r"\[").replace("]", r"\]")
