@@ -29,7 +29,7 @@ def garden(tmp_path: Path) -> Path:
     write(notes / "2025-06-19.md", "first harvest\n")
     write(notes / "projects" / "beds.md", "# beds\n\n## spring plan\n\nraised beds\n\n## rollout\n\ntwo a week\n")
     write(notes / "content" / "ladder of abstraction.md", "up and down\n")
-    write(notes / "attachments" / "peas.png", b"\x89PNG\r\n\x1a\n")
+    write(notes / "attachments" / "peas.png", (DATA / "peas.png").read_bytes())  # a 4x4 green picture
     folder = tmp_path / "drafts" / "garden"
     write(folder / "v001.md", (DATA / "draft.md").read_text(encoding="utf-8").replace("version: 2", "version: 1"))
     shutil.copyfile(DATA / "draft.md", folder / "v002.md")
@@ -79,6 +79,7 @@ def test_html_export_matches_the_expected_file(garden: Path) -> None:
     for fetched in ("<script", "<link", "@import", "http://", "//fonts"):
         assert fetched not in page  # one file that opens offline; the only URL is the author's own link
     assert page.count("https://") == 1
+    assert page.count('<img src="data:image/png;base64,') == 1  # the embedded picture travels inside the page
 
 
 def test_sources_drop_removes_the_footnotes_that_link_notes_and_keeps_the_authors(garden: Path) -> None:

@@ -45,6 +45,7 @@ class CleanOptions:
     sources: Literal["keep", "drop"] = "keep"
     flags: Literal["refuse", "drop"] = "refuse"
     href: Href | None = None  # None: a wikilink becomes its label; else a link to what this gives
+    image: Href | None = None  # an embedded image's source; None: as `href` gives, or its name
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ def clean_draft(doc: DraftText, name: str, options: CleanOptions) -> CleanDraft:
     text = _BLANK_LINES.sub("\n\n", text).strip("\n") + "\n"
     if kept:
         text += "\n" + render_definitions(kept) + "\n"
-    text = convert_links(text, options.href)
+    text = convert_links(text, options.href, options.image)
     body = _SET_ASIDE.sub(lambda m: code[int(m[1])], text)
     title, date = doc.meta.title, doc.meta.created[:10]
     return CleanDraft(

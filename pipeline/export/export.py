@@ -20,7 +20,7 @@ from typing import Literal
 
 from pipeline.core.errors import UsageError
 from pipeline.export.clean import CleanDraft, CleanOptions, clean_draft
-from pipeline.export.links import relative_href
+from pipeline.export.links import inline_images, relative_href
 from pipeline.export.render import render_docx, render_html
 from pipeline.files.drafts import DraftFile
 from pipeline.files.history import read_version
@@ -76,8 +76,9 @@ def export_draft(
     """`record` is the file that remembers what essay exported where (in the workspace's .essay/)."""
     _refuse_protected(out, drafts_dir)
     href = relative_href(notes_dir, out.parent) if options.links == "relative" else None
+    image = inline_images(notes_dir) if fmt != "md" else None
     doc = read_version(draft)
-    clean = clean_draft(doc, str(draft.path), CleanOptions(options.sources, options.flags, href))
+    clean = clean_draft(doc, str(draft.path), CleanOptions(options.sources, options.flags, href, image))
     _refuse_foreign(out, record, options.force)
     if fmt == "docx":
         written = _replace_atomically(out, lambda temp: render_docx(clean, temp))

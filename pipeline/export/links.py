@@ -7,6 +7,8 @@ else the target as typed, with a heading as `note > heading`.
 
 from __future__ import annotations
 
+import base64
+import mimetypes
 import os
 import re
 from collections.abc import Callable
@@ -18,13 +20,15 @@ _WIKILINK = re.compile(
     r"(?P<embed>!?)\[\[(?P<target>[^\[\]|#^\n]*)(?P<sub>[#^][^\[\]|\n]*)?(?:\\?\|(?P<alias>[^\[\]\n]*))?\]\]"
 )
 _IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".bmp", ".avif"})
+MAX_INLINE = 20 * 1024 * 1024  # bytes of one image put inside an HTML or Word file
 _SIZE = re.compile(r"\d+(?:x\d+)?")  # `![[photo.png|300]]`: a width, not alt text
 
 Href = Callable[[str], str]  # a wikilink's target (a note or an attachment) -> the URL to link it by
 
 
-def convert_links(text: str, href: Href | None = None) -> str:
-    """Every wikilink and embed in `text` made plain: its label, or with `href`, a markdown link to it."""
+def convert_links(text: str, href: Href | None = None, image: Href | None = None) -> str:
+    """Every wikilink and embed in `text` made plain: its label, or with `href`, a markdown link to it.
+    An embedded image's source is `image(target)`, else `href(target)`, else the target as written."""
 
     def replace(match: re.Match[str]) -> str:
         target = match["target"].rstrip("\\").strip()
@@ -32,7 +36,7 @@ def convert_links(text: str, href: Href | None = None) -> str:
         alias = (match["alias"] or "").strip()
         if match["embed"] and Path(target).suffix.lower() in _IMAGE_SUFFIXES:
             alt = "" if _SIZE.fullmatch(alias) else alias
-            url = href(target) if href else quote(target)
+            url = (image or href or quote)(target)
             return f"![{_escape(alt or Path(target).stem)}]({url})"
         label = alias or _shown(target, sub)
         if href is None:
@@ -71,6 +75,24 @@ def relative_href(notes_dir: Path, out_dir: Path) -> Href:
         return quote(relative.replace(os.sep, "/"))
 
     return href
+
+
+def inline_images(notes_dir: Path) -> Href:
+    """Images as `data:` URIs, read from the notes, so an HTML or Word file carries its pictures itself; an
+    image that is not found (or too big to inline) keeps its name."""
+    root = notes_dir.resolve()
+
+    def source(target: str) -> str:
+        path = _locate(root, target)
+        kind = mimetypes.guess_type(path.name)[0]
+        try:
+            if kind and path.is_file() and path.resolve().is_relative_to(root) and path.stat().st_size <= MAX_INLINE:
+                return f"data:{kind};base64,{base64.b64encode(path.read_bytes()).decode()}"
+        except OSError:
+            pass
+        return quote(target)
+
+    return source
 
 
 def _locate(root: Path, target: str) -> Path:
