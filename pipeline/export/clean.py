@@ -37,6 +37,7 @@ _CODE = re.compile(
 _SET_ASIDE = re.compile("\x00(\\d+)\x00")
 _MARKER_LINE = re.compile(r"^<!-- section: [\w-]+ -->[ \t]*\n?", re.M)
 _OBSIDIAN_COMMENT = re.compile(r"%%.*?%%", re.S)
+LISTED_FLAGS = 10  # named in the one error line; `essay check` lists every one
 _BLANK_LINES = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")
 
 
@@ -67,7 +68,7 @@ class CleanDraft:
 
 def clean_draft(doc: DraftText, name: str, options: CleanOptions) -> CleanDraft:
     """`name` is the draft's path as the user knows it, for the error that lists flags left in it."""
-    flags = find_flags(doc.body)
+    flags = find_flags(_CODE.sub(lambda m: re.sub(r"[^\n]", " ", m.group()), doc.body))  # code holds no claims
     if flags and options.flags == "refuse":
         raise DraftError(_flags_left(doc, name, flags))
     code: list[str] = []
@@ -121,7 +122,9 @@ def _flags_left(doc: DraftText, name: str, flags: list[tuple[int, str]]) -> str:
         inside = [slug for slug, span in spans.items() if span and span.start <= offset < span.end]
         return f" in '{titles[inside[0]]}'" if inside else ""
 
-    listed = "; ".join(f'"{claim}"{section_of(offset)}' for offset, claim in flags)
+    listed = "; ".join(f'"{claim}"{section_of(offset)}' for offset, claim in flags[:LISTED_FLAGS])
+    if len(flags) > LISTED_FLAGS:
+        listed += f" and {len(flags) - LISTED_FLAGS} more (`essay check {name}` lists them all)"
     return (
         f"{name} still has {len(flags)} flagged claim{'s' if len(flags) != 1 else ''}: {listed}. Check each "
         "against your notes and delete its ==marks== and ^[check: ...] note, or export with --flags drop to keep "

@@ -90,9 +90,9 @@ def export_draft(
 
 
 def _refuse_protected(out: Path, drafts_dir: Path) -> None:
-    if out.resolve().is_relative_to(drafts_dir.resolve()) and (
-        _VERSION_NAME.match(out.name) or out.name.startswith("plan")
-    ):
+    resolved = out.resolve()
+    ours = _VERSION_NAME.match(resolved.name) or resolved.name.startswith("plan")
+    if ours and resolved.is_relative_to(drafts_dir.resolve()):
         raise UsageError(f"{out} is one of your drafts or plans, which essay never replaces: choose another --out")
 
 

@@ -20,6 +20,8 @@ _WIKILINK = re.compile(
     r"(?P<embed>!?)\[\[(?P<target>[^\[\]|#^\n]*)(?P<sub>[#^][^\[\]|\n]*)?(?:\\?\|(?P<alias>[^\[\]\n]*))?\]\]"
 )
 _IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".bmp", ".avif"})
+# What a link names by its full file name; any other target is a note (`[[2025.06.19]]`, `[[v1.2 notes]]`).
+_FILE_SUFFIXES = _IMAGE_SUFFIXES | {".md", ".pdf", ".canvas", ".mp3", ".m4a", ".wav", ".ogg", ".mp4", ".webm", ".mov"}
 MAX_INLINE = 20 * 1024 * 1024  # bytes of one image put inside an HTML or Word file
 _SIZE = re.compile(r"\d+(?:x\d+)?")  # `![[photo.png|300]]`: a width, not alt text
 
@@ -33,6 +35,8 @@ def convert_links(text: str, href: Href | None = None, image: Href | None = None
     def replace(match: re.Match[str]) -> str:
         target = match["target"].rstrip("\\").strip()
         sub = (match["sub"] or "").rstrip("\\").strip()
+        if sub.startswith(("#^", "^")):  # a link to a block: no heading any other reader knows
+            sub = ""
         alias = (match["alias"] or "").strip()
         if match["embed"] and Path(target).suffix.lower() in _IMAGE_SUFFIXES:
             alt = "" if _SIZE.fullmatch(alias) else alias
@@ -96,7 +100,7 @@ def inline_images(notes_dir: Path) -> Href:
 
 
 def _locate(root: Path, target: str) -> Path:
-    named = target if Path(target).suffix else f"{target}.md"
+    named = target if Path(target).suffix.lower() in _FILE_SUFFIXES else f"{target}.md"
     direct = root / named
     if direct.is_file() or "/" in target:
         return direct
