@@ -33,10 +33,11 @@ from pipeline.write.grounding import Claim, flag
 from pipeline.write.sources import add_footnotes
 
 DRAFTS = 200
-_WORDS = (
+_SENTENCE = (
     "the deploy queue kept stalling so i wrote a script that drained it every hour and nobody noticed until the "
     "release train stopped for a week which taught me more about ownership than any review did"
-).split()
+)
+_WORDS = _SENTENCE.split(" ")
 _CODE_BLOCK = "```md\n<!-- section: not-a-marker -->\n[[kept]] ==kept==^[check: kept] %%kept%%\n```"
 
 
