@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.export import render
+from pipeline.write.expand import EMPTY_SECTION_NOTE
 from tests.conftest import BULLET_PROMPT, essay, write
 
 DATA = Path(__file__).parent / "data" / "export"
@@ -166,3 +167,13 @@ def test_docx_without_pandoc_says_how_to_get_it(garden: Path, monkeypatch: pytes
         "pandoc`, or pandoc.org/installing), or `pip install 'essay[docx]'`; then run this again\n"
     )
     assert not (garden / "exports" / "garden.docx").exists()
+
+
+def test_a_section_left_for_the_author_to_write_is_pointed_out(garden: Path) -> None:
+    draft = garden / "drafts" / "garden" / "v002.md"
+    text = draft.read_text()
+    start = text.index("tomás brought")
+    draft.write_text(text[:start] + EMPTY_SECTION_NOTE + "\n")
+    ran = essay("export", "drafts/garden", cwd=garden)
+    assert ran.returncode == 0, ran.stderr
+    assert "warning: 1 section still holds essay's 'write it yourself' note: write it first\n" in ran.stderr

@@ -63,15 +63,22 @@ def export(
     )
     clean = done.draft
     if clean.flags_dropped:
-        n = clean.flags_dropped
-        say(f"dropped the marks of {n} flagged claim{'s; their' if n > 1 else '; its'} text is kept")
+        its = "their" if clean.flags_dropped > 1 else "its"
+        say(f"dropped the marks of {_count(clean.flags_dropped, 'flagged claim')}; {its} text is kept")
     if clean.sources_dropped:
-        say(f"dropped {clean.sources_dropped} footnotes that linked your notes")
+        say(f"dropped {_count(clean.sources_dropped, 'footnote')} that linked your notes")
     if clean.sources_kept:
-        say(f"{clean.sources_kept} footnotes name your notes, which may be private: --sources drop leaves them out")
+        names = "names" if clean.sources_kept == 1 else "name"
+        private = "which may be private: --sources drop leaves them out"
+        say(f"{_count(clean.sources_kept, 'footnote')} {names} your notes, {private}")
     if clean.placeholders:
-        warn(f"{clean.placeholders} sections still hold essay's 'write it yourself' note")
+        hold = "holds" if clean.placeholders == 1 else "hold"
+        warn(f"{_count(clean.placeholders, 'section')} still {hold} essay's 'write it yourself' note: write it first")
     if path.resolve().is_relative_to(ws.notes.resolve()):
         warn(f"{path} is inside your notes folder: the next `essay plan` reads it as a note")
     typer.echo(str(path))
     say(f"exported {draft.path} as {fmt}")
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
