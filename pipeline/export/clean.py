@@ -1,7 +1,8 @@
 """A draft made clean for publishing: what essay and Obsidian put in it for editing goes, the author's words stay.
 
 Out go essay's frontmatter (a `title` and `date` that Quartz and Hugo read take its place, with any keys the
-author added), the section markers, Obsidian's private `%%comments%%`, and the flags: an export with flags left
+author added), the section markers and every other comment (`<!-- -->`, Obsidian's `%% %%`: invisible in a
+preview, so often private, and still in a published page's source), and the flags: an export with flags left
 stops and names them, unless asked to drop the marks and keep the text. Wikilinks become their labels (or
 relative links), footnotes standard ones at the end. Code, inline or fenced, is set aside first and put back
 byte for byte, so nothing in it is touched.
@@ -35,8 +36,9 @@ _CODE = re.compile(
     re.S | re.M,
 )
 _SET_ASIDE = re.compile("\x00(\\d+)\x00")
-_MARKER_LINE = re.compile(r"^<!-- section: [\w-]+ -->[ \t]*\n?", re.M)
-_OBSIDIAN_COMMENT = re.compile(r"%%.*?%%", re.S)
+# Hidden in every preview, so often a private remark: a published page's source would still show it.
+_COMMENT_LINE = re.compile(r"^[ \t]*<!--(?:(?!-->).)*-->[ \t]*(?:\n|\Z)", re.S | re.M)
+_COMMENT = re.compile(r"<!--.*?-->|%%.*?%%", re.S)
 LISTED_FLAGS = 10  # named in the one error line; `essay check` lists every one
 _BLANK_LINES = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")
 
@@ -78,9 +80,8 @@ def clean_draft(doc: DraftText, name: str, options: CleanOptions) -> CleanDraft:
         return f"\x00{len(code) - 1}\x00"
 
     text = _CODE.sub(set_aside, doc.body)
-    text = _OBSIDIAN_COMMENT.sub("", text)
+    text = _COMMENT.sub("", _COMMENT_LINE.sub("", text))
     text = strip_flags(text)
-    text = _MARKER_LINE.sub("", text)
     placeholders = text.count(EMPTY_SECTION_NOTE.splitlines()[0])
     text = inline_to_standard(text, set(re.findall(r"\[\^([^\]\s]+)\]", text)))
     text, footnotes = split_footnotes(text)

@@ -51,7 +51,8 @@ _STYLE = """
 def render_html(draft: CleanDraft) -> str:
     parser = MarkdownIt("commonmark").enable(["table", "strikethrough"]).use(footnote_plugin).use(tasklists_plugin)
     title = html.escape(draft.title or "untitled")
-    date = f'<p class="date"><time datetime="{draft.date}">{draft.date}</time></p>\n' if draft.date else ""
+    when = html.escape(draft.date)
+    date = f'<p class="date"><time datetime="{when}">{when}</time></p>\n' if draft.date else ""
     return (
         "<!doctype html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
