@@ -9,7 +9,7 @@ import pytest
 
 from pipeline.core.errors import DraftError
 from pipeline.export.clean import CleanOptions, clean_draft
-from pipeline.export.links import convert_links, relative_href
+from pipeline.export.links import RelativeLinks, convert_links
 from pipeline.files.draftfile import parse
 from tests.conftest import write
 
@@ -41,9 +41,10 @@ def test_table_aliases_same_note_headings_and_block_links_become_labels() -> Non
 
 def test_a_heading_of_the_same_note_is_an_anchor_when_links_are_relative(tmp_path: Path) -> None:
     write(tmp_path / "notes" / "2025.06.19.md", "a daily note named with dots\n")
-    href = relative_href(tmp_path / "notes", tmp_path / "out")
-    text = convert_links("[[#What Goes In?]] and [[2025.06.19|that day]]", href)
-    assert text == "[What Goes In?](#what-goes-in) and [that day](../notes/2025.06.19.md)"
+    href = RelativeLinks(tmp_path / "notes", tmp_path / "out")
+    text = convert_links("[[#What Goes In?]] and [[2025.06.19|that day]], [[gone]]", href)
+    assert text == "[What Goes In?](#what-goes-in) and [that day](../notes/2025.06.19.md), [gone](../notes/gone.md)"
+    assert href.missing == ["gone"]
 
 
 def test_multi_line_footnotes_and_inline_notes_with_links_move_to_the_end() -> None:

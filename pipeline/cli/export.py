@@ -74,6 +74,11 @@ def export(
     if clean.placeholders:
         hold = "holds" if clean.placeholders == 1 else "hold"
         warn(f"{_count(clean.placeholders, 'section')} still {hold} essay's 'write it yourself' note: write it first")
+    if done.missing_links:
+        shown = ", ".join(f"[[{t}]]" for t in done.missing_links[:5])
+        more = f" and {len(done.missing_links) - 5} more" if len(done.missing_links) > 5 else ""
+        reach = "reaches" if len(done.missing_links) == 1 else "reach"
+        warn(f"{_count(len(done.missing_links), 'link')} {reach} no file in {ws.notes}: {shown}{more}")
     if path.resolve().is_relative_to(ws.notes.resolve()):
         warn(f"{path} is inside your notes folder: the next `essay plan` reads it as a note")
     typer.echo(str(path))

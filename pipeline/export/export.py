@@ -20,7 +20,7 @@ from typing import Literal
 
 from pipeline.core.errors import UsageError
 from pipeline.export.clean import CleanDraft, CleanOptions, clean_draft
-from pipeline.export.links import inline_images, relative_href
+from pipeline.export.links import RelativeLinks, inline_images
 from pipeline.export.render import render_docx, render_html
 from pipeline.files.drafts import DraftFile
 from pipeline.files.history import read_version
@@ -42,6 +42,7 @@ class ExportOptions:
 class Exported:
     path: Path
     draft: CleanDraft
+    missing_links: tuple[str, ...] = ()  # with --links relative: wikilinks to notes found nowhere in the notes
 
 
 def choose_format(to: str | None, out: Path | None) -> Format:
@@ -75,7 +76,7 @@ def export_draft(
 ) -> Exported:
     """`record` is the file that remembers what essay exported where (in the workspace's .essay/)."""
     _refuse_protected(out, drafts_dir)
-    href = relative_href(notes_dir, out.parent) if options.links == "relative" else None
+    href = RelativeLinks(notes_dir, out.parent) if options.links == "relative" else None
     image = inline_images(notes_dir) if fmt != "md" else None
     doc = read_version(draft)
     clean = clean_draft(doc, str(draft.path), CleanOptions(options.sources, options.flags, href, image))
@@ -86,7 +87,7 @@ def export_draft(
         data = (clean.markdown() if fmt == "md" else render_html(clean)).encode()
         written = _replace_atomically(out, lambda temp: temp.write_bytes(data))
     _remember(record, out, written)
-    return Exported(out, clean)
+    return Exported(out, clean, tuple(href.missing) if href else ())
 
 
 def _refuse_protected(out: Path, drafts_dir: Path) -> None:

@@ -66,19 +66,24 @@ def heading_anchor(heading: str) -> str:
     return f"#{slug}" if slug else ""
 
 
-def relative_href(notes_dir: Path, out_dir: Path) -> Href:
+class RelativeLinks:
     """Links from a file written in `out_dir` to the notes and attachments under `notes_dir`, found as Obsidian
-    finds them: the path from the vault's root, or a bare name anywhere in it."""
-    root = notes_dir.resolve()
-    found: dict[str, Path] = {}
+    finds them: the path from the vault's root, or a bare name anywhere in it. A target found nowhere is linked
+    where it would be, and listed in `missing`."""
 
-    def href(target: str) -> str:
-        if target not in found:
-            found[target] = _locate(root, target)
-        relative = os.path.relpath(found[target], out_dir.resolve())
+    def __init__(self, notes_dir: Path, out_dir: Path) -> None:
+        self.root = notes_dir.resolve()
+        self.out_dir = out_dir.resolve()
+        self.missing: list[str] = []
+        self._found: dict[str, Path] = {}
+
+    def __call__(self, target: str) -> str:
+        if target not in self._found:
+            self._found[target] = _locate(self.root, target)
+            if not self._found[target].is_file():
+                self.missing.append(target)
+        relative = os.path.relpath(self._found[target], self.out_dir)
         return quote(relative.replace(os.sep, "/"))
-
-    return href
 
 
 def inline_images(notes_dir: Path) -> Href:
