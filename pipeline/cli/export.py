@@ -22,7 +22,7 @@ def register(app: typer.Typer) -> None:
 def export(
     target: TargetArgument,
     to: Annotated[
-        str | None,
+        Literal["md", "html", "docx"] | None,
         typer.Option("--to", help="md (CommonMark and footnotes), html (one self-contained file) or docx (pandoc)."),
     ] = None,
     out: Annotated[
@@ -39,7 +39,7 @@ def export(
     ] = "refuse",
     links: Annotated[
         Literal["label", "relative"],
-        typer.Option("--links", help="A [[wikilink]] becomes its label, or a relative link to the note."),
+        typer.Option("--links", help="A \\[\\[wikilink]] becomes its label, or a relative link to the note."),
     ] = "label",
     force: Annotated[
         bool, typer.Option("--force", help="Replace a file at --out that essay did not write, or that was edited.")
@@ -49,7 +49,7 @@ def export(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Export a draft (the latest version, or the one named) to publish: no section markers, flags, essay
-    frontmatter or [[wikilinks]]; footnotes as standard ones at the end. The draft itself is never changed."""
+    frontmatter or \\[\\[wikilinks]]; footnotes as standard ones at the end. The draft itself is never changed."""
     ws = open_workspace([target], root=workspace, notes=notes, drafts=drafts)
     if line := ws.shown():
         say(line)
