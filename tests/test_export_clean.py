@@ -10,6 +10,7 @@ import pytest
 from pipeline.core.errors import DraftError
 from pipeline.export.clean import CleanOptions, clean_draft
 from pipeline.export.links import RelativeLinks, convert_links
+from pipeline.export.render import render_html
 from pipeline.files.draftfile import parse
 from tests.conftest import write
 
@@ -81,3 +82,11 @@ def test_many_flags_are_named_up_to_ten_and_counted_beyond() -> None:
     message = str(raised.value)
     assert '"9 bags"' in message and '"10 bags"' not in message
     assert "and 2 more (`essay check drafts/compost/v001.md` lists them all)" in message
+
+
+def test_a_title_the_author_wrote_is_the_pages_only_heading() -> None:
+    page = render_html(
+        clean_draft(parse(HEADER + "\n# compost, at last\n\nit works.\n", "v001.md"), "v", CleanOptions())
+    )
+    assert page.count("<h1>") == 1 and "<h1>compost, at last</h1>" in page
+    assert "<title>on compost</title>" in page and '<time datetime="2026-02-01">' in page

@@ -4,6 +4,7 @@ inline, no fonts, scripts or anything else fetched), or a Word file by pandoc wh
 from __future__ import annotations
 
 import html
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -20,6 +21,7 @@ NO_PANDOC = (
     "pandoc.org/installing), or `pip install 'essay[docx]'`; then run this again"
 )
 PANDOC_SECONDS = 120
+_OWN_TITLE = re.compile(r"\s*# ")
 
 # System fonts only: a published essay opens offline and tells no font server who read it.
 _STYLE = """
@@ -53,12 +55,13 @@ def render_html(draft: CleanDraft) -> str:
     title = html.escape(draft.title or "untitled")
     when = html.escape(draft.date)
     date = f'<p class="date"><time datetime="{when}">{when}</time></p>\n' if draft.date else ""
+    heading = "" if _OWN_TITLE.match(draft.body) else f"<h1>{title}</h1>\n"  # the author gave it one of their own
     return (
         "<!doctype html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{title}</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n<article>\n"
-        f"<header>\n<h1>{title}</h1>\n{date}</header>\n"
+        f"<header>\n{heading}{date}</header>\n"
         f"{parser.render(draft.body)}</article>\n</body>\n</html>\n"
     )
 
