@@ -90,3 +90,11 @@ def test_a_title_the_author_wrote_is_the_pages_only_heading() -> None:
     )
     assert page.count("<h1>") == 1 and "<h1>compost, at last</h1>" in page
     assert "<title>on compost</title>" in page and '<time datetime="2026-02-01">' in page
+
+
+def test_callouts_and_highlights_render_for_html_and_stay_for_quartz() -> None:
+    body = "> [!warning] mind the rats\n> keep the lid on.\n\n> [!tip]\n> ==browns== and greens, `==code==`.\n"
+    assert _clean(body) == body
+    assert _clean(body, rendered=True) == (
+        "> **mind the rats**\n> keep the lid on.\n\n> **Tip**\n> <mark>browns</mark> and greens, `==code==`.\n"
+    )

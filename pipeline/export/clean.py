@@ -4,7 +4,8 @@ Out go essay's frontmatter (a `title` and `date` that Quartz and Hugo read take 
 author added), the section markers and every other comment (`<!-- -->`, Obsidian's `%% %%`: invisible in a
 preview, so often private, and still in a published page's source), and the flags: an export with flags left
 stops and names them, unless asked to drop the marks and keep the text. Wikilinks become their labels (or
-relative links), footnotes standard ones at the end. Code, inline or fenced, is set aside first and put back
+relative links), footnotes standard ones at the end; for HTML and Word, callouts and ==highlights== become what
+any reader shows (markdown keeps them for Quartz, which reads them). Code, inline or fenced, is set aside first and put back
 byte for byte, so nothing in it is touched.
 """
 
@@ -39,6 +40,8 @@ _SET_ASIDE = re.compile("\x00(\\d+)\x00")
 # Hidden in every preview, so often a private remark: a published page's source would still show it.
 _COMMENT_LINE = re.compile(r"^[ \t]*<!--(?:(?!-->).)*-->[ \t]*(?:\n|\Z)", re.S | re.M)
 _COMMENT = re.compile(r"<!--.*?-->|%%.*?%%", re.S)
+_CALLOUT = re.compile(r"^(?P<quote>(?:>[ \t]?)+)\[!(?P<kind>[\w-]+)\][+-]?[ \t]*(?P<title>.*)$", re.M)
+_HIGHLIGHT = re.compile(r"==(?=\S)([^=\n]+?)(?<=\S)==")
 LISTED_FLAGS = 10  # named in the one error line; `essay check` lists every one
 _BLANK_LINES = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")
 
@@ -49,6 +52,9 @@ class CleanOptions:
     flags: Literal["refuse", "drop"] = "refuse"
     href: Href | None = None  # None: a wikilink becomes its label; else a link to what this gives
     image: Href | None = None  # an embedded image's source; None: as `href` gives, or its name
+    # Rendered here (html, docx) rather than by a site that reads Obsidian's own syntax (Quartz): a callout
+    # becomes a quote under a bold title, a ==highlight== a <mark>.
+    rendered: bool = False
 
 
 @dataclass(frozen=True)
@@ -82,6 +88,9 @@ def clean_draft(doc: DraftText, name: str, options: CleanOptions) -> CleanDraft:
     text = _CODE.sub(set_aside, doc.body)
     text = _COMMENT.sub("", _COMMENT_LINE.sub("", text))
     text = strip_flags(text)
+    if options.rendered:
+        text = _CALLOUT.sub(lambda m: f"{m['quote']}**{m['title'].strip() or m['kind'].capitalize()}**", text)
+        text = _HIGHLIGHT.sub(r"<mark>\1</mark>", text)
     placeholders = text.count(EMPTY_SECTION_NOTE.splitlines()[0])
     text = inline_to_standard(text, set(re.findall(r"\[\^([^\]\s]+)\]", text)))
     text, footnotes = split_footnotes(text)

@@ -79,7 +79,7 @@ def export_draft(
     href = RelativeLinks(notes_dir, out.parent) if options.links == "relative" else None
     image = inline_images(notes_dir) if fmt != "md" else None
     doc = read_version(draft)
-    clean = clean_draft(doc, str(draft.path), CleanOptions(options.sources, options.flags, href, image))
+    clean = clean_draft(doc, str(draft.path), CleanOptions(options.sources, options.flags, href, image, fmt != "md"))
     _refuse_foreign(out, record, options.force)
     if fmt == "docx":
         written = _replace_atomically(out, lambda temp: render_docx(clean, temp))
