@@ -5,8 +5,8 @@ author added), the section markers and every other comment (`<!-- -->`, Obsidian
 preview, so often private, and still in a published page's source), and the flags: an export with flags left
 stops and names them, unless asked to drop the marks and keep the text. Wikilinks become their labels (or
 relative links), footnotes standard ones at the end; for HTML and Word, callouts and ==highlights== become what
-any reader shows (markdown keeps them for Quartz, which reads them). Code, inline or fenced, is set aside first and put back
-byte for byte, so nothing in it is touched.
+any reader shows (markdown keeps them for Quartz, which reads them). Code, inline or fenced, is set aside first
+and put back byte for byte, so nothing in it is touched.
 """
 
 from __future__ import annotations
