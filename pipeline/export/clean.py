@@ -63,7 +63,6 @@ class CleanDraft:
     date: str  # YYYY-MM-DD, or "" when the draft does not say
     frontmatter: dict[str, Any]
     body: str  # CommonMark with footnotes, definitions at the end
-    footnotes: int
     sources_kept: int  # footnotes that name the writer's notes, left in
     sources_dropped: int
     flags_dropped: int
@@ -88,10 +87,10 @@ def clean_draft(doc: DraftText, name: str, options: CleanOptions) -> CleanDraft:
     text = _CODE.sub(set_aside, doc.body)
     text = _COMMENT.sub("", _COMMENT_LINE.sub("", text))
     text = strip_flags(text)
+    placeholders = text.count(EMPTY_SECTION_NOTE.splitlines()[0])
     if options.rendered:
         text = _CALLOUT.sub(lambda m: f"{m['quote']}**{m['title'].strip() or m['kind'].capitalize()}**", text)
         text = _HIGHLIGHT.sub(r"<mark>\1</mark>", text)
-    placeholders = text.count(EMPTY_SECTION_NOTE.splitlines()[0])
     text = inline_to_standard(text, set(re.findall(r"\[\^([^\]\s]+)\]", text)))
     text, footnotes = split_footnotes(text)
     dropped = {f.label for f in footnotes if f.is_source} if options.sources == "drop" else set()
@@ -108,7 +107,6 @@ def clean_draft(doc: DraftText, name: str, options: CleanOptions) -> CleanDraft:
         date=date,
         frontmatter=_frontmatter(doc.meta, title, date),
         body=body,
-        footnotes=len(kept),
         sources_kept=sum(f.is_source for f in kept),
         sources_dropped=len(dropped),
         flags_dropped=len(flags),
