@@ -72,8 +72,8 @@ def export(
         private = "which may be private: --sources drop leaves them out"
         say(f"{_count(clean.sources_kept, 'footnote')} {names} your notes, {private}")
     if clean.placeholders:
-        hold = "holds" if clean.placeholders == 1 else "hold"
-        warn(f"{_count(clean.placeholders, 'section')} still {hold} essay's 'write it yourself' note: write it first")
+        hold, it = ("holds", "it") if clean.placeholders == 1 else ("hold", "them")
+        warn(f"{_count(clean.placeholders, 'section')} still {hold} essay's 'write it yourself' note: write {it} first")
     if done.missing_links:
         shown = ", ".join(f"[[{t}]]" for t in done.missing_links[:5])
         more = f" and {len(done.missing_links) - 5} more" if len(done.missing_links) > 5 else ""
