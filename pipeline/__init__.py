@@ -21,7 +21,8 @@ tests/test_layout.py checks that, and that this map lists the tree's modules:
     plan/       planfile, planning
     drafting/   check, quoting, regen, runner
     batch/      batch, batch_api, defer_batch, defer_preview, deferred
-    cli/        display, logs, main, options, review, voice
+    cli/        display, export, logs, main, options, review, voice
+    export/     clean, export, footnotes, links, render
 """
 
 __version__ = "0.1.0"

@@ -1,4 +1,4 @@
 """The `essay` command: parses options, calls the stages' public functions and prints. Nothing else lives here.
 
-May import: core, models, embeddings, collect, messages, write, sort, files, voice, plan, drafting, batch.
+May import: core, models, embeddings, collect, messages, files, voice, write, sort, plan, drafting, batch, export.
 """

@@ -12,6 +12,7 @@ import typer
 from pipeline import __version__
 from pipeline.batch.batch import find_prompts
 from pipeline.batch.defer_batch import BatchChoice, run_batch_command
+from pipeline.cli import export as cli_export
 from pipeline.cli import review as cli_review
 from pipeline.cli import voice as cli_voice
 from pipeline.cli.display import BatchDisplay, dry_run_lines, say, show, summary, warn
@@ -221,6 +222,8 @@ def _report_usage(calls: int, tokens_in: int, tokens_out: int, seconds: float) -
 
 cli_review.register(app)
 cli_voice.register(app)
+
+cli_export.register(app)
 
 
 def _version(value: bool) -> None:
