@@ -8,8 +8,9 @@ Each subpackage is a stage or a concern and imports only the ones its `__init__`
 tests/test_layout.py checks that, and that this map lists the tree's modules:
 
     core/       config, errors, progress, text, workspace
-    models/     cache, llm, prices, privacy, redact, session, providers/ (local, openai_chat, slots)
+    models/     cache, llm, prices, privacy, pulled, redact, session, providers/ (lmstudio, local, ollama, openai_chat, slots)
     embeddings/ embed, gemma, minilm, mpnet, transformer, weights
+    catalog/    catalog, discover, download, hub, sorting, use
     collect/    fragments, notes, prompt
     messages/   instructions, shared
     write/      _proper_nouns, expand, finish, grounding, quantities, sources
@@ -18,7 +19,7 @@ tests/test_layout.py checks that, and that this map lists the tree's modules:
     plan/       planfile, planning
     drafting/   check, regen, runner
     batch/      batch, batch_api, defer_batch, defer_preview, deferred
-    cli/        display, main, options, review
+    cli/        display, main, models, options, review
 """
 
 __version__ = "0.1.0"
