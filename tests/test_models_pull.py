@@ -163,7 +163,7 @@ def test_use_then_draft_with_the_hub_gone_names_the_pulled_model(cache: Path, wo
         hub_url = hub.url
     assert pulled.returncode == 0, pulled.stderr
     used = essay("models", "use", NAME, cwd=workspace)
-    assert used.stdout == f'wrote to {workspace / "essay.toml"}:\n[llm]\nprovider = "local"\nmodel = "{NAME}"\n'
+    assert used.stdout == f'wrote to essay.toml:\n[llm]\nprovider = "local"\nmodel = "{NAME}"\n'
     assert (workspace / "essay.toml").read_text().startswith('# my settings\n[notes]\nignore = ["archive/*"]\n')
     done = essay("draft", "prompts/compost.md", cwd=workspace, env={"HF_ENDPOINT": hub_url})  # nothing listens there
     assert done.returncode == 0, done.stderr

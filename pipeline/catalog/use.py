@@ -87,7 +87,10 @@ def use_model(root: Path, name: str, *, trust: bool = False) -> Used:
         if key not in choice.llm and key in llm:
             del llm[key]
     for key, value in choice.llm.items():
+        replaced = key in llm and llm[key] != value
         llm[key] = value
+        if replaced:  # a comment beside the old value spoke of that value
+            llm.item(key).trivia.comment = llm.item(key).trivia.comment_ws = ""
     trusted_now = False
     if trust and choice.endpoint:
         privacy = document.setdefault("privacy", tomlkit.table())
