@@ -32,8 +32,9 @@ class Seen:
 
 
 class FakeOllama:
-    def __init__(self, *, default_window: int = 2048, context_length: int = 131_072) -> None:
+    def __init__(self, *, default_window: int = 2048, context_length: int = 131_072, version: bool = True) -> None:
         self.default_window = default_window
+        self.version = version  # False: no /api/version, as a proxy in front of Ollama's /v1 might be
         self.context_length = context_length
         self.models = [
             {"name": LOCAL, "model": LOCAL, "size": 2_019_393_189, "details": {"family": "llama"}},
@@ -84,6 +85,8 @@ class FakeOllama:
             def do_GET(self) -> None:
                 if self.path == "/api/tags":
                     return self._json(200, {"models": ollama.models})
+                if self.path == "/api/version" and ollama.version:
+                    return self._json(200, {"version": "0.13.0"})
                 self._json(404, {"error": "not found"})
 
             def do_POST(self) -> None:

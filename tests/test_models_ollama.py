@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import frontmatter
+import pytest
 
 from tests.conftest import essay, write
 from tests.ollama_server import CLOUD, LOCAL, FakeOllama
@@ -57,10 +58,21 @@ def test_every_request_runs_at_a_window_that_holds_it(workspace: Path) -> None:
     assert (post["provider"], post["model"]) == ("ollama", LOCAL)
 
 
-def test_the_same_vault_through_v1_would_be_cut(workspace: Path) -> None:
-    """The stand-in catches what the test above guards against: Ollama's /v1 runs at its default window."""
+def test_ollama_named_by_base_url_is_reached_through_its_native_api(workspace: Path) -> None:
     _big_vault(workspace)
     with FakeOllama(default_window=2048) as server:
+        done = essay("draft", "prompts/garden.md", "--base-url", f"{server.url}/v1", "--model", LOCAL, cwd=workspace)
+    assert done.returncode == 0, done.stderr
+    assert {r.route for r in server.requests} == {"/api/chat"}
+    assert [r for r in server.requests if r.cut] == []
+    assert frontmatter.load(workspace / "drafts" / "garden" / "v001.md")["provider"] == "ollama"
+
+
+def test_the_same_vault_through_v1_would_be_cut(workspace: Path) -> None:
+    """The stand-in catches what the tests above guard against: Ollama's /v1 runs at its default window (here
+    behind something that hides /api/version, so essay cannot tell it is Ollama)."""
+    _big_vault(workspace)
+    with FakeOllama(default_window=2048, version=False) as server:
         done = essay("draft", "prompts/garden.md", "--base-url", f"{server.url}/v1", "--model", LOCAL, cwd=workspace)
     assert done.returncode == 0, done.stderr
     assert any(r.cut for r in server.requests)
@@ -100,3 +112,47 @@ def test_a_model_ollama_does_not_have_is_one_line(workspace: Path) -> None:
     assert done.stderr.strip().splitlines()[-1] == (
         f"error: Ollama at {server.url} has no model 'nope:7b': run `ollama pull nope:7b`, or see `essay models`"
     )
+
+
+def test_a_draft_on_the_bundled_model_says_what_it_is_and_names_a_real_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline.catalog.catalog import best_fit, machine_memory
+    from pipeline.cli.models import bundled_notice
+    from pipeline.models.providers.local import LocalLlama
+
+    fit = best_fit(machine_memory())
+    assert fit is not None
+    expected = (
+        f"the bundled 135M model's prose is a smoke test, not a draft: `essay models pull {fit.name}` gets a real one"
+    )
+    with FakeOllama() as server:
+        monkeypatch.setenv("OLLAMA_HOST", server.host)
+        assert (
+            bundled_notice(LocalLlama()) == f"{expected}, or use Ollama's: --model ollama:{LOCAL}"
+        )  # not the cloud one
+    assert bundled_notice(LocalLlama()) == expected  # no Ollama answers there now
+    assert bundled_notice(FakeLLMLike()) is None
+
+
+class FakeLLMLike:
+    provider, model, bundled = "fake", "fake-model", False
+
+
+def test_an_unknown_model_name_says_where_to_look(workspace: Path) -> None:
+    done = essay("draft", "prompts/garden.md", "--model", "qwen2.5-7b", cwd=workspace)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1] == (
+        "error: no model named 'qwen2.5-7b' here: `essay models` lists what this machine has, and "
+        "`essay models pull qwen2.5-7b` gets a model of its catalog"
+    )
+
+
+def test_a_llama_cpp_server_in_essay_toml_and_lm_studio_are_listed(tmp_path: Path) -> None:
+    from pipeline.catalog.discover import lmstudio_models
+    from tests.fake_server import FakeOpenAIServer
+
+    props = {"total_slots": 1, "default_generation_settings": {"n_ctx": 8192}, "model_path": "/m/qwen-7b.gguf"}
+    with FakeOpenAIServer(props=props) as server:
+        write(tmp_path / "essay.toml", f'[llm]\nbase_url = "{server.base_url}"\n')
+        done = essay("models", cwd=tmp_path, env={"OLLAMA_HOST": "127.0.0.1:9"})
+    assert f"  qwen-7b.gguf  a server on this machine        -  8,192 tokens    {server.base_url}" in done.stdout
+    assert lmstudio_models("http://127.0.0.1:9/v1") == []  # nothing answers: nothing listed

@@ -79,8 +79,8 @@ def ollama_models(settings: Settings, host: str | None = None, timeout: float = 
         return []
 
 
-def lmstudio_models(timeout: float = PROBE_SECONDS) -> list[Available]:
-    entries = model_entries(LMSTUDIO_URL, timeout=timeout)
+def lmstudio_models(url: str = LMSTUDIO_URL, timeout: float = PROBE_SECONDS) -> list[Available]:
+    entries = model_entries(url, timeout=timeout)
     if entries is None:
         return []
     found = []

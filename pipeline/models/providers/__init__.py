@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from pipeline.core.config import OPENAI_DEFAULT_MODEL, PROVIDER_NAMES, Settings, openai_base_url
+from pipeline.core.config import OPENAI_DEFAULT_MODEL, PROVIDER_NAMES, Settings, on_this_machine, openai_base_url
 from pipeline.core.errors import UsageError
 from pipeline.models.llm import ChatModel
 from pipeline.models.pulled import best_pulled, find_pulled
@@ -75,6 +75,11 @@ def _local(settings: Settings, options: ProviderOptions) -> ChatModel:
         context = pulled.window(settings.context_window)
         return LocalLlama(pulled.path, name=pulled.name, context_window=context, verbose=options.verbose)
     path = Path(settings.model).expanduser() if settings.model else None
+    if path is not None and path.suffix.lower() != ".gguf" and "/" not in str(settings.model) and not path.exists():
+        raise UsageError(
+            f"no model named '{settings.model}' here: `essay models` lists what this machine has, and "
+            f"`essay models pull {settings.model}` gets a model of its catalog"
+        )
     if path is not None and path.suffix.lower() != ".gguf":
         raise UsageError(
             f"--model {settings.model}: the local provider takes a .gguf file; "
@@ -88,6 +93,19 @@ def _openai(settings: Settings, options: ProviderOptions) -> ChatModel:
     from pipeline.models.providers.openai_chat import OpenAIChat
 
     base_url = openai_base_url(settings)
+    if base_url and settings.model and on_this_machine(base_url):
+        from pipeline.models.providers.lmstudio import api_root
+        from pipeline.models.providers.ollama import OllamaChat, answers_as_ollama
+
+        # Ollama's /v1 runs every request at its default window and cuts a longer prompt silently: go native.
+        if answers_as_ollama(root := api_root(base_url)):
+            return OllamaChat(
+                model=settings.model,
+                host=root,
+                timeout=settings.timeout,
+                window=settings.context_window,
+                endpoint=base_url.rstrip("/"),
+            )
     return OpenAIChat(
         model=settings.model or OPENAI_DEFAULT_MODEL,
         base_url=base_url,

@@ -8,6 +8,9 @@ the server's memory for the window modest). The stages fit their requests to tha
 estimate says would not fit is refused before it is sent (ContextTooLong), and the stage splits it. The window
 is the same for every request, since Ollama reloads a model whenever num_ctx changes.
 
+An Ollama server named with `--base-url http://127.0.0.1:11434/v1` is recognised (`/api/version`) and reached the
+same way, for the same reason.
+
 A cloud model (a name ending `-cloud`, or one the server marks with `remote_host`) runs on Ollama's servers, not
 on this machine: its endpoint is `ollama:NAME`, never the local server's address, so trusting the local server
 with private notes does not trust it; only `[privacy] trusted = ["ollama:NAME"]` would.
@@ -44,6 +47,15 @@ def ollama_host() -> str:
     return f"{parts.scheme}://{host}:{port}"
 
 
+def answers_as_ollama(root: str, timeout: float = 0.5) -> bool:
+    """Whether the server at `root` is Ollama (`GET /api/version`): one quick request, on this machine only."""
+    try:
+        response = httpx.get(f"{root.rstrip('/')}/api/version", timeout=timeout)
+        return response.status_code == 200 and "version" in response.json()
+    except Exception:  # refused, timed out, 404, not JSON: not Ollama
+        return False
+
+
 def is_cloud_name(name: str) -> bool:
     return name.endswith("-cloud") or name.endswith(":cloud")
 
@@ -74,7 +86,15 @@ class OllamaChat:
     sends_over_http = True
     can_sort = True
 
-    def __init__(self, *, model: str, host: str | None = None, timeout: float = 120.0, window: int | None = None):
+    def __init__(
+        self,
+        *,
+        model: str,
+        host: str | None = None,
+        timeout: float = 120.0,
+        window: int | None = None,
+        endpoint: str | None = None,  # the address the writer named (--base-url), which [privacy] trusted lists
+    ):
         self.model = model
         self.host = (host or ollama_host()).rstrip("/")
         self.timeout = timeout
@@ -87,7 +107,7 @@ class OllamaChat:
         self.remote = info.remote or is_cloud_name(model)
         self.model_context = info.context_length
         self.context_window = min(info.context_length or UNKNOWN_CONTEXT, window or DEFAULT_WINDOW)
-        self.endpoint = f"ollama:{model}" if self.remote else self.host
+        self.endpoint = f"ollama:{model}" if self.remote else (endpoint or self.host)
 
     def complete(
         self,
