@@ -156,3 +156,14 @@ def test_a_llama_cpp_server_in_essay_toml_and_lm_studio_are_listed(tmp_path: Pat
         done = essay("models", cwd=tmp_path, env={"OLLAMA_HOST": "127.0.0.1:9"})
     assert f"  qwen-7b.gguf  a server on this machine        -  8,192 tokens    {server.base_url}" in done.stdout
     assert lmstudio_models("http://127.0.0.1:9/v1") == []  # nothing answers: nothing listed
+
+
+def test_ollama_not_running_is_one_line(workspace: Path) -> None:
+    with FakeOllama() as server:
+        host = server.host  # closed once the block ends
+    done = essay("draft", "prompts/garden.md", "--model", f"ollama:{LOCAL}", cwd=workspace, env={"OLLAMA_HOST": host})
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines()[-1] == (
+        f"error: cannot reach Ollama at http://{host} (ConnectError): start it (`ollama serve`), or set OLLAMA_HOST "
+        "to where it listens"
+    )

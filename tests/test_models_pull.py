@@ -170,3 +170,45 @@ def test_use_then_draft_with_the_hub_gone_names_the_pulled_model(cache: Path, wo
     post = frontmatter.load(workspace / "drafts" / "compost" / "v001.md")
     assert (post["provider"], post["model"]) == ("local", NAME)
     assert "smoke test" not in done.stderr  # a real model was used, so no pointer to one
+
+
+def test_ctrl_c_keeps_the_bytes_and_says_how_to_go_on(cache: Path, tmp_path: Path) -> None:
+    part = cache / ".partial" / f"{NAME}.gguf.part"
+    with FakeHub({f"{REPO}/{FILE}": GGUF}, throttle=0.01) as hub:
+        pulling = subprocess.Popen(
+            [sys.executable, "-m", "pipeline", "models", "pull", SPEC],
+            env=os.environ | _env(hub.url),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 120
+        while not (part.is_file() and part.stat().st_size >= 1 << 20):
+            assert pulling.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        pulling.send_signal(signal.SIGINT)
+        out, err = pulling.communicate(timeout=60)
+        assert NAME not in _listed(tmp_path, _env(hub.url))
+    assert pulling.returncode == 130
+    assert err.strip().splitlines()[-1] == (
+        f"interrupted: the bytes downloaded so far are kept; run `essay models pull {SPEC}` again to continue"
+    )
+    assert out == "" and part.stat().st_size >= 1 << 20
+
+
+def test_a_hub_file_that_is_not_the_pinned_one_is_not_downloaded(
+    cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipeline.catalog.catalog import CatalogEntry
+
+    pinned = "ab" * 32
+    entry = CatalogEntry("tiny", REPO, FILE, "main", pinned, 10**8, "Apache-2.0", 10**9, 8192, "a test entry")
+    monkeypatch.setattr("pipeline.catalog.download.catalog_entry", lambda name: entry if name == "tiny" else None)
+    with FakeHub({f"{REPO}/{FILE}": GGUF}) as hub:
+        done = essay("models", "pull", "tiny", cwd=tmp_path, env=_env(hub.url))
+    assert done.returncode == 1
+    assert done.stderr.strip() == (
+        f"error: the Hub's {REPO}/{FILE} (sha256 {file_sha256(GGUF)[:12]}…) is not the file the catalog pinned "
+        f"(abababababab…): nothing was downloaded; pull hf:{REPO}/{FILE} to take the Hub's"
+    )
+    assert hub.served == 0

@@ -11,15 +11,16 @@ from rich.progress import BarColumn, DownloadColumn, TextColumn, TimeRemainingCo
 from rich.progress import Progress as RichProgress
 
 from pipeline.catalog.catalog import CATALOG, best_fit, machine_memory
-from pipeline.catalog.discover import Available, available_models, ollama_models
+from pipeline.catalog.discover import THIS_MACHINE, Available, available_models, ollama_models
 from pipeline.catalog.download import PullDisplay, pull
 from pipeline.catalog.sorting import set_up_sorting
 from pipeline.catalog.use import use_model
 from pipeline.cli.display import say
 from pipeline.cli.options import WorkspaceOption, friendly
-from pipeline.core.config import Settings
+from pipeline.core.config import Settings, on_this_machine
 from pipeline.core.workspace import open_workspace
 from pipeline.models.llm import ChatModel
+from pipeline.models.providers.ollama import ollama_host
 from pipeline.models.pulled import find_pulled, models_dir, remove
 
 models_app = typer.Typer(
@@ -130,7 +131,9 @@ def bundled_notice(provider: ChatModel) -> str | None:
     line = (
         f"the bundled 135M model's prose is a smoke test, not a draft: `essay models pull {fit.name}` gets a real one"
     )
-    running = [m for m in ollama_models(Settings()) if m.where != "a remote service"]
+    # Only a server on this machine is asked: the README's first draft touches no network.
+    nearby = on_this_machine(ollama_host())
+    running = [m for m in ollama_models(Settings()) if m.where == THIS_MACHINE] if nearby else []
     if running:
         line += f", or use Ollama's: --model {running[0].name}"
     return line
