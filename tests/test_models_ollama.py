@@ -141,8 +141,8 @@ def test_an_unknown_model_name_says_where_to_look(workspace: Path) -> None:
     done = essay("draft", "prompts/garden.md", "--model", "qwen2.5-7b", cwd=workspace)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines()[-1] == (
-        "error: no model named 'qwen2.5-7b' here: `essay models` lists what this machine has, and "
-        "`essay models pull qwen2.5-7b` gets a model of its catalog"
+        "error: no model named 'qwen2.5-7b' here: `essay models` lists what this machine has, and what "
+        "`essay models pull NAME` gets"
     )
 
 

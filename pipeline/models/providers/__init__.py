@@ -77,14 +77,13 @@ def _local(settings: Settings, options: ProviderOptions) -> ChatModel:
     path = Path(settings.model).expanduser() if settings.model else None
     if path is not None and path.suffix.lower() != ".gguf" and "/" not in str(settings.model) and not path.exists():
         raise UsageError(
-            f"no model named '{settings.model}' here: `essay models` lists what this machine has, and "
-            f"`essay models pull {settings.model}` gets a model of its catalog"
+            f"no model named '{settings.model}' here: `essay models` lists what this machine has, and what "
+            "`essay models pull NAME` gets"
         )
     if path is not None and path.suffix.lower() != ".gguf":
         raise UsageError(
-            f"--model {settings.model}: the local provider takes a .gguf file; "
-            "or a model from `essay models` (a pulled name, ollama:NAME, lmstudio:NAME); "
-            "for a model served over HTTP, pass --base-url too"
+            f"--model {settings.model}: the local provider takes a .gguf file or a model `essay models` lists "
+            "(a pulled name, ollama:NAME, lmstudio:NAME); for a model served over HTTP, pass --base-url too"
         )
     return LocalLlama(path, context_window=window, verbose=options.verbose)
 
