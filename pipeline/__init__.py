@@ -10,8 +10,9 @@ Each subpackage is a stage or a concern and imports only the ones its `__init__`
 tests/test_layout.py checks that, and that this map lists the tree's modules:
 
     core/       config, errors, locks, progress, text, workspace
-    models/     cache, llm, prices, privacy, redact, scrub, session, providers/ (local, openai_chat, slots)
+    models/     cache, llm, prices, privacy, pulled, redact, scrub, session, providers/ (lmstudio, local, ollama, openai_chat, slots)
     embeddings/ embed, gemma, minilm, mpnet, transformer, weights
+    catalog/    catalog, discover, download, hub, sorting, use
     collect/    fragments, notes, prompt
     files/      draftfile, drafts, history, meta
     voice/      apply, generated, mine, pairs, rules, voicefile
@@ -21,8 +22,8 @@ tests/test_layout.py checks that, and that this map lists the tree's modules:
     plan/       planfile, planning
     drafting/   check, quoting, regen, runner
     batch/      batch, batch_api, defer_batch, defer_preview, deferred
-    cli/        display, export, logs, main, options, review, voice
     export/     clean, export, footnotes, links, render
+    cli/        display, export, logs, main, models, options, review, voice
 """
 
 __version__ = "0.1.0"

@@ -15,7 +15,7 @@ from pipeline.core.workspace import Workspace
 from pipeline.models.cache import CachingModel, LoggingModel, Store
 from pipeline.models.llm import ChatModel, EssayModel, Purpose, SharedLimit
 from pipeline.models.privacy import PrivacyGuard
-from pipeline.models.providers import ProviderOptions, make_model
+from pipeline.models.providers import ProviderOptions, make_model, named_settings
 from pipeline.models.redact import RedactingModel
 from pipeline.models.scrub import KeyScrubber, ScrubbingModel
 
@@ -68,8 +68,8 @@ class Run:
 def open_run(workspace: Workspace, options: RunOptions | None = None, progress: Progress | None = None) -> Run:
     options = options or RunOptions()
     progress = progress or Progress()
-    settings = with_options(
-        workspace.settings, provider=options.provider, model=options.model, base_url=options.base_url
+    settings = named_settings(
+        with_options(workspace.settings, provider=options.provider, model=options.model, base_url=options.base_url)
     )
     store = Store(workspace.state_file)
     if store.recovered:
