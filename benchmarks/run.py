@@ -1,7 +1,7 @@
 """Run the benchmarks and print one table: `python benchmarks/run.py [NAME ...]`.
 
-Names: single-shot, single-shot-llama, local, large-vault, batch, sort, large-plan, retell, length (all of them
-when none is given).
+Names: single-shot, single-shot-llama, local, large-vault, batch, sort, large-plan, voice, retell, length (all of
+them when none is given).
 Never part of the tests.
 """
 
@@ -26,6 +26,7 @@ from benchmarks import (
     single_shot,
     single_shot_llama,
     sort_bench,
+    voice_eval,
 )
 
 BENCHMARKS: dict[str, Callable[[], list[tuple[str, str]]]] = {
@@ -36,6 +37,7 @@ BENCHMARKS: dict[str, Callable[[], list[tuple[str, str]]]] = {
     "batch": batch_concurrency.run,
     "sort": sort_bench.run,
     "large-plan": large_plan.run,
+    "voice": voice_eval.run,
     "retell": retell_eval.run,
     "length": length_eval.run,
 }

@@ -141,11 +141,18 @@ def test_with_a_capable_model_the_draft_tells_the_story_once(planned: Path) -> N
     assert all("deploybot" not in _section(draft, t) for t in ("then your growth", "examine the system itself"))
 
 
-@pytest.mark.parametrize("rewrite", [None, LLMError("the server had an error")], ids=["still-retells", "fails"])
+RETOLD = "priya sent me to fleet, then deploybot, then the capacity board and back to deploybot and priya: six calls."
+
+
+@pytest.mark.parametrize(
+    "rewrite",
+    [None, RETOLD, LLMError("the server had an error")],
+    ids=["echoes-it", "retells-it-in-other-words", "fails"],
+)
 def test_a_rewrite_that_still_retells_or_fails_leaves_the_paragraph_flagged(planned: Path, rewrite: Any) -> None:
     draft = _draft(planned, EchoLLM(can_sort=True, rewrite=rewrite))
     system = _section(draft, "examine the system itself")
-    assert "six calls where i started with priya" in system
+    assert "six calls where i started with priya" in system and RETOLD not in system  # the paragraph as it was
     assert system.count('^[check: told already in "start with what you observed"; keep one]') == 1
 
 

@@ -17,7 +17,16 @@ from pathlib import Path
 from pipeline.collect.notes import Fragment
 from pipeline.collect.prompt import Section
 from pipeline.core.errors import DraftError, UsageError
-from pipeline.drafting.runner import Inputs, notes_hash, now, read_inputs, section_meta, writing_for
+from pipeline.drafting.quoting import keep_private_quotes_home
+from pipeline.drafting.runner import (
+    Inputs,
+    essay_lock,
+    notes_hash,
+    now,
+    read_inputs,
+    section_meta,
+    writing_for,
+)
 from pipeline.files.draftfile import (
     Span,
     body_hash,
@@ -38,6 +47,8 @@ from pipeline.models.session import Run
 from pipeline.plan.planfile import Plan
 from pipeline.plan.planning import PLAN_NAME, follow_plan, read_plan
 from pipeline.sort.sort import sort_fragments
+from pipeline.voice.generated import keep_generated
+from pipeline.voice.rules import voice_hash
 from pipeline.write.expand import Direction, Draft, SectionDraft, expand_section
 from pipeline.write.finish import Finishing
 from pipeline.write.grounding import count_flags
@@ -83,6 +94,11 @@ def choose_section(sections: Sequence[tuple[str, str]], query: str, where: str) 
 def regen_section(
     run: Run, target: Target, query: str, *, instructions: str = "", reassign: bool = False
 ) -> RegenResult:
+    with essay_lock(run, target.folder):
+        return _regen_section(run, target, query, instructions=instructions, reassign=reassign)
+
+
+def _regen_section(run: Run, target: Target, query: str, *, instructions: str, reassign: bool) -> RegenResult:
     started = time.perf_counter()
     base = target.chosen or target.versions[-1]
     doc = read_version(base)
@@ -102,7 +118,7 @@ def regen_section(
     plan = None if reassign else read_plan(target.folder, inputs.prompt, run.workspace.root)
     unchanged = not reassign and doc.meta.notes_hash == notes_hash(inputs.fragments)
     stored = list(recorded.fragments) if recorded and unchanged else None
-    chosen, direction = _material(inputs, plan, (slug, title), stored, llm, run.progress.on_warning)
+    chosen, direction = _material(inputs, plan, (slug, title), stored, llm, run.progress.on_warning, target.folder)
     if not chosen:
         hint = " (or run `essay plan` again)" if plan else ""
         raise UsageError(f"no notes are assigned to section '{title}': write it yourself, or add notes about it{hint}")
@@ -128,6 +144,7 @@ def regen_section(
         replaced_edits = recorded is not None and text_hash(section_text(doc.body, span)) != recorded.text_hash
         body = replace_section(doc.body, span, new.text)
     new, body = _told_once(inputs, sections, body, new, chosen, llm.stage("retell", sample), writing.finishing)
+    keep_generated(run.workspace.state_dir, [new.text] if new.generated else [])  # for `essay voice`
 
     meta = doc.meta.model_copy(
         update={
@@ -136,6 +153,7 @@ def regen_section(
             "made_by": "regen",
             "regenerated": slug,
             "instructions": instructions or None,
+            "voice_hash": voice_hash(writing.finishing.voice),
             "provider": run.provider.provider,
             "model": run.provider.model,
             "calls": llm.usage.calls,
@@ -200,12 +218,16 @@ def _material(
     stored: list[str] | None,
     llm: EssayModel,
     warn: Callable[[str], None],
+    folder: Path,
 ) -> tuple[list[Fragment], Direction]:
     """The section's material: from the plan where there is one; else the fragments the draft recorded
     (`stored`, None when the notes changed since or a new sort is asked for), or a new sort."""
     slug, title = section
     if plan is not None:
         material = follow_plan(plan, inputs.prompt, list(inputs.fragments), inputs.keeps_home)
+        material = keep_private_quotes_home(
+            material, {f.id for f in inputs.fragments}, inputs.private_source, folder / PLAN_NAME, warn
+        )
         for warning in material.warnings:
             warn(warning)
         return material.sections.get(slug, []), material.directions.get(slug, ("", None))

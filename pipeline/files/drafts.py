@@ -37,6 +37,22 @@ def prompt_ref(prompt_path: Path, root: Path) -> str:
     return resolved.relative_to(base).as_posix() if resolved.is_relative_to(base) else resolved.as_posix()
 
 
+def check_drafts_folder(drafts_dir: Path) -> None:
+    """Before any call is spent: the drafts folder is a folder, or one can be made where it is named."""
+    here = drafts_dir.absolute()
+    while not here.exists() and here.parent != here:
+        if here.is_symlink():
+            raise DraftError(f"the drafts folder {drafts_dir} cannot be created: {here} is a broken link; fix it or "
+                             "pass --drafts another folder")  # fmt: skip
+        here = here.parent
+    if not here.is_dir():
+        what = "is a file" if here == drafts_dir.absolute() else f"cannot be created: {here} is a file"
+        raise DraftError(f"the drafts folder {drafts_dir} {what}, not a folder: pass --drafts a folder")
+    if not os.access(here, os.W_OK | os.X_OK):
+        created = "cannot be written" if here == drafts_dir.absolute() else f"cannot be created in {here}"
+        raise DraftError(f"the drafts folder {drafts_dir} {created} (permission denied): pass --drafts another folder")
+
+
 def essay_dir(drafts_dir: Path, prompt_path: Path, root: Path) -> Path:
     """drafts/<slug of the prompt's name>, kept inside drafts/. A folder, once made, stays its prompt's:
     where another prompt owns the slug's folder (two names that slug alike), a number is added."""

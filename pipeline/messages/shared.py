@@ -94,11 +94,12 @@ def write_messages(
     fragments: Sequence[Fragment],
     words: int,
     guidance: str,
+    rules: Sequence[str] = (),
     others: Sequence[Mapping[str, object]] = (),
 ) -> tuple[list[dict[str, str]], dict[str, Fragment]]:
     """A section's writing call, and the keys it may cite: the shared notes it is written from, named by id
     (every one must be in the shared message: see `SharedNotes.shows`); `others` says what the other sections'
-    notes tell (`expand.other_sections`)."""
+    notes tell (`retell.other_sections`)."""
     keys = {shared.ids[f.id]: f for f in fragments}
     user = render_message(
         "user",
@@ -111,6 +112,8 @@ def write_messages(
         has_covers=bool(others),
         guidance=guidance,
         words=words,
+        has_rules=bool(rules),
+        rules=list(rules),  # voice.md's: the writer's rules for every section
     )
     return [shared.first, user], keys
 

@@ -18,6 +18,7 @@ from pipeline.core.text import estimate_tokens, strip_think
 from pipeline.messages.instructions import render
 from pipeline.messages.shared import SharedNotes, group_by_note, write_messages
 from pipeline.models.llm import ChatModel
+from pipeline.voice.rules import voice_instructions
 from pipeline.write.finish import Finishing, citation_keys, finish_section
 from pipeline.write.lengths import most_words, section_words, target_words
 from pipeline.write.retell import other_sections
@@ -118,7 +119,8 @@ def expand_section(
     fitted = _fit_fragments(prompt, section, fragments, samples, llm.context_window - max_tokens)
     while True:
         try:
-            messages = section_messages(prompt, section, fitted, samples, words, guidance, others)
+            rules = voice_instructions(writing.finishing.voice)
+            messages = section_messages(prompt, section, fitted, samples, words, guidance, rules, others)
             text = _ask_for_prose(llm, messages, max_tokens)
             break
         except ContextTooLong:
@@ -151,7 +153,8 @@ def _from_shared(
     another section's note is dropped as invented."""
     guidance, words, others = asked
     number, section = numbered
-    messages, keys = write_messages(shared, number, section, fragments, words, guidance, others)
+    rules = voice_instructions(finishing.voice)
+    messages, keys = write_messages(shared, number, section, fragments, words, guidance, rules, others)
     text = _ask_for_prose(llm, messages, answer_budget(words))
     if not text:
         raise LLMError(
@@ -248,6 +251,7 @@ def section_messages(
     samples: Sequence[str],
     words: int,
     guidance: str,
+    rules: Sequence[str] = (),
     others: Sequence[dict[str, object]] = (),
 ) -> list[dict[str, str]]:
     """The writing call. What every section shares comes first (instructions, the writer's samples, the
@@ -267,4 +271,6 @@ def section_messages(
         samples=list(samples),
         guidance=guidance,
         words=words,
+        has_rules=bool(rules),
+        rules=list(rules),
     )

@@ -57,9 +57,13 @@ def tell_once(
     if llm is not None and llm.can_sort and found:
         for retelling in sorted(found, key=lambda r: -r.second.start):  # from the end: spans before stay valid
             new = _rewrite(draft, retelling, titles, material.get(retelling.second.slug, ()), llm, finishing)
-            if new is not None:
-                slug = retelling.second.slug
-                texts[slug] = _replace_paragraph(texts[slug], retelling, new)
+            if new is None:
+                continue
+            slug, before = retelling.second.slug, texts[retelling.second.slug]
+            texts[slug] = _replace_paragraph(before, retelling, new)
+            if any((r.second.slug, r.second.start) == (slug, retelling.second.start) for r in retellings()):
+                texts[slug] = before  # the rewrite tells a story told before all the same: keep what was there
+            else:
                 rewritten += 1
         found = retellings()  # what is still told twice is flagged
     for retelling in sorted(found, key=lambda r: -r.second.start):
