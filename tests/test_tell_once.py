@@ -210,3 +210,21 @@ def test_check_lists_a_flagged_retelling_as_told_twice(planned: Path) -> None:
         "Examine the system itself: told twice: the most frustrating was trying to hand one cluster back early."
     ]
     assert "1 paragraphs in drafts/fleet/v001.md tell a story told before" in checked.stderr
+
+
+class BorrowingLLM(EchoLLM):
+    """Writes the second section from the first section's story, citing nothing."""
+
+    def complete(self, messages: Any, **kwargs: Any) -> Completion:
+        user = next(m["content"] for m in messages if m["role"] == "user")
+        if 'write the section "Then your growth"' in user:
+            return Completion(STORY.removeprefix("- "), prompt_tokens=1, completion_tokens=1, finish_reason="stop")
+        return super().complete(messages, **kwargs)
+
+
+def test_an_uncited_paragraph_is_matched_only_to_its_own_sections_notes(planned: Path) -> None:
+    draft = _draft(planned, BorrowingLLM(can_sort=False))
+    growth = _section(draft, "then your growth")
+    links = re.findall(r"^\[\^then-your-growth-\d+\]: (.*)$", growth, re.M)
+    assert links and all("2026-02-10" not in link for link in links)  # the story's note went to another section
+    assert all(re.search(r"daily/2026-0[45]-\d\d", link) for link in links)
