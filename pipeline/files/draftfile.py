@@ -30,6 +30,8 @@ from pipeline.files.meta import DraftMeta, load_meta
 _FRONTMATTER = re.compile(r"\A---\n(.*?\n)?---\n", re.S)
 _MARKER = re.compile(r"^<!-- section: ([\w-]+) -->[ \t]*$", re.M)
 _H2 = re.compile(r"^## +(.+?)[ \t]*$", re.M)
+# A footnote definition and its indented continuation lines, as Obsidian and CommonMark read one.
+_FOOTNOTE = re.compile(r"^\[\^([^\]\s]+)\]:.*(?:\n(?:[ \t]*\n)*[ \t]+\S.*)*", re.M)
 
 
 def section_marker(slug: str) -> str:
@@ -135,10 +137,26 @@ def orphan_heading(body: str, spans: dict[str, Span | None]) -> str | None:
     return None
 
 
+def markers_intact(body: str, sections: Sequence[tuple[str, str]]) -> bool:
+    """Whether every section has its marker: then each boundary is certain, and a `## ` heading inside a
+    section is the author's own."""
+    return {slug for slug, _ in sections} <= {m[1] for m in _MARKER.finditer(body)}
+
+
 def replace_section(body: str, span: Span, text: str) -> str:
-    """The body with one section's text replaced; every byte outside that text stays as it was."""
+    """The body with one section's text replaced; every byte outside that text stays as it was, and so do the
+    footnote definitions in it that other sections refer to (Obsidian puts them all at the end of the file)."""
     tail = body[span.end :]
-    return body[: span.text_start] + "\n\n" + text.strip() + "\n" + ("\n" if tail else "") + tail
+    kept = "\n".join(footnotes_used_elsewhere(body, span))
+    text = text.strip() + (f"\n\n{kept}" if kept else "")
+    return body[: span.text_start] + "\n\n" + text + "\n" + ("\n" if tail else "") + tail
+
+
+def footnotes_used_elsewhere(body: str, span: Span) -> list[str]:
+    """The footnote definitions in a section's text whose references are outside it, as written."""
+    outside = body[: span.start] + body[span.end :]
+    found = _FOOTNOTE.finditer(body, span.text_start, span.end)
+    return [m[0].rstrip() for m in found if re.search(rf"\[\^{re.escape(m[1])}\](?!:)", outside)]
 
 
 def insert_section(body: str, at: int, slug: str, title: str, text: str) -> str:
