@@ -90,6 +90,21 @@ def test_private_items_of_a_local_plan_survive_a_plan_for_an_untrusted_endpoint(
     assert private in path.read_text().split("## finally, look forward\n")[1]
 
 
+def test_an_item_whose_note_was_edited_keeps_the_place_the_author_gave_it(workspace: Path) -> None:
+    _ok("plan", "prompts/garden.md", cwd=workspace)
+    path = _plan(workspace)
+    item = next(line for line in path.read_text().splitlines() if "tomatoes went in too early" in line)
+    text = path.read_text().replace(item + "\n", "")
+    path.write_text(text.replace("## finally, look forward\n", f"## finally, look forward\n\n{item}\n"))
+    note = workspace / "notes" / "2025-04-02.md"
+    note.write_text(note.read_text().replace("went in too early", "went in far too early"))
+    _ok("plan", "prompts/garden.md", cwd=workspace)
+    replanned = path.read_text()
+    assert replanned.count("tomatoes went in") == 1  # not the old words and the new fragment both
+    forward = replanned.split("## finally, look forward\n")[1].split("\n## ")[0]
+    assert "- the tomatoes went in far too early ([[2025-04-02]]) <!-- f:" in forward
+
+
 def test_a_checkbox_item_keeps_its_box_and_a_tab_indented_item_is_not_new(workspace: Path) -> None:
     _ok("plan", "prompts/garden.md", cwd=workspace)
     path = _plan(workspace)
@@ -214,3 +229,27 @@ def test_regen_finds_a_section_by_its_exact_emoji_title(workspace: Path) -> None
         done = essay("regen", "prompts/emoji.md", "-s", query, *FAKE, cwd=workspace)
         assert done.returncode == 0, done.stderr
         assert done.stdout.strip() == str(Path(f"drafts/emoji/{version}.md"))
+
+
+def test_a_renamed_prompt_keeps_its_plan_and_drafts_folder(workspace: Path) -> None:
+    _ok("plan", "prompts/garden.md", cwd=workspace)
+    path = _plan(workspace)
+    path.write_text(path.read_text().replace("## then the people\n", "## then the people\n\n- the potluck\n", 1))
+    (workspace / "prompts" / "garden.md").rename(workspace / "prompts" / "elm-street.md")
+    done = essay("draft", "prompts/elm-street.md", *FAKE, cwd=workspace)
+    assert done.returncode == 0, done.stderr
+    folder = Path("drafts/garden")
+    assert f"prompts/elm-street.md was prompts/garden.md: its plan and drafts in {folder} carry on" in done.stderr
+    assert f"following {folder / 'plan.md'}: no sorting" in done.stderr and "the potluck" in _sent()
+    assert done.stdout.strip() == str(folder / "v001.md") and not (workspace / "drafts" / "elm-street").exists()
+
+    prompt = workspace / "prompts" / "elm-street.md"  # renamed again, and its instruction edited: the title holds
+    prompt.write_text(prompt.read_text().replace("three seasons", "four seasons"))
+    prompt.rename(workspace / "prompts" / "allotment.md")
+    again = essay("draft", "prompts/allotment.md", *FAKE, cwd=workspace)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.strip() == str(folder / "v002.md")
+
+    copy = workspace / "prompts" / "copy.md"  # a copy, its original still there: a folder of its own
+    copy.write_bytes((workspace / "prompts" / "allotment.md").read_bytes())
+    assert essay("draft", "prompts/copy.md", *FAKE, cwd=workspace).stdout.strip() == str(Path("drafts/copy/v001.md"))

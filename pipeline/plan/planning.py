@@ -78,7 +78,9 @@ def read_plan(folder: Path, prompt: Prompt, root: Path) -> Plan | None:
     except (OSError, UnicodeDecodeError) as exc:
         raise PlanError(f"{path} cannot be read ({exc}): fix it or delete it and run `essay plan` again") from None
     plan = replace(parse_plan(text, str(path), prompt.sections), unrelated=_read_unrelated(folder / UNRELATED_NAME))
-    if Path(plan.prompt).name != prompt.path.name and plan.prompt != prompt_ref(prompt.path, root):
+    # A plan whose prompt is gone is this prompt's under its old name (`essay_dir` chose the folder for it).
+    other = Path(plan.prompt).name != prompt.path.name and plan.prompt != prompt_ref(prompt.path, root)
+    if other and (root / plan.prompt).is_file():
         raise PlanError(
             f"{path} is a plan for {plan.prompt}, not {prompt_ref(prompt.path, root)}: move it away, "
             "or run `essay plan` for the right prompt"
