@@ -215,8 +215,9 @@ def parse_plan(text: str, name: str, sections: Sequence[Section]) -> Plan:
             found[kind.slug] = PlanSection(kind.slug, kind.title, direction, None, items)
     planned = tuple(found.get(s.slug) or PlanSection(s.slug, s.title) for s in sections)  # deleted: no material
     header = str(meta["prompt"]), str(meta.get("prompt_hash") or ""), _string(meta.get("created"))
-    extra = {"unused_direction": unused_direction, "kept": tuple(kept)}
-    return Plan(*header, planned, unused, tuple(left_out), **extra, kept_direction=_tidy("\n\n".join(kept_directions)))
+    kept_direction = _tidy("\n\n".join(kept_directions))
+    authors = {"unused_direction": unused_direction, "kept": tuple(kept), "kept_direction": kept_direction}
+    return Plan(*header, planned, unused, tuple(left_out), **authors)
 
 
 def _check_whole(body: str, first_line: int, name: str) -> None:
@@ -300,7 +301,7 @@ def _read_list(lines: list[tuple[int, str]], name: str, *, strict: bool = True) 
     """The direction (the lines before the first item) and the items under one heading. Not `strict`, a line
     that is no item is read as part of the item above."""
     direction: list[str] = []
-    items: list[tuple[int, list[str]]] = []  # (continuation indent, lines)
+    items: list[tuple[int, list[str], str]] = []  # (continuation indent, lines, checkbox)
     for number, line in lines:
         if _COMMENT_LINE.match(line):
             continue  # a comment the author left: invisible in preview, so never an error
@@ -323,7 +324,7 @@ def _read_list(lines: list[tuple[int, str]], name: str, *, strict: bool = True) 
     return "\n".join(direction), tuple(item for item in parsed if item.text or item.fragment_id)
 
 
-def _indented_item(line: str, items: list) -> bool:
+def _indented_item(line: str, items: list[tuple[int, list[str], str]]) -> bool:
     """An indented list item that carries its own fragment id, where no item is open to take it as a sub-item
     (none yet, or the one above already ended with its id)."""
     if line[:1] not in (" ", "\t") or not _ITEM.match(line.lstrip()) or not _ENDS_WITH_ID.search(line):

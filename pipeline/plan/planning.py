@@ -111,7 +111,7 @@ def make_plan(
     prompt, fragments, send_all, left_out = request.prompt, list(request.fragments), request.send_all, request.left_out
     earlier = read_plan(folder, prompt, root)
     if earlier:
-        earlier = _follow_edited_notes(earlier, fragments)
+        earlier = follow_edited_notes(earlier, fragments)
     placed = _placements(earlier) if earlier else {}
     # Left out as unrelated last time, and not placed since (an item the author moved into the plan is placed):
     # not sent again, unless `--all`.
@@ -194,7 +194,7 @@ def _placements(plan: Plan) -> dict[str, str]:
     return placed
 
 
-def _follow_edited_notes(plan: Plan, fragments: Sequence[Fragment]) -> Plan:
+def follow_edited_notes(plan: Plan, fragments: Sequence[Fragment]) -> Plan:
     """The plan with each item whose note was edited since (its id is gone, and a new fragment of the same note
     reads much like it) tied to that new fragment, in the item's place: the author's placement holds."""
     known = {i.fragment_id for s in plan.sections for i in s.items} | {
