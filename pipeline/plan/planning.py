@@ -2,8 +2,9 @@
 
 `make_plan` sorts (or reuses the author's placements) and writes the file; `follow_plan` reads it back
 as the author left it and turns it into each section's material. Planning again never loses edits:
-an edited plan is first kept byte for byte as plan-NNN.md, and its placements, points and directions
-are carried into the new plan; only fragments the plan has never seen are sorted.
+an edited plan is first kept byte for byte as plan-NNN.md, and every item, point and direction in it is
+carried into the new plan where the author left it (an item whose note was edited follows the note; what
+the author wrote under *left out* goes under *kept from your plan*); only fragments it has never seen are sorted.
 """
 
 from __future__ import annotations
