@@ -158,6 +158,14 @@ def test_two_sections_with_the_same_title_draft_twice_and_regen_the_second(works
     done = essay("regen", "prompts/walks.md", "-s", "2", *FAKE, cwd=workspace)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == str(Path("drafts/walks/v003.md"))
+    v003 = workspace / "drafts" / "walks" / "v003.md"
+    v003.write_text(
+        v003.read_text().replace("<!-- section: a-walk-2 -->\n", "").replace("is about a walk.", "is mine.")
+    )
+    assert v003.read_text().count("## a walk\n") == 2 and v003.read_text().count("is mine.") == 2
+    again = essay("regen", "prompts/walks.md", "-s", "2", *FAKE, cwd=workspace)  # its marker gone: the second heading
+    assert again.returncode == 0, again.stderr
+    assert (workspace / "drafts" / "walks" / "v004.md").read_text().count("is mine.") == 1
 
 
 def test_after_a_point_is_added_to_the_plan_batch_drafts_that_essay_again(workspace: Path) -> None:

@@ -95,16 +95,20 @@ def locate(body: str, sections: Sequence[tuple[str, str]]) -> dict[str, Span | N
     starts: dict[str, tuple[int, int]] = {}
     markers = {m[1]: m for m in _MARKER.finditer(body)}
     headings = list(_H2.finditer(body))
-    for slug, title in sections:
+    taken = set()  # headings that start a section already: two sections of one title take one each
+    for slug, _title in sections:
         if slug in markers:
-            marker = markers[slug]
-            heading = _H2.match(body, _skip_blank(body, marker.end()))
-            starts[slug] = (marker.start(), heading.end() if heading else marker.end())
+            heading = _H2.match(body, _skip_blank(body, markers[slug].end()))
+            starts[slug] = (markers[slug].start(), heading.end() if heading else markers[slug].end())
+            taken |= {heading.start()} if heading else set()
+    for slug, title in sections:
+        if slug in starts:
             continue
         wanted = _normal(title)
-        match = next((h for h in headings if _normal(h[1]) == wanted), None)
+        match = next((h for h in headings if _normal(h[1]) == wanted and h.start() not in taken), None)
         if match:
             starts[slug] = (match.start(), match.end())
+            taken.add(match.start())
     # Every marker counts as a boundary, even of a section this draft no longer lists.
     boundaries = sorted({s for s, _ in starts.values()} | {m.start() for m in markers.values()})
     spans: dict[str, Span | None] = {}
