@@ -193,7 +193,8 @@ def test_a_footnote_at_the_end_of_the_draft_survives_regen_of_the_last_section(w
     first_prose = text.index("\n\n", text.index("## start with the ground")) + 2
     text = text[:first_prose] + "the soil was clay[^clay]. " + text[first_prose:]
     v001.write_text(text.rstrip("\n") + "\n\n[^clay]: my soil test, april 2025, from the county lab.\n")
-    _ok("regen", "prompts/year.md", "-s", "4", cwd=workspace)
+    regen = _ok("regen", "prompts/year.md", "-s", "4", cwd=workspace)
+    assert "edits" not in regen  # the definition is carried, so no edit of the author's is replaced
     v002 = (workspace / "drafts" / "year" / "v002.md").read_text()
     assert "the soil was clay[^clay]." in v002
     assert v002.endswith("\n[^clay]: my soil test, april 2025, from the county lab.\n")

@@ -22,6 +22,7 @@ from pipeline.files.draftfile import (
     Span,
     body_hash,
     compose,
+    footnotes_used_elsewhere,
     insert_section,
     locate,
     markers_intact,
@@ -120,7 +121,10 @@ def regen_section(
         body = insert_section(doc.body, _insertion_point(sections, spans, slug, len(doc.body)), slug, title, new.text)
         replaced_edits = False
     else:
-        replaced_edits = recorded is not None and text_hash(section_text(doc.body, span)) != recorded.text_hash
+        old_text = section_text(doc.body, span)
+        for kept in footnotes_used_elsewhere(doc.body, span):  # carried into the new version: not an edit lost
+            old_text = old_text.replace(kept, "")
+        replaced_edits = recorded is not None and text_hash(old_text) != recorded.text_hash
         body = replace_section(doc.body, span, new.text)
 
     meta = doc.meta.model_copy(
