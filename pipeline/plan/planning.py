@@ -180,13 +180,15 @@ def follow_plan(
         sections[section.slug] = material
     if private:
         warnings.append(f"{private} plan items from private notes stay on this machine: this endpoint is not trusted")
-    known = {i.fragment_id for s in plan.sections for i in s.items} | {
-        i.fragment_id for i in (*plan.unused, *plan.kept)
-    }
-    known |= plan.unrelated
+    known = _listed(plan) | plan.unrelated
     unplaced = tuple(f for f in fragments if f.id not in known)
     directions = {s.slug: (s.direction, s.words) for s in plan.sections}
     return Material(sections, directions, unplaced, tuple(warnings))
+
+
+def _listed(plan: Plan) -> set[str | None]:
+    """The fragment ids of every item the plan lists, under any heading."""
+    return {i.fragment_id for i in (*(i for s in plan.sections for i in s.items), *plan.unused, *plan.kept)}
 
 
 def _placements(plan: Plan) -> dict[str, str]:
@@ -198,9 +200,7 @@ def _placements(plan: Plan) -> dict[str, str]:
 def follow_edited_notes(plan: Plan, fragments: Sequence[Fragment]) -> Plan:
     """The plan with each item whose note was edited since (its id is gone, and a new fragment of the same note
     reads much like it) tied to that new fragment, in the item's place: the author's placement holds."""
-    known = {i.fragment_id for s in plan.sections for i in s.items} | {
-        i.fragment_id for i in (*plan.unused, *plan.kept)
-    }
+    known = _listed(plan)
     by_note: dict[str, list[Fragment]] = {}
     for fragment in fragments:
         if fragment.id not in known:
