@@ -109,14 +109,18 @@ def test_a_checkbox_item_keeps_its_box_and_a_tab_indented_item_is_not_new(worksp
     _ok("plan", "prompts/garden.md", cwd=workspace)
     path = _plan(workspace)
     text = path.read_text()
-    item = next(line for line in text.split("## then the people")[1].splitlines() if "<!-- f:" in line)
-    text = text.replace(item + "\n", "\t" + item + "\n")
-    path.write_text(text.replace("## then the people\n", "## then the people\n\n- [ ] ask tomás for a quote\n", 1))
+    people = text.split("## then the people\n")[1].split("\n## ")[0]
+    first, second = [line for line in people.splitlines() if "<!-- f:" in line][:2]
+    text = text.replace(first + "\n", "\t" + first + "\n")  # first under its heading, where a direction goes
+    text = text.replace(second + "\n", "- [ ] ask tomás for a quote\n\t" + second + "\n")  # after a point
+    path.write_text(text)
     drafted = _ok("draft", "prompts/garden.md", cwd=workspace)
     assert "new since the plan" not in drafted
-    assert "ask tomás for a quote" in _sent()
+    calls = [c.user for c in made[-1].history if 'write the section "Then the people"' in c.user]
+    assert len(calls) == 1 and "ask tomás for a quote" in calls[0]
     _ok("plan", "prompts/garden.md", cwd=workspace)
-    assert "- [ ] ask tomás for a quote\n" in path.read_text()
+    replanned = path.read_text().split("## then the people\n")[1].split("\n## ")[0]
+    assert f"\n{first}\n- [ ] ask tomás for a quote\n{second}\n" in replanned  # three items, each its own
 
 
 def test_a_half_saved_plan_is_refused_naming_the_line(workspace: Path) -> None:

@@ -325,11 +325,11 @@ def _read_list(lines: list[tuple[int, str]], name: str, *, strict: bool = True) 
 
 
 def _indented_item(line: str, items: list[tuple[int, list[str], str]]) -> bool:
-    """An indented list item that carries its own fragment id, where no item is open to take it as a sub-item
-    (none yet, or the one above already ended with its id)."""
+    """An indented list item that carries its own fragment id and is no sub-item of the one above: indented by a
+    tab (`render_item` indents with spaces, Obsidian's Tab key with a tab), or with no item open to take it."""
     if line[:1] not in (" ", "\t") or not _ITEM.match(line.lstrip()) or not _ENDS_WITH_ID.search(line):
         return False
-    return not items or _ENDS_WITH_ID.search("\n".join(items[-1][1]).rstrip()) is not None
+    return line[0] == "\t" or not items or _ENDS_WITH_ID.search("\n".join(items[-1][1]).rstrip()) is not None
 
 
 def _item(raw: str, box: str = "") -> PlanItem:
