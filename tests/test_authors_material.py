@@ -202,6 +202,7 @@ def test_a_footnote_at_the_end_of_the_draft_survives_regen_of_the_last_section(w
     v002 = (workspace / "drafts" / "year" / "v002.md").read_text()
     assert "the soil was clay[^clay]." in v002
     assert v002.endswith("\n[^clay]: my soil test, april 2025, from the county lab.\n")
+    assert v002.count("[^clay]:") == 1
 
 
 def test_a_section_with_the_authors_own_subheading_regenerates_when_its_markers_are_intact(workspace: Path) -> None:
@@ -221,6 +222,8 @@ def test_a_crlf_draft_stays_crlf(workspace: Path) -> None:
     _ok("regen", "prompts/year.md", "-s", "2", cwd=workspace)
     v002 = (workspace / "drafts" / "year" / "v002.md").read_bytes()
     assert b"\r\n" in v002 and b"\n" not in v002.replace(b"\r\n", b"")
+    before, after = v001.read_bytes().split(b"<!-- section: "), v002.split(b"<!-- section: ")
+    assert [before[n] == after[n] for n in (1, 3, 4)] == [True, True, True]  # the other sections, byte for byte
 
 
 EMOJI = """---
