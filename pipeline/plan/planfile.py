@@ -182,9 +182,9 @@ def render_item(item: PlanItem) -> str:
 def parse_plan(text: str, name: str, sections: Sequence[Section]) -> Plan:
     text = _newlines(text.lstrip("\ufeff"))
     meta, body, first_line = _frontmatter(text, name)
-    _check_whole(body, first_line, name)
+    _check_not_cut(body, first_line, name)
     blocks = _blocks(body, first_line, name, sections)
-    if not any(kind == UNUSED_TITLE for kind, _ in blocks):
+    if not any(kind == UNUSED_TITLE for kind, _ in blocks):  # cut at a line's end: the closing part is gone
         last = first_line + len(body.rstrip().split("\n")) - 1
         raise _at(
             name,
@@ -202,8 +202,8 @@ def parse_plan(text: str, name: str, sections: Sequence[Section]) -> Plan:
         if kind == LEFT_OUT_TITLE:
             left_out += [(m[2], int(m[1])) for _, line in lines if (m := _LEFT_OUT.match(line))]
             # Anything else the author wrote there is theirs: kept under a heading of its own.
-            authors = [(n, line) for n, line in lines if not _LEFT_OUT.match(line)]
-            direction, items = _read_list(authors, name, strict=False)
+            theirs = [(n, line) for n, line in lines if not _LEFT_OUT.match(line)]
+            direction, items = _read_list(theirs, name, strict=False)
         else:
             direction, items = _read_list(lines, name)
         if kind in (LEFT_OUT_TITLE, KEPT_TITLE):
@@ -220,7 +220,7 @@ def parse_plan(text: str, name: str, sections: Sequence[Section]) -> Plan:
     return Plan(*header, planned, unused, tuple(left_out), **authors)
 
 
-def _check_whole(body: str, first_line: int, name: str) -> None:
+def _check_not_cut(body: str, first_line: int, name: str) -> None:
     """A file cut short mid-line (a half-saved plan) ends in an item whose link or id comment never closes."""
     last = body.rstrip("\n").rsplit("\n", 1)[-1]
     if body.endswith("\n") or not (last.count("<!--") > last.count("-->") or last.count("[[") > last.count("]]")):
