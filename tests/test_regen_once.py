@@ -33,7 +33,8 @@ def test_regen_flags_a_retelling_in_its_own_section_and_leaves_the_others_as_the
     prompt.write_text(PROMPT.replace("a year of capacity work.", "a year of capacity work, in about 900 words."))
     assert essay("draft", "prompts/fleet.md", "--provider", "echo-regen", cwd=planned).returncode == 0
     v001 = planned / "drafts" / "fleet" / "v001.md"
-    edited = v001.read_text().replace("sixth call was priya again", "sixth call was priya again (my edit)")
+    edited = v001.read_text().replace("sixth call was priya again", "sixth call was priya again (my edit)[^mine]")
+    edited = edited.rstrip("\n") + "\n\n[^mine]: my own footnote, at the end of the file as obsidian puts it.\n"
     v001.write_text(edited)
     done = essay("regen", "prompts/fleet.md", "-s", "3", "--provider", "echo-regen", cwd=planned)
     assert done.returncode == 0, done.stderr
@@ -42,6 +43,7 @@ def test_regen_flags_a_retelling_in_its_own_section_and_leaves_the_others_as_the
     assert first == _section(edited, "start with what you observed") and "(my edit)" in first
     system = _section(v002, "examine the system itself")
     assert system.count('^[check: told already in "start with what you observed"; keep one]') == 1
+    assert v002.count("[^mine]:") == 1 and v002.endswith("obsidian puts it.\n")  # the author's footnote, once
     # The section written again asks for the same share of the 900 words as the draft did, and is told
     # what the other sections' notes tell.
     drafted, regenerated = made[-2], made[-1]

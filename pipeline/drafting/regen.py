@@ -31,8 +31,10 @@ from pipeline.files.draftfile import (
     Span,
     body_hash,
     compose,
+    footnotes_used_elsewhere,
     insert_section,
     locate,
+    markers_intact,
     orphan_heading,
     replace_section,
     section_text,
@@ -67,10 +69,12 @@ class RegenResult:
 
 
 def choose_section(sections: Sequence[tuple[str, str]], query: str, where: str) -> tuple[str, str]:
-    """A section by number (1-based), slug, a unique prefix of its title, or (starts of) words of its title."""
+    """A section by number (1-based), its exact title, slug, a unique prefix of its title, or (starts of) words
+    of its title."""
     listing = "\n".join(f"  {n}. {title}  [{slug}]" for n, (slug, title) in enumerate(sections, start=1))
     wanted = _normal(query)
-    if not wanted:
+    exact = [s for s in sections if s[1].strip().casefold() == query.strip().casefold()]
+    if not wanted and len(exact) != 1:  # an emoji alone has no words: only its exact title names it
         raise UsageError(f"'{query}' names no section in {where}: use its number, slug or title words:\n{listing}")
     if query.strip().isdigit():
         number = int(query)
@@ -78,6 +82,7 @@ def choose_section(sections: Sequence[tuple[str, str]], query: str, where: str) 
             return sections[number - 1]
         raise UsageError(f"there is no section {number} in {where}; its sections are:\n{listing}")
     tiers = [
+        exact,
         [s for s in sections if s[0] == query.strip()],
         [s for s in sections if _normal(s[1]).startswith(wanted)],
         [s for s in sections if wanted and _words_start(wanted.split(), _normal(s[1]).split())],
@@ -141,7 +146,10 @@ def _regen_section(run: Run, target: Target, query: str, *, instructions: str, r
         body = insert_section(doc.body, _insertion_point(sections, spans, slug, len(doc.body)), slug, title, new.text)
         replaced_edits = False
     else:
-        replaced_edits = recorded is not None and text_hash(section_text(doc.body, span)) != recorded.text_hash
+        old_text = section_text(doc.body, span)
+        for kept in footnotes_used_elsewhere(doc.body, span):  # carried into the new version: not an edit lost
+            old_text = old_text.replace(kept, "")
+        replaced_edits = recorded is not None and text_hash(old_text) != recorded.text_hash
         body = replace_section(doc.body, span, new.text)
     new, body = _told_once(inputs, sections, body, new, chosen, llm.stage("retell", sample), writing.finishing)
     keep_generated(run.workspace.state_dir, [new.text] if new.generated else [])  # for `essay voice`
@@ -165,9 +173,10 @@ def _regen_section(run: Run, target: Target, query: str, *, instructions: str, r
             "sections": tuple(section_meta(new, by_id) if s.slug == slug else s for s in doc.meta.sections),
         }
     )
+    crlf = _uses_crlf(base.path)
     written = write_new_version(
         target.folder,
-        lambda number: compose(meta.model_copy(update={"version": number}), body),
+        lambda number: _line_ends(compose(meta.model_copy(update={"version": number}), body), crlf),
         temp_dir=run.workspace.temp_dir,
     )
     run.store.mark_written(target.folder.name, written.version)
@@ -206,8 +215,12 @@ def _told_once(
     ]
     once = tell_once(Draft(inputs.prompt, tuple(present)), {new.slug: chosen}, llm, finishing)
     text = next(s.text for s in once.draft.sections if s.slug == new.slug)
-    if text == new.text or (span := spans.get(new.slug)) is None:
+    span = spans.get(new.slug)
+    if span is None or text == section_text(body, span):
         return new, body
+    for kept in footnotes_used_elsewhere(body, span):  # `replace_section` carries these again itself
+        text = text.replace(kept, "")
+    text = text.strip()
     return replace(new, text=text, flags=count_flags(text)), replace_section(body, span, text)
 
 
@@ -245,6 +258,8 @@ def _checked_span(body: str, sections: Sequence[tuple[str, str]], slug: str, tit
     cannot be told: a `## ` heading that matches no section may be this section renamed, or the next one."""
     spans = locate(body, sections)
     span = spans[slug]
+    if span is not None and markers_intact(body, sections):
+        return span  # every boundary is marked: a `## ` heading inside the section is the author's own
     fix = (
         "Put its marker back above it (<!-- section: SLUG -->, with the slug of the section it starts) or "
         "restore its heading, then try again; nothing was written"
@@ -277,6 +292,19 @@ def _insertion_point(
     if ends:
         return max(ends)
     return min((span.start for s in order[index + 1 :] if (span := spans[s])), default=body_end)
+
+
+def _uses_crlf(path: Path) -> bool:
+    """Whether the author's editor writes the draft with Windows line ends (the text is read with \\n ones)."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return False
+    return data.count(b"\r\n") * 2 > data.count(b"\n")
+
+
+def _line_ends(text: str, crlf: bool) -> str:
+    return text.replace("\n", "\r\n") if crlf else text
 
 
 def _words_start(wanted: list[str], title_words: list[str]) -> bool:

@@ -28,7 +28,15 @@ from pipeline.core.locks import essay_lock_name, holding
 from pipeline.core.text import estimate_tokens, learn_casing
 from pipeline.drafting.quoting import keep_private_quotes_home, without_quotes
 from pipeline.files.draftfile import body_hash, compose, render_body, text_hash
-from pipeline.files.drafts import DraftFile, check_drafts_folder, essay_dir, next_version, prompt_ref, write_new_version
+from pipeline.files.drafts import (
+    DraftFile,
+    check_drafts_folder,
+    essay_dir,
+    folder_owner,
+    next_version,
+    prompt_ref,
+    write_new_version,
+)
 from pipeline.files.meta import DraftMeta, SectionMeta
 from pipeline.messages.instructions import templates_hash
 from pipeline.messages.shared import SharedNotes, shared_notes, sort_messages, write_messages
@@ -233,11 +241,20 @@ def essay_lock(run: Run, folder: Path) -> AbstractContextManager[None]:
 
 def plan_essay(run: Run, inputs: Inputs, *, send_all: bool = False) -> PlanResult:
     """Sort the notes (reusing the author's earlier placements) and write the essay's plan.md."""
-    folder = essay_dir(run.workspace.drafts, inputs.prompt.path, run.workspace.root)
+    folder = essay_folder(run, inputs.prompt)
     llm = run.essay_model(folder.name).stage("sort")
     request = PlanRequest(inputs.prompt, inputs.fragments, inputs.left_out, send_all)
     with essay_lock(run, folder):
         return make_plan(folder, request, llm, run.workspace.root, run.progress.on_sort, run.store)
+
+
+def essay_folder(run: Run, prompt: Prompt) -> Path:
+    """The essay's drafts folder; a prompt renamed keeps the one it had, and the run says so."""
+    folder = essay_dir(run.workspace.drafts, prompt.path, run.workspace.root)
+    ref, owner = prompt_ref(prompt.path, run.workspace.root), folder_owner(folder)
+    if owner is not None and owner != ref:
+        run.progress.on_info(f"{ref} was {owner}: its plan and drafts in {folder} carry on")
+    return folder
 
 
 def draft_essay(run: Run, inputs: Inputs, *, polish: bool = False) -> DraftResult:
@@ -251,7 +268,7 @@ def draft_essay(run: Run, inputs: Inputs, *, polish: bool = False) -> DraftResul
 def _draft_essay(run: Run, inputs: Inputs, polish: bool) -> DraftResult:
     started = time.perf_counter()
     prompt, fragments = inputs.prompt, inputs.fragments
-    folder = essay_dir(run.workspace.drafts, prompt.path, run.workspace.root)  # checked before any call is spent
+    folder = essay_folder(run, prompt)  # checked before any call is spent
     version = next_version(folder)
     llm = run.essay_model(folder.name)
     plan = read_plan(folder, prompt, run.workspace.root)
