@@ -13,7 +13,7 @@ import hashlib
 import itertools
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -92,7 +92,8 @@ class PlanRequest:
     fragments: tuple[Fragment, ...]
     left_out: tuple[tuple[str, int], ...] = ()
     send_all: bool = False  # even fragments the shortlist rules out
-    shared: SharedNotes | None = None  # `slots.shares_prefix`: the message every call of the draft opens with
+    # `slots.shares_prefix`: makes the message every call of the draft opens with, over the notes the sort sends
+    shared: Callable[[Sequence[Fragment]], SharedNotes | None] | None = None
 
 
 def make_plan(

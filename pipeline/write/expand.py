@@ -99,8 +99,10 @@ def expand_section(
     guidance, words = direction
     words = words or target_words(fragments)
     max_tokens = answer_budget(words)
-    # A text the shared message lacks (not one the plan gives back as the sort saw it): the section sends its own.
-    if writing.shared is not None and all(writing.shared.shows(f) for f in fragments):
+    # A text the shared notes lack (not one the plan gives back as the sort saw it), or more of the notes the
+    # opening lacks than one call holds beside it: the section sends its own.
+    shared = writing.shared
+    if shared is not None and all(shared.shows(f) for f in fragments) and shared.fits(fragments, max_tokens):
         try:
             number = prompt.sections.index(section) + 1
             return _from_shared(writing.shared, (number, section), fragments, llm, writing.finishing, (guidance, words))
