@@ -80,8 +80,14 @@ def shared_notes(
         first = _opening(prompt, dict(list(keys.items())[:count]), samples)
         return budget - estimate_tokens(first["content"]), first
 
+    costs = [note_tokens(f) for f in unique]
+    sections = max(1, len(prompt.sections))
+
     def fits(count: int) -> bool:
-        return opening(count)[0] >= answer(count)
+        # Room is kept for the notes a section carries: twice its even share of the rest, at most half the window.
+        # One note more than fits so takes the room of about one note from the opening, not half of it.
+        carrying = min(2 * sum(costs[count:]) // sections, budget // 2)
+        return opening(count)[0] >= answer(count) + carrying
 
     if not fits(0):
         return None
