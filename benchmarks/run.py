@@ -1,6 +1,7 @@
 """Run the benchmarks and print one table: `python benchmarks/run.py [NAME ...]`.
 
-Names: single-shot, single-shot-llama, local, large-vault, batch, sort, large-plan (all of them when none is given).
+Names: single-shot, single-shot-llama, local, large-vault, batch, sort, large-plan, notes-once (all of them when none
+is given).
 Never part of the tests.
 """
 
@@ -20,6 +21,7 @@ from benchmarks import (
     large_plan,
     large_vault,
     local_generation,
+    notes_once,
     single_shot,
     single_shot_llama,
     sort_bench,
@@ -33,6 +35,7 @@ BENCHMARKS: dict[str, Callable[[], list[tuple[str, str]]]] = {
     "batch": batch_concurrency.run,
     "sort": sort_bench.run,
     "large-plan": large_plan.run,
+    "notes-once": notes_once.run,
 }
 
 

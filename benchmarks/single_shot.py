@@ -95,12 +95,12 @@ def _compare(mode: str, settings: str) -> list[tuple[str, str]]:
     ]
 
 
-def draft_wall(workspace: Path, base_url: str) -> tuple[float, float, str]:
+def draft_wall(workspace: Path, base_url: str, model: str = "bench") -> tuple[float, float, str]:
     """Run `essay draft` in the workspace; its wall time, when it was launched (perf_counter), and its stderr."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
     env.update(PYTHONPATH=str(ROOT), OPENAI_API_KEY="not-needed", NO_COLOR="1")
     command = [sys.executable, "-m", "pipeline", "draft", str(PROMPT), "--notes", "notes", "--drafts", "drafts"]
-    command += ["--base-url", base_url, "--model", "bench", "--no-cache"]
+    command += ["--base-url", base_url, "--model", model, "--no-cache"]
     launched = time.perf_counter()
     done = subprocess.run(command, cwd=workspace, env=env, capture_output=True, text=True, timeout=600, check=False)
     wall = time.perf_counter() - launched

@@ -195,3 +195,25 @@ def test_cached_tokens_cost_the_cached_rate() -> None:
     assert prices.cost("openai", "mine", 1_000_000, 0, {"mine": (1.0, 2.0, 1.0)}, cached=1_000_000) == pytest.approx(
         1.0
     )
+
+
+def test_where_the_cached_rate_is_too_high_for_the_sections_each_call_sends_its_own(workspace: Path) -> None:
+    # Three sections each reading the opening at half price cost more than their own notes at the full one.
+    write(workspace / "essay.toml", '[llm]\nslots = 4\n[prices."house"]\ninput = 1.0\noutput = 2.0\ncached = 0.5\n')
+    with CachingServer() as server:
+        _draft(workspace, server, "prompts/garden.md")
+        seen = len(server.requests)
+        done = essay("draft", "prompts/compost.md", "--base-url", server.base_url, "--model", "house", cwd=workspace)
+        assert done.returncode == 0, done.stderr
+        second = server.requests[seen:]
+    assert len({r["messages"][0]["content"] for r in second}) > 1
+    assert (
+        f"{server.base_url} caches prompts, but at house's cached rate each call's own notes cost less than every "
+        "call opening with all of them: each call sends its own"
+    ) in done.stderr
+
+
+def test_sharing_pays_where_the_sections_cached_openings_cost_less_than_the_input_rate() -> None:
+    assert not prices.sharing_pays("gpt-4o-mini", 4, {})  # 4 x 0.075 > 0.15
+    assert prices.sharing_pays("gpt-5-mini", 4, {})  # 4 x 0.025 < 0.25
+    assert prices.sharing_pays("unpriced-model", 4, {})

@@ -22,6 +22,7 @@ from pipeline.files.meta import DraftMeta, SectionMeta
 from pipeline.messages.instructions import templates_hash
 from pipeline.messages.shared import SharedNotes, shared_notes, sort_batches, sort_messages, write_messages
 from pipeline.models.llm import Usage
+from pipeline.models.prices import sharing_pays
 from pipeline.models.providers.slots import shares_prefix
 from pipeline.models.session import Run
 from pipeline.plan.planfile import Plan, PlanItem, plan_edited, plan_hash
@@ -285,7 +286,7 @@ def shared_layout(
     second time a draft makes it: the writer has been told."""
     if not fragments:
         return None
-    caches = bool(getattr(run.provider, "caches_prefixes", False))
+    caches = _caching_pays(run, inputs.prompt, quiet=quiet)
     if not shares_prefix(run.settings, ask_server=ask_server, caches=caches):
         if quiet:
             return None
@@ -322,6 +323,23 @@ def shared_layout(
             "(if it answers calls side by side, set [llm] slots in essay.toml to how many)"
         )
     return shared
+
+
+def _caching_pays(run: Run, prompt: Prompt, *, quiet: bool) -> bool:
+    """Whether this run's endpoint caches prompt prefixes (`caches_prefixes`), and the shared opening it would
+    read from its cache costs no more than each call's own notes: where the model has no price (a server of
+    one's own), and where its cached rate is low enough for this many sections (`prices.sharing_pays`)."""
+    provider = run.provider
+    if not getattr(provider, "caches_prefixes", False):
+        return False
+    if sharing_pays(provider.model, len(prompt.sections), run.settings.prices):
+        return True
+    if not quiet:
+        run.progress.on_info(
+            f"{provider.endpoint} caches prompts, but at {provider.model}'s cached rate each call's own notes "
+            "cost less than every call opening with all of them: each call sends its own"
+        )
+    return False
 
 
 def dry_run(run: Run, inputs: Inputs) -> DryRun:
@@ -403,6 +421,6 @@ def input_hash(inputs: Inputs, run: Run) -> str:
         digest.update(fragment.id.encode())
     llm = run.provider
     # Without asking the server: whether a draft is up to date must not hang on its answer, nor send anything.
-    shared = shares_prefix(run.settings, ask_server=False, caches=bool(getattr(run.provider, "caches_prefixes", False)))
+    shared = shares_prefix(run.settings, ask_server=False, caches=_caching_pays(run, inputs.prompt, quiet=True))
     digest.update(f"{llm.provider}\n{llm.model}\n{templates_hash(shared=shared)}".encode())
     return digest.hexdigest()[:16]

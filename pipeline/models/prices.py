@@ -48,3 +48,12 @@ def cost(
     cached = min(max(cached, 0), tokens_in)
     dollars = (tokens_in - cached) * price[0] + cached * price[2] + tokens_out * price[1]
     return dollars / 1_000_000 * (BATCH_RATE if batch else 1.0)
+
+
+def sharing_pays(model: str, sections: int, configured: Mapping[str, tuple[float, float, float]]) -> bool:
+    """Whether a billed API that caches prompts charges less when every call of a draft opens with all its notes.
+    Then each section's call pays the whole opening at the cached rate; where each call carries its own notes,
+    the sections pay about the notes once more at the list rate. So: sections x cached < input. True where no
+    price is known: the cache still spares the server reading the notes again."""
+    price = configured.get(model) or KNOWN.get(model)
+    return price is None or sections * price[2] < price[0]
