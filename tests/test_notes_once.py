@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -127,6 +128,8 @@ class CachingServer(FakeOpenAIServer):
         digests = [hashlib.sha256(step.encode()).hexdigest() for step in steps]
         with self._lock:
             cached = max((len(s) // 4 for s, d in zip(steps, digests, strict=True) if d in self.answered), default=0)
+        time.sleep(0.1)  # the time it takes to answer: calls sent meanwhile do not find this one's prompt
+        with self._lock:
             self.answered.update(digests)  # answered: later calls that begin alike find it
             payload["usage"]["prompt_tokens_details"] = {
                 "cached_tokens": min(cached, payload["usage"]["prompt_tokens"])
@@ -145,6 +148,9 @@ def test_an_endpoint_seen_to_cache_gets_the_shared_opening_and_cost_prices_its_c
     write(workspace / "essay.toml", '[llm]\nslots = 4\n[prices."house"]\ninput = 1.0\noutput = 2.0\ncached = 0.1\n')
     with CachingServer() as server:
         _draft(workspace, server, "prompts/garden.md")
+        # The sections went side by side, so none found another's prompt cached: nothing seen yet.
+        assert not any(u["prompt_tokens_details"]["cached_tokens"] for u in server.usages)
+        _draft(workspace, server, "prompts/garden.md")  # follows the plan: its sections open as the first draft's
         first = list(server.requests)
         assert len({r["messages"][0]["content"] for r in first}) > 1  # each call its own opening
         assert sum(u["prompt_tokens_details"]["cached_tokens"] for u in server.usages) > 0  # it reported caching
@@ -201,7 +207,8 @@ def test_where_the_cached_rate_is_too_high_for_the_sections_each_call_sends_its_
     # Three sections each reading the opening at half price cost more than their own notes at the full one.
     write(workspace / "essay.toml", '[llm]\nslots = 4\n[prices."house"]\ninput = 1.0\noutput = 2.0\ncached = 0.5\n')
     with CachingServer() as server:
-        _draft(workspace, server, "prompts/garden.md")
+        with Store(workspace / ".essay" / "state.sqlite") as store:  # a workspace that drafted against it before
+            store.modes[f"{server.base_url} prompt cache"] = "yes"
         seen = len(server.requests)
         done = essay("draft", "prompts/compost.md", "--base-url", server.base_url, "--model", "house", cwd=workspace)
         assert done.returncode == 0, done.stderr
@@ -217,3 +224,28 @@ def test_sharing_pays_where_the_sections_cached_openings_cost_less_than_the_inpu
     assert not prices.sharing_pays("gpt-4o-mini", 4, {})  # 4 x 0.075 > 0.15
     assert prices.sharing_pays("gpt-5-mini", 4, {})  # 4 x 0.025 < 0.25
     assert prices.sharing_pays("unpriced-model", 4, {})
+
+
+def test_past_the_window_the_sorts_first_call_goes_alone_and_the_rest_read_the_opening_cached(
+    workspace: Path,
+) -> None:
+    words = (" ".join(WORDS[(n + i) % len(WORDS)] for i in range(40)) for n in range(40))
+    lines = [f"the garden, day {n}: {text}" for n, text in enumerate(words)]
+    write(workspace / "notes" / "garden-log.md", "".join(f"- {line}\n" for line in lines))
+    write(workspace / "essay.toml", "[llm]\nslots = 4\ncontext_window = 4096\n")
+    with CachingServer() as server:
+        with Store(workspace / ".essay" / "state.sqlite") as store:  # a workspace that drafted against it before
+            store.modes[f"{server.base_url} prompt cache"] = "yes"
+        done = essay("draft", "prompts/garden.md", "--base-url", server.base_url, "--model", "house", cwd=workspace)
+        assert done.returncode == 0, done.stderr
+        requests, usages = list(server.requests), list(server.usages)
+    assert "the shared opening holds" in done.stderr
+    openings = {r["messages"][0]["content"] for r in requests}
+    assert len(openings) == 1
+    sorts = [u for r, u in zip(requests, usages, strict=True) if "response_format" in r]
+    assert len(sorts) >= 2  # the notes the opening lacks are sorted in calls of their own
+    assert all(u["prompt_tokens_details"]["cached_tokens"] > 0 for u in usages[1:])
+    carried = [line for line in lines if line not in next(iter(openings))]
+    assert carried and len(carried) < len(lines)  # the opening holds what fits; the rest reached the sort in full
+    asked = "".join(r["messages"][1]["content"] for r in requests if "response_format" in r)
+    assert all(line in asked for line in carried)

@@ -197,10 +197,12 @@ def draft_essay(run: Run, inputs: Inputs) -> DraftResult:
     sorting = plan is None
     # The sort's calls open with the same notes as the writing calls: all the sort is asked about (past
     # SHORTLIST_FROM, the shortlist: unrelated notes do not ride along), as the plan will hold them.
+    made_for_sort: list[SharedNotes | None] = []
     if plan is None:
 
         def opening(sent: Sequence[Fragment]) -> SharedNotes | None:
-            return shared_layout(run, inputs, [as_planned(f) for f in sent])
+            made_for_sort.append(shared_layout(run, inputs, [as_planned(f) for f in sent]))
+            return made_for_sort[-1]
 
         request = PlanRequest(prompt, fragments, inputs.left_out, shared=opening)
         made = make_plan(folder, request, llm.stage("sort"), run.workspace.root, run.progress.on_sort, run.store)
@@ -209,11 +211,13 @@ def draft_essay(run: Run, inputs: Inputs) -> DraftResult:
     else:
         run.progress.on_info(f"following {folder / PLAN_NAME}: no sorting")
     material = follow_plan(plan, prompt, list(fragments), inputs.keeps_home)
-    # Over what the plan holds as the sort saw it: the very opening the sort's calls had, so the writing calls
-    # find it in the server's cache, and a resumed run sends the calls it sent before.
-    edited = not sorting and plan_edited((folder / PLAN_NAME).read_text(encoding="utf-8", errors="replace"))
-    held = _as_the_plan_holds(fragments, plan, material, edited=edited)
-    shared = shared_layout(run, inputs, held, quiet=sorting)
+    # The writing calls open as the sort's did, byte for byte, so they find it in the server's cache. Following a
+    # plan, the opening is over what it holds as the sort saw it: a resumed run sends the calls it sent before.
+    if made_for_sort:
+        shared = made_for_sort[-1]
+    else:
+        edited = not sorting and plan_edited((folder / PLAN_NAME).read_text(encoding="utf-8", errors="replace"))
+        shared = shared_layout(run, inputs, _as_the_plan_holds(fragments, plan, material, edited=edited), quiet=sorting)
     for warning in material.warnings:
         run.progress.on_warning(warning)
     if material.unplaced:
