@@ -249,3 +249,20 @@ def test_past_the_window_the_sorts_first_call_goes_alone_and_the_rest_read_the_o
     assert carried and len(carried) < len(lines)  # the opening holds what fits; the rest reached the sort in full
     asked = "".join(r["messages"][1]["content"] for r in requests if "response_format" in r)
     assert all(line in asked for line in carried)
+
+
+def test_the_writers_own_draft_among_the_notes_is_not_shown_twice_in_the_opening(tmp_path: Path) -> None:
+    from pipeline.collect.notes import fragments_of
+
+    draft = "**the email**\nI booked the course on a Thursday, before I could talk myself out of it, and never sailed."
+    prompt_file = write(tmp_path / "p.md", f"---\ntitle: sailing\n---\n\nan essay.\n\n- **why.** why?\n\n{draft}\n")
+    prompt = parse_prompt(prompt_file)
+    own = fragments_of("p.md", prompt.title, prompt.author_draft, by_author=True)
+    other = (
+        "**elsewhere**\nA paragraph of theirs from a voice note, which no fragment holds, long enough to be a sample."
+    )
+    shared = shared_notes(prompt, [*own, *_fragments(3)], [prompt.author_draft, other], WINDOW, _answer)
+    assert shared is not None
+    opening = shared.first["content"]
+    assert opening.count("I booked the course on a Thursday") == 1  # as the writer's own note, not again as a sample
+    assert "A paragraph of theirs from a voice note" in opening

@@ -74,6 +74,9 @@ def shared_notes(
     unique = list({f.id: f for f in fragments}.values())
     keys = {f"f{n}": f for n, f in enumerate(unique, start=1)}
     budget = int(window * _WINDOW_SHARE) - REQUEST_TOKENS
+    # The writer's own draft is among the notes, marked as theirs: its paragraphs are not shown twice.
+    own = " ".join(f"{f.context} {f.text}" for f in unique if f.by_author)
+    samples = [s for s in samples if not _holds(own, s)]
 
     def opening(count: int) -> tuple[int, dict[str, str]]:
         """The opening over the first `count` notes, and the tokens a call has beside it and its request."""
@@ -199,6 +202,12 @@ def group_by_note(keys: Mapping[str, Fragment]) -> list[dict[str, object]]:
         context = label
         groups[-1]["fragments"].append(entry)  # type: ignore[union-attr]
     return groups
+
+
+def _holds(text: str, sample: str) -> bool:
+    """Whether every line of `sample` is in `text`, spacing apart."""
+    lines = [_words(line) for line in sample.splitlines() if line.strip()]
+    return bool(lines) and all(line in _words(text) for line in lines)
 
 
 def _words(text: str) -> str:
