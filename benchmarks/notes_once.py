@@ -54,12 +54,12 @@ UNSEEN_PROMPT = Path("prompts") / "capsize.md"
 UNSEEN_SIZE = 270
 
 
-def run(sizes: tuple[int, ...] = SIZES) -> list[tuple[str, str]]:
+def run(sizes: tuple[int, ...] = SIZES, *, unseen: bool = True) -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = []
     for size in sizes:
         for mode, model in RUNS:
             rows += _compare(size, mode, model)
-    for mode, model in RUNS:
+    for mode, model in RUNS if unseen else ():
         rows += _compare(UNSEEN_SIZE, mode, model, unseen=True)
     return rows
 
@@ -174,5 +174,8 @@ def _verdict(ratio: float, goal: float, moonshot: float, prefix: str = "") -> st
 
 if __name__ == "__main__":
     sys.path.insert(0, str(ROOT))
-    for name, value in run(tuple(int(a) for a in sys.argv[1:]) or SIZES):
+    # `python -m benchmarks.notes_once [SIZE ...]`: those sizes only; `unseen`: the unseen vault only.
+    asked = sys.argv[1:]
+    chosen = tuple(int(a) for a in asked if a != "unseen")
+    for name, value in run(chosen if asked else SIZES, unseen="unseen" in asked or not asked):
         print(f"| {name} | {value} |")
