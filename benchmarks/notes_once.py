@@ -52,6 +52,7 @@ COST_GOAL = (1.0, 0.7)
 UNSEEN = ROOT / "benchmarks" / "sortset5"  # the newest vault labeled blind: 257 fragments of one author's notes
 UNSEEN_PROMPT = Path("prompts") / "capsize.md"
 UNSEEN_SIZE = 270
+NO_CLIFF_SIZE, NO_CLIFF_WINDOW = 350, 8192  # notes that do not fit one opening of that window
 
 
 def run(sizes: tuple[int, ...] = SIZES, *, unseen: bool = True) -> list[tuple[str, str]]:
@@ -61,6 +62,8 @@ def run(sizes: tuple[int, ...] = SIZES, *, unseen: bool = True) -> list[tuple[st
             rows += _compare(size, mode, model)
     for mode, model in RUNS if unseen else ():
         rows += _compare(UNSEEN_SIZE, mode, model, unseen=True)
+    if unseen:  # no cliff: a window the notes do not fit, nor does the one call (the fake server does not mind)
+        rows += _compare(NO_CLIFF_SIZE, "one-slot", "bench", window=NO_CLIFF_WINDOW)
     return rows
 
 
@@ -87,7 +90,7 @@ def notes_for(fragments: int) -> int:
     raise ValueError(f"no vault of fewer than {fragments} notes makes {fragments} fragments")
 
 
-def _compare(size: int, mode: str, model: str, *, unseen: bool = False) -> list[tuple[str, str]]:
+def _compare(size: int, mode: str, model: str, *, unseen: bool = False, window: int = WINDOW) -> list[tuple[str, str]]:
     prompt = UNSEEN_PROMPT if unseen else PROMPT
     with tempfile.TemporaryDirectory() as tmp:
         workspace = Path(tmp)
@@ -99,7 +102,7 @@ def _compare(size: int, mode: str, model: str, *, unseen: bool = False) -> list[
             make_vault(workspace / "notes", notes_for(size))
         count = len(collect_notes(workspace / "notes").fragments)
         slots = "slots = 4\n" if mode == "hosted" else ""
-        (workspace / "essay.toml").write_text(f"[llm]\ncontext_window = {WINDOW}\n{slots}", encoding="utf-8")
+        (workspace / "essay.toml").write_text(f"[llm]\ncontext_window = {window}\n{slots}", encoding="utf-8")
         with FakeServer(mode, SCALE) as server:
             if mode == "hosted":
                 _seen_caching(workspace, server.base_url)
@@ -115,7 +118,8 @@ def _compare(size: int, mode: str, model: str, *, unseen: bool = False) -> list[
             big = server.stats()[-1]
     shared = len({c["opening"] for c in calls}) == 1
     vault = "the unseen vault (sortset5) grown to " if unseen else ""
-    label = f"notes-once [{vault}{count} fragments, {mode}{f', {model}' if mode == 'hosted' else ''}]"
+    small = f", a {window // 1024}k window" if window != WINDOW else ""
+    label = f"notes-once [{vault}{count} fragments{small}, {mode}{f', {model}' if mode == 'hosted' else ''}]"
     read = sum(c["prompt_tokens"] - c["cached_tokens"] for c in calls)
     big_read = big["prompt_tokens"] - big["cached_tokens"]
     sent = sum(c["prompt_tokens"] for c in calls)

@@ -266,3 +266,20 @@ def test_the_writers_own_draft_among_the_notes_is_not_shown_twice_in_the_opening
     opening = shared.first["content"]
     assert opening.count("I booked the course on a Thursday") == 1  # as the writer's own note, not again as a sample
     assert "A paragraph of theirs from a voice note" in opening
+
+
+def test_a_section_too_big_to_open_with_the_shared_notes_is_written_after_those_that_do(prompt: Any) -> None:
+    from pipeline.write.expand import Writing, expand_sections
+    from tests.fakes import FakeLLM
+
+    fragments = _fragments(120)
+    shared = shared_notes(prompt, fragments, [], WINDOW, _answer)
+    assert shared is not None and shared.held < 60
+    slugs = [s.slug for s in prompt.sections]
+    big = fragments[shared.held :]  # more of the notes the opening lacks than one call holds beside it
+    material = {slugs[0]: big, slugs[1]: fragments[:3], slugs[2]: fragments[3:6]}
+    llm = FakeLLM(context_window=WINDOW)
+    draft = expand_sections(prompt, material, llm, Writing(shared=shared, concurrency=4))
+    assert [s.slug for s in draft.sections] == slugs  # in the prompt's order, whatever order they were written in
+    openings = [c.messages[0]["content"] for c in llm.history]
+    assert openings[:2] == [shared.first["content"]] * 2 and openings[2] != shared.first["content"]
