@@ -1,7 +1,7 @@
 """Run the benchmarks and print one table: `python benchmarks/run.py [NAME ...]`.
 
-Names: single-shot, single-shot-llama, local, large-vault, batch, sort, large-plan, voice (all of them when none is
-given).
+Names: single-shot, single-shot-llama, local, large-vault, batch, sort, large-plan, voice, notes-once (all of them
+when none is given).
 Never part of the tests.
 """
 
@@ -21,6 +21,7 @@ from benchmarks import (
     large_plan,
     large_vault,
     local_generation,
+    notes_once,
     single_shot,
     single_shot_llama,
     sort_bench,
@@ -36,6 +37,7 @@ BENCHMARKS: dict[str, Callable[[], list[tuple[str, str]]]] = {
     "sort": sort_bench.run,
     "large-plan": large_plan.run,
     "voice": voice_eval.run,
+    "notes-once": notes_once.run,
 }
 
 
