@@ -1,7 +1,7 @@
 """Run the benchmarks and print one table: `python benchmarks/run.py [NAME ...]`.
 
-Names: single-shot, single-shot-llama, local, large-vault, batch, sort, large-plan, voice, retell, length (all of
-them when none is given).
+Names: single-shot, single-shot-llama, local, large-vault, batch, sort, large-plan, voice, notes-once, retell,
+length (all of them when none is given).
 Never part of the tests.
 """
 
@@ -22,6 +22,7 @@ from benchmarks import (
     large_vault,
     length_eval,
     local_generation,
+    notes_once,
     retell_eval,
     single_shot,
     single_shot_llama,
@@ -38,6 +39,7 @@ BENCHMARKS: dict[str, Callable[[], list[tuple[str, str]]]] = {
     "sort": sort_bench.run,
     "large-plan": large_plan.run,
     "voice": voice_eval.run,
+    "notes-once": notes_once.run,
     "retell": retell_eval.run,
     "length": length_eval.run,
 }

@@ -1,7 +1,10 @@
 """A fake OpenAI-compatible chat server for the benchmarks, run in its own process.
 
-Two modes, each behaving like the real servers it stands for:
+Three modes, each behaving like the real servers it stands for:
     parallel   a hosted API: any number of calls at once, each 0.3 s to the first token + 8 ms an output token
+    hosted     the same, caching prompts as OpenAI does: a prompt's first 1,024+ tokens, in steps of 128, are
+               reported as `cached_tokens` when an answered call (one that finished) began with them; the
+               others take 0.05 ms each to read (20,000 tokens a second), the cached ones nothing
     one-slot   llama.cpp's server with one slot: one call at a time (the rest queue, first come first served);
                the prompt prefix shared with the previous call is reused, so a call costs
                2 ms x (prompt tokens past that shared prefix) + 10 ms x output tokens. Like llama-cpp-python's
@@ -9,12 +12,14 @@ Two modes, each behaving like the real servers it stands for:
 Prose answers are exactly `max_tokens` tokens long; structured answers are valid JSON for the schema.
 Every answer reports `usage` (with `prompt_tokens_details.cached_tokens`); GET /stats returns one record a call.
 
-Run: `python benchmarks/servers.py parallel` prints the port, then serves. `FakeServer("one-slot")` does that in
-a subprocess and stops it when the `with` block ends.
+Run: `python benchmarks/servers.py parallel [SCALE]` prints the port, then serves, each call taking SCALE times
+its simulated time (default 1). `FakeServer("one-slot")` does that in a subprocess and stops it when the `with`
+block ends.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import subprocess
@@ -25,8 +30,10 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-MODES = ("parallel", "one-slot")
+MODES = ("parallel", "one-slot", "hosted")
 FIRST_TOKEN, PER_TOKEN = 0.3, 0.008  # parallel: seconds to the first token, and per output token
+HOSTED_READ = 0.00005  # hosted: seconds per prompt token not in its cache
+CACHE_FROM, CACHE_STEP = 1024, 128  # hosted: the shortest prefix cached, and the steps it grows by
 PREFILL, DECODE = 0.002, 0.010  # one-slot: seconds per prompt token not reused, and per output token
 _TOKEN = re.compile(r"\s*\w+|\s*[^\w\s]+|\s+")  # a word or a run of punctuation, with the spaces before it
 _WORDS = [
@@ -111,8 +118,10 @@ def _answer_text(body: dict[str, Any], seed: int) -> tuple[str, bool]:
 
 
 class _State:
-    def __init__(self, mode: str) -> None:
+    def __init__(self, mode: str, scale: float = 1.0) -> None:
         self.mode = mode
+        self.scale = scale  # real seconds a simulated second takes
+        self.answered: set[str] = set()  # hosted: digests of the cacheable prefixes of answered prompts
         self.started = time.monotonic()
         self.stats: list[dict[str, Any]] = []
         self.lock = threading.Lock()
@@ -137,9 +146,11 @@ class _State:
         text, structured = _answer_text(body, seed)
         prompt, output = prompt_tokens(body["messages"]), len(tokenize(text))
         started, cached, busy = self._serve(prompt, output)
+        opening = str(body["messages"][0].get("content") or "") if body["messages"] else ""
         record = {
             "status": 200,
             "structured": structured,
+            "opening": hashlib.sha256(opening.encode()).hexdigest()[:16],  # calls that open alike share it
             "prompt_tokens": len(prompt),
             "cached_tokens": cached,
             "completion_tokens": output,
@@ -172,8 +183,18 @@ class _State:
         if self.mode == "parallel":
             busy = FIRST_TOKEN + PER_TOKEN * output
             started = self.now()
-            time.sleep(busy)
+            time.sleep(busy * self.scale)
             return started, 0, busy
+        if self.mode == "hosted":
+            prefixes = _prefixes(prompt)
+            with self.lock:
+                cached = max((n for n, digest in prefixes if digest in self.answered), default=0)
+            busy = FIRST_TOKEN + HOSTED_READ * (len(prompt) - cached) + PER_TOKEN * output
+            started = self.now()
+            time.sleep(busy * self.scale)
+            with self.lock:  # only now, answered, may it serve later calls: calls sent at once hit nothing
+                self.answered.update(digest for _, digest in prefixes)
+            return started, cached, busy
         with self.slot:
             ticket = self.next_ticket
             self.next_ticket += 1
@@ -182,13 +203,26 @@ class _State:
             started = self.now()
             cached = _common_prefix(self.previous, prompt)
             busy = PREFILL * (len(prompt) - cached) + DECODE * output
-            time.sleep(busy)
+            time.sleep(busy * self.scale)
             self.previous = prompt
             return started, cached, busy
         finally:
             with self.slot:
                 self.serving += 1
                 self.slot.notify_all()
+
+
+def _prefixes(prompt: list[str]) -> list[tuple[int, str]]:
+    """Each prefix a hosted API may cache (1,024 tokens, then every 128 more), with a digest of its tokens."""
+    digest = hashlib.sha256()
+    found: list[tuple[int, str]] = []
+    done = 0
+    for end in range(CACHE_FROM, len(prompt) + 1, CACHE_STEP):
+        digest.update("\x00".join(prompt[done:end]).encode())
+        digest.update(b"\x00")
+        done = end
+        found.append((end, digest.copy().hexdigest()))
+    return found
 
 
 def _common_prefix(a: list[str], b: list[str]) -> int:
@@ -232,10 +266,11 @@ def _handler(state: _State) -> type[BaseHTTPRequestHandler]:
 class FakeServer:
     """The fake server in a subprocess of its own: `with FakeServer("parallel") as s: s.base_url, s.stats()`."""
 
-    def __init__(self, mode: str) -> None:
+    def __init__(self, mode: str, scale: float = 1.0) -> None:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
         self.mode = mode
+        self.scale = scale
         self.port = 0
         self._process: subprocess.Popen[str] | None = None
 
@@ -245,7 +280,10 @@ class FakeServer:
 
     def __enter__(self) -> FakeServer:
         self._process = subprocess.Popen(
-            [sys.executable, __file__, self.mode], stdout=subprocess.PIPE, text=True, start_new_session=True
+            [sys.executable, __file__, self.mode, str(self.scale)],
+            stdout=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
         )
         assert self._process.stdout is not None
         line = self._process.stdout.readline()
@@ -274,8 +312,9 @@ class FakeServer:
 def main() -> None:
     mode = sys.argv[1] if len(sys.argv) > 1 else "parallel"
     if mode not in MODES:
-        raise SystemExit(f"usage: servers.py {{{','.join(MODES)}}}")
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(_State(mode)))
+        raise SystemExit(f"usage: servers.py {{{','.join(MODES)}}} [SCALE]")
+    scale = float(sys.argv[2]) if len(sys.argv) > 2 else 1.0
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(_State(mode, scale)))
     server.daemon_threads = True
     print(server.server_address[1], flush=True)
     server.serve_forever()

@@ -95,12 +95,12 @@ def _compare(mode: str, settings: str) -> list[tuple[str, str]]:
     ]
 
 
-def draft_wall(workspace: Path, base_url: str) -> tuple[float, float, str]:
+def draft_wall(workspace: Path, base_url: str, model: str = "bench", prompt: Path = PROMPT) -> tuple[float, float, str]:
     """Run `essay draft` in the workspace; its wall time, when it was launched (perf_counter), and its stderr."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
     env.update(PYTHONPATH=str(ROOT), OPENAI_API_KEY="not-needed", NO_COLOR="1")
-    command = [sys.executable, "-m", "pipeline", "draft", str(PROMPT), "--notes", "notes", "--drafts", "drafts"]
-    command += ["--base-url", base_url, "--model", "bench", "--no-cache"]
+    command = [sys.executable, "-m", "pipeline", "draft", str(prompt), "--notes", "notes", "--drafts", "drafts"]
+    command += ["--base-url", base_url, "--model", model, "--no-cache"]
     launched = time.perf_counter()
     done = subprocess.run(command, cwd=workspace, env=env, capture_output=True, text=True, timeout=600, check=False)
     wall = time.perf_counter() - launched
@@ -109,14 +109,14 @@ def draft_wall(workspace: Path, base_url: str) -> tuple[float, float, str]:
     return wall, launched, done.stderr
 
 
-def single_shot_messages(workspace: Path) -> list[dict[str, str]]:
+def single_shot_messages(workspace: Path, prompt_path: Path = PROMPT) -> list[dict[str, str]]:
     """The prompt file and every note as a writer would paste them: each note's text under its path."""
     notes = []
     for path in sorted((workspace / "notes").rglob("*.md")):
         text = path.read_text(encoding="utf-8")
         body = text.split("---\n", 2)[2] if text.startswith("---\n") else text
         notes.append(f"## {path.relative_to(workspace / 'notes').as_posix()}\n{body.strip()}")
-    prompt = (workspace / PROMPT).read_text(encoding="utf-8")
+    prompt = (workspace / prompt_path).read_text(encoding="utf-8")
     user = f"{prompt}\n\nmy notes:\n\n" + "\n\n".join(notes) + "\n\nwrite the whole essay, one section a heading."
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
 

@@ -176,19 +176,22 @@ def calls_table(calls: Sequence[tuple[float, str, str, str, int, int, int, float
 
 
 def cost_table(
-    totals: Sequence[tuple[str, str, int, int, int, int, bool]], configured: Mapping[str, tuple[float, float]]
+    totals: Sequence[tuple[str, str, int, int, int, int, int, bool]],
+    configured: Mapping[str, tuple[float, float, float]],
 ) -> tuple[Table, list[str]]:
-    """The table, and the models whose price is not known; calls through a Batch API have a row of their own."""
-    columns = ("provider", "model", "calls sent", "cache hits", "tokens in", "tokens out", "cost")
+    """The table, and the models whose price is not known; calls through a Batch API have a row of their own.
+    Prompt tokens the server read from its prompt cache are priced at the model's cached rate."""
+    columns = ("provider", "model", "calls sent", "cache hits", "tokens in", "of them cached", "tokens out", "cost")
     table = _table(*columns, right=columns[2:])
     unpriced = []
-    for provider, model, sent, hits, tokens_in, tokens_out, batch in totals:
-        dollars = prices.cost(provider, model, tokens_in, tokens_out, configured, batch)
+    for provider, model, sent, hits, tokens_in, cached, tokens_out, batch in totals:
+        dollars = prices.cost(provider, model, tokens_in, tokens_out, configured, batch, cached)
         if dollars is None and model not in unpriced:
             unpriced.append(model)
         shown = "?" if dollars is None else f"${dollars:.4f}"
         label = f"{model} (batch)" if batch else model
-        table.add_row(provider, label, str(sent), str(hits), str(tokens_in), str(tokens_out), shown)
+        row = (str(sent), str(hits), str(tokens_in), str(cached), str(tokens_out), shown)
+        table.add_row(provider, label, *row)
     return table, unpriced
 
 

@@ -23,6 +23,7 @@
     [prices."my-model"]                      # dollars per million tokens, for `essay cost`
     input = 0.15
     output = 0.60
+    cached = 0.075                           # prompt tokens read from the server's cache (default: input)
 
 A misspelt section or key is an error, never ignored: an ignored `[privacy]` would send what it protects.
 Environment: OPENAI_API_KEY (never logged), OPENAI_BASE_URL (used by the openai provider only:
@@ -91,8 +92,9 @@ class _Draft(_Strict):
 class _Price(_Strict):
     input: float = Field(ge=0)
     output: float = Field(ge=0)
+    cached: float | None = Field(default=None, ge=0)
 
-    @field_validator("input", "output", mode="before")
+    @field_validator("input", "output", "cached", mode="before")
     @classmethod
     def _number(cls, value: Any) -> Any:
         return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
@@ -120,7 +122,8 @@ class Settings:
     trusted: tuple[str, ...] = ()  # endpoints that may receive private notes
     redact: tuple[str, ...] = ()  # names and codenames swapped for placeholders before anything is sent
     footnotes: bool = True
-    prices: dict[str, tuple[float, float]] = field(default_factory=dict)  # model -> dollars per M tokens in, out
+    # model -> dollars per million tokens in, out, and in from the server's prompt cache
+    prices: dict[str, tuple[float, float, float]] = field(default_factory=dict)
     source: Path | None = field(default=None, compare=False)  # the essay.toml read, if any
 
 
@@ -151,7 +154,9 @@ def load_settings(root: Path) -> Settings:
         trusted=tuple(parsed.privacy.trusted),
         redact=tuple(parsed.privacy.redact),
         footnotes=parsed.draft.footnotes,
-        prices={name: (p.input, p.output) for name, p in parsed.prices.items()},
+        prices={
+            name: (p.input, p.output, p.input if p.cached is None else p.cached) for name, p in parsed.prices.items()
+        },
         source=path,
     )
     return _checked(settings)

@@ -39,8 +39,9 @@ from pipeline.files.drafts import (
 )
 from pipeline.files.meta import DraftMeta, SectionMeta
 from pipeline.messages.instructions import templates_hash
-from pipeline.messages.shared import SharedNotes, shared_notes, sort_messages, write_messages
+from pipeline.messages.shared import SharedNotes, shared_notes, sort_batches, sort_messages, write_messages
 from pipeline.models.llm import Usage
+from pipeline.models.prices import sharing_pays
 from pipeline.models.providers.slots import shares_prefix
 from pipeline.models.session import Run
 from pipeline.plan.planfile import Plan, PlanItem, plan_edited, plan_hash
@@ -273,13 +274,16 @@ def _draft_essay(run: Run, inputs: Inputs, polish: bool) -> DraftResult:
     llm = run.essay_model(folder.name)
     plan = read_plan(folder, prompt, run.workspace.root)
     sorting = plan is None
-    # The sort's call opens with the same notes as the writing calls: all the draft may use, as its plan holds them.
-    # Past SHORTLIST_FROM the sort leaves unrelated fragments out, which must not ride along in a shared message;
-    # a draft that follows its plan there shares none either, so a resumed run sends the calls it sent before.
-    whole = len(fragments) <= SHORTLIST_FROM
-    shared = shared_layout(run, inputs, [as_planned(f) for f in fragments]) if sorting and whole else None
+    # The sort's calls open with the same notes as the writing calls: all the sort is asked about (past
+    # SHORTLIST_FROM, the shortlist: unrelated notes do not ride along), as the plan will hold them.
+    made_for_sort: list[SharedNotes | None] = []
     if plan is None:
-        request = PlanRequest(prompt, fragments, inputs.left_out, shared=shared)
+
+        def opening(sent: Sequence[Fragment]) -> SharedNotes | None:
+            made_for_sort.append(shared_layout(run, inputs, [as_planned(f) for f in sent]))
+            return made_for_sort[-1]
+
+        request = PlanRequest(prompt, fragments, inputs.left_out, shared=opening)
         made = make_plan(folder, request, llm.stage("sort"), run.workspace.root, run.progress.on_sort, run.store)
         run.progress.on_info(f"sorted the notes into {made.path}: edit it and draft again to change what goes where")
         plan = made.plan
@@ -289,9 +293,13 @@ def _draft_essay(run: Run, inputs: Inputs, polish: bool) -> DraftResult:
     material = keep_private_quotes_home(
         material, {f.id for f in fragments}, inputs.private_source, folder / PLAN_NAME, run.progress.on_warning
     )
-    if not sorting and whole:
-        edited = plan_edited((folder / PLAN_NAME).read_text(encoding="utf-8", errors="replace"))
-        shared = shared_layout(run, inputs, _as_the_plan_holds(fragments, plan, material, edited=edited))
+    # The writing calls open as the sort's did, byte for byte, so they find it in the server's cache. Following a
+    # plan, the opening is over what it holds as the sort saw it: a resumed run sends the calls it sent before.
+    if made_for_sort:
+        shared = made_for_sort[-1]
+    else:
+        edited = not sorting and plan_edited((folder / PLAN_NAME).read_text(encoding="utf-8", errors="replace"))
+        shared = shared_layout(run, inputs, _as_the_plan_holds(fragments, plan, material, edited=edited), quiet=sorting)
     for warning in material.warnings:
         run.progress.on_warning(warning)
     if material.unplaced:
@@ -370,13 +378,18 @@ def _as_the_plan_holds(
 
 
 def shared_layout(
-    run: Run, inputs: Inputs, fragments: Sequence[Fragment], *, ask_server: bool = True
+    run: Run, inputs: Inputs, fragments: Sequence[Fragment], *, ask_server: bool = True, quiet: bool = False
 ) -> SharedNotes | None:
     """Where calls share their prefix (`shares_prefix`), the message every call of the draft opens with, over
-    `fragments`; None elsewhere, or when they do not fit the model's window (then each call carries its own)."""
+    `fragments` (as many as fit the model's window: the rest travel with the calls that use them); None
+    elsewhere, or when not even the instructions fit (then each call carries its own notes). `quiet` for the
+    second time a draft makes it: the writer has been told."""
     if not fragments:
         return None
-    if not shares_prefix(run.settings, ask_server=ask_server):
+    caches = _caching_pays(run, inputs.prompt, quiet=quiet)
+    if not shares_prefix(run.settings, ask_server=ask_server, caches=caches):
+        if quiet:
+            return None
         if run.settings.slots is None and run.provider.sends_over_http and on_this_machine(run.provider.endpoint):
             run.progress.on_info(
                 "the server reports more than one slot: each call sends its own notes "
@@ -385,11 +398,26 @@ def shared_layout(
         return None
     prompt, window = inputs.prompt, run.provider.context_window
     samples = pick_voice_samples(inputs.voice_samples, voice_budget(window))
-    longest = min(most_section_words(prompt), most_words(window))
-    answer = max(answer_tokens(len(fragments), len(prompt.sections)), answer_budget(longest))
-    shared = shared_notes(prompt, fragments, samples, window, answer)
+    sections = len(prompt.sections)
+    longest = answer_budget(min(most_section_words(prompt), most_words(window)))
+    shared = shared_notes(
+        prompt, fragments, samples, window, lambda count: max(answer_tokens(count, sections), longest)
+    )
+    if quiet:
+        return shared
     if shared is None:
         run.progress.on_info(f"{len(fragments)} fragments do not fit one shared prompt: each call sends its own")
+        return None
+    if shared.held < len(shared.keys):
+        run.progress.on_info(
+            f"the shared opening holds {shared.held} of {len(shared.keys)} fragments: "
+            "the calls that use the others carry them"
+        )
+    if caches:
+        run.progress.on_info(
+            f"{run.provider.endpoint} caches prompts: every call opens with the same notes, "
+            "so later calls read them from its cache"
+        )
     elif run.settings.slots is None:
         run.progress.on_info(
             "a server on this machine: every call opens with the same notes, so it reads them once "
@@ -398,17 +426,34 @@ def shared_layout(
     return shared
 
 
+def _caching_pays(run: Run, prompt: Prompt, *, quiet: bool) -> bool:
+    """Whether this run's endpoint caches prompt prefixes (`caches_prefixes`), and the shared opening it would
+    read from its cache costs no more than each call's own notes: where the model has no price (a server of
+    one's own), and where its cached rate is low enough for this many sections (`prices.sharing_pays`)."""
+    provider = run.provider
+    if not getattr(provider, "caches_prefixes", False):
+        return False
+    if sharing_pays(provider.model, len(prompt.sections), run.settings.prices):
+        return True
+    if not quiet:
+        run.progress.on_info(
+            f"{provider.endpoint} caches prompts, but at {provider.model}'s cached rate each call's own notes "
+            "cost less than every call opening with all of them: each call sends its own"
+        )
+    return False
+
+
 def dry_run(run: Run, inputs: Inputs) -> DryRun:
     """What a draft would send, estimated without any call, as if the notes split evenly across sections."""
     prompt, fragments = inputs.prompt, inputs.fragments
     window = run.provider.context_window
     folder = essay_dir(run.workspace.drafts, prompt.path, run.workspace.root)
     following = (folder / PLAN_NAME).is_file()  # a draft that follows a plan sorts nothing
-    whole = len(fragments) <= SHORTLIST_FROM
-    shared = shared_layout(run, inputs, [as_planned(f) for f in fragments], ask_server=False) if whole else None
+    asked = to_be_asked(prompt, fragments, window)  # past SHORTLIST_FROM, as many as the sort's calls hold
+    shared = shared_layout(run, inputs, [as_planned(f) for f in asked], ask_server=False)
     if shared is not None:
         sorting = not following and run.provider.can_sort
-        return _shared_dry_run(inputs, shared, to_be_asked(prompt, fragments, window) if sorting else [])
+        return _shared_dry_run(inputs, shared, asked, sorting)
     return replace(_own_notes_dry_run(run, inputs, following), **_what_leaves(run, inputs, folder, following))
 
 
@@ -448,23 +493,25 @@ def _own_notes_dry_run(run: Run, inputs: Inputs, following: bool) -> DryRun:
     )
 
 
-def _shared_dry_run(inputs: Inputs, shared: SharedNotes, asked: list[Fragment]) -> DryRun:
-    """What a draft in the shared layout would send: every call opens with all the notes, so it sends several
-    times the prompt tokens of the default layout (a one-slot server prefills them once)."""
-    prompt, fragments = inputs.prompt, inputs.fragments
+def _shared_dry_run(inputs: Inputs, shared: SharedNotes, asked: list[Fragment], sorting: bool) -> DryRun:
+    """What a draft in the shared layout would send: every call opens with the same notes, so it sends several
+    times the prompt tokens of the default layout (a one-slot server prefills them once, a caching API bills
+    the later calls' openings at its cached rate)."""
+    prompt = inputs.prompt
     opening = estimate_tokens(shared.first["content"])
-    calls, sent, out = 0, 0, 0
-    if asked:
-        calls, out = 1, answer_tokens(len(asked), len(prompt.sections))
-        sent = opening + estimate_tokens(sort_messages(shared, asked)[1]["content"])
-    words = section_words(prompt, _even_split(prompt, fragments), {})
+    batches = sort_batches(shared, asked, lambda count: answer_tokens(count, len(prompt.sections))) if sorting else []
+    calls, sent, out = len(batches), 0, 0
+    for batch in batches:
+        out += answer_tokens(len(batch), len(prompt.sections))
+        sent += opening + estimate_tokens(sort_messages(shared, batch)[1]["content"])
+    words = section_words(prompt, _even_split(prompt, asked), {})
     for number, section in enumerate(prompt.sections, start=1):
-        share = list(fragments[number - 1 :: len(prompt.sections)])
+        share = list(asked[number - 1 :: len(prompt.sections)])
         if share:
             request = write_messages(shared, number, section, share, words[section.slug], "")[0][1]
             calls, sent = calls + 1, sent + opening + estimate_tokens(request["content"])
             out += answer_budget(words[section.slug])
-    return DryRun(inputs=inputs, batches=int(bool(asked)), calls=calls, prompt_tokens=sent, output_tokens=out)
+    return DryRun(inputs=inputs, batches=len(batches), calls=calls, prompt_tokens=sent, output_tokens=out)
 
 
 def _even_split(prompt: Prompt, fragments: Sequence[Fragment]) -> dict[str, list[Fragment]]:
@@ -502,7 +549,7 @@ def input_hash(inputs: Inputs, run: Run) -> str:
         digest.update(fragment.id.encode())
     llm = run.provider
     # Without asking the server: whether a draft is up to date must not hang on its answer, nor send anything.
-    shared = shares_prefix(run.settings, ask_server=False)
+    shared = shares_prefix(run.settings, ask_server=False, caches=_caching_pays(run, inputs.prompt, quiet=True))
     digest.update(f"{llm.provider}\n{llm.model}\n{templates_hash(shared=shared)}".encode())
     digest.update((voice_hash(load_voice(run.workspace.root)) or "").encode())  # voice.md's rules change the text
     return digest.hexdigest()[:16]

@@ -1,17 +1,19 @@
 """The shared-prefix layout (`slots.shares_prefix`): every call of a draft opens with the same message.
 
-A server that answers one call at a time and reuses the prompt prefix it shares with the previous call
-(llama.cpp's server) reads a prompt's shared start for free. So every call of a draft, the sort and each
-section's writing call, opens with one byte-identical system message: the instructions, the writer's voice
-samples, the essay and every note the draft may use, each with one id (`[f12]`) that means the same in every
-call. Only the last message differs: which ids to sort, or which ids a section is written from. The server
-reads the notes once; each later call costs it only its short request.
+A server that reuses the prompt prefix a call shares with one before (llama.cpp's server with one slot) or
+caches answered prefixes (OpenAI, billed at a discount) reads a prompt's shared start for free or cheaply. So
+every call of a draft, the sort and each section's writing call, opens with one byte-identical system message:
+the instructions, the writer's voice samples, the essay and the notes the draft may use, each with one id
+(`[f12]`) that means the same in every call. Only the last message differs: which ids to sort, or which ids a
+section is written from. Where the notes do not all fit one opening, it holds the first that fit and the rest
+travel, in full, with the calls that use them: the sort's, then a section's. The server reads most notes once
+and the rest twice, never all of them twice.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from pipeline.collect.notes import Fragment
@@ -19,38 +21,91 @@ from pipeline.collect.prompt import Prompt, Section
 from pipeline.core.text import estimate_tokens
 from pipeline.messages.instructions import render_message
 
-REQUEST_TOKENS = 400  # the most a call's own request takes beside its notes' ids: its wording, the author's direction
+REQUEST_TOKENS = 400  # the most a call's own request takes beside its notes: its wording, the author's direction
 _WINDOW_SHARE = 0.85  # our token estimate is rough: leave the model's window this margin, as the sort's batches do
+_NOTE_TOKENS = 12  # what a note carried in a request adds beside its text: its id, its title line, its answer
 
 
 @dataclass(frozen=True)
 class SharedNotes:
-    keys: Mapping[str, Fragment]  # "f1" -> fragment, in the order the shared message shows them
+    keys: Mapping[str, Fragment]  # "f1" -> fragment: every note of the draft, in the order the calls show them
     ids: Mapping[str, str]  # fragment id -> its key
     first: dict[str, str]  # the message every call of the draft opens with
     sections: int  # how many sections the essay has
+    held: int = 0  # the opening holds keys f1 to f{held}; the rest travel with the calls that use them
+    spare: int = 0  # tokens a call may spend beside the opening and its request: on the notes it carries, its answer
 
     def number(self, fragment_id: str) -> int | None:
-        """The number of a fragment's key (12 for `f12`), or None when the shared message does not hold it."""
+        """The number of a fragment's key (12 for `f12`), or None when the draft's notes do not hold it."""
         key = self.ids.get(fragment_id)
         return int(key[1:]) if key else None
 
     def shows(self, fragment: Fragment) -> bool:
-        """Whether the shared message holds this fragment as it is (the author may have edited it in the plan)."""
+        """Whether the draft's notes hold this fragment as it is (the author may have edited it in the plan)."""
         key = self.ids.get(fragment.id)
         return key is not None and _words(self.keys[key].text) == _words(fragment.text)
 
+    def carried(self, fragments: Sequence[Fragment]) -> list[Fragment]:
+        """Those of `fragments` the opening does not hold: a call that uses them carries them itself."""
+        return [f for f in fragments if (self.number(f.id) or 0) > self.held]
+
+    def fits(self, fragments: Sequence[Fragment], answer: int) -> bool:
+        """Whether a call over `fragments` and its `answer` fit the window beside the opening, carrying the
+        notes the opening lacks."""
+        return sum(note_tokens(f) for f in self.carried(fragments)) + answer <= self.spare
+
+
+def note_tokens(fragment: Fragment) -> int:
+    """What a note costs a call that carries it in its request."""
+    return estimate_tokens(fragment.text) + _NOTE_TOKENS
+
 
 def shared_notes(
-    prompt: Prompt, fragments: Sequence[Fragment], samples: Sequence[str], window: int, answer: int
+    prompt: Prompt,
+    fragments: Sequence[Fragment],
+    samples: Sequence[str],
+    window: int,
+    answer: Callable[[int], int],
 ) -> SharedNotes | None:
-    """The shared message over `fragments` (the draft's notes, as its plan shows them), or None when it does not
-    fit `window` with room for a request and an `answer` of that many tokens: then each call carries its own."""
+    """The shared opening over `fragments` (the draft's notes, as its plan shows them): as many of them, in order,
+    as fit `window` with room for a request and the `answer` a call over that many notes takes (the sort's
+    answer grows with them, a section's does not). The rest travel with the calls that use them, so no vault
+    size makes the draft read every note twice. None when not even the instructions fit."""
     unique = list({f.id: f for f in fragments}.values())
-    if sum(len(f.text) for f in unique) // 4 > window:  # a large vault: no need to render it to know
-        return None
     keys = {f"f{n}": f for n, f in enumerate(unique, start=1)}
-    first = render_message(
+    budget = int(window * _WINDOW_SHARE) - REQUEST_TOKENS
+    # The writer's own draft is among the notes, marked as theirs: its paragraphs are not shown twice.
+    own = " ".join(f"{f.context} {f.text}" for f in unique if f.by_author)
+    samples = [s for s in samples if not _holds(own, s)]
+
+    def opening(count: int) -> tuple[int, dict[str, str]]:
+        """The opening over the first `count` notes, and the tokens a call has beside it and its request."""
+        first = _opening(prompt, dict(list(keys.items())[:count]), samples)
+        return budget - estimate_tokens(first["content"]), first
+
+    costs = [note_tokens(f) for f in unique]
+    sections = max(1, len(prompt.sections))
+
+    def fits(count: int) -> bool:
+        # Room is kept for the notes a section carries: twice its even share of the rest, at most half the window.
+        # One note more than fits so takes the room of about one note from the opening, not half of it.
+        carrying = min(2 * sum(costs[count:]) // sections, budget // 2)
+        return opening(count)[0] >= answer(count) + carrying
+
+    if not fits(0):
+        return None
+    low, high = 0, len(keys)  # the most notes whose opening fits: the room beside it shrinks as it grows
+    if fits(high):  # most drafts: every note fits, and one rendering says so
+        low = high
+    while low < high:
+        middle = (low + high + 1) // 2
+        low, high = (middle, high) if fits(middle) else (low, middle - 1)
+    spare, first = opening(low)
+    return SharedNotes(keys, {f.id: k for k, f in keys.items()}, first, len(prompt.sections), low, spare)
+
+
+def _opening(prompt: Prompt, keys: Mapping[str, Fragment], samples: Sequence[str]) -> dict[str, str]:
+    return render_message(
         "system",
         "shared.system",
         has_samples=bool(samples),
@@ -63,16 +118,39 @@ def shared_notes(
         ],
         notes=group_by_note(keys),
     )
-    request = REQUEST_TOKENS + 3 * len(keys)  # at most every id once, in the sort's request
-    if estimate_tokens(first["content"]) + request + answer > window * _WINDOW_SHARE:
-        return None
-    return SharedNotes(keys, {f.id: k for k, f in keys.items()}, first, len(prompt.sections))
+
+
+def sort_batches(
+    shared: SharedNotes, fragments: Sequence[Fragment], answer: Callable[[int], int]
+) -> list[list[Fragment]]:
+    """The sort's calls over `fragments` (each in the draft's notes): the opening's notes by id, then as many of
+    the rest, in full, as each call has room for beside the opening and the `answer` over its notes."""
+    batches: list[list[Fragment]] = []
+    current: list[Fragment] = []
+    used = 0
+    for fragment in sorted(fragments, key=lambda f: shared.number(f.id) or 0):
+        cost = note_tokens(fragment) if (shared.number(fragment.id) or 0) > shared.held else 0
+        if current and used + cost + answer(len(current) + 1) > shared.spare:
+            batches.append(current)
+            current, used = [], 0
+        current.append(fragment)
+        used += cost
+    return [*batches, current] if current else batches
 
 
 def sort_messages(shared: SharedNotes, fragments: Sequence[Fragment]) -> list[dict[str, str]]:
-    """The sorting call: the shared message, then which of its notes to sort (each must be in it)."""
+    """The sorting call: the shared message, the notes it lacks, then which notes to sort."""
     numbers = [int(shared.ids[f.id][1:]) for f in fragments]
-    return [shared.first, render_message("user", "shared.sort", ids=id_ranges(numbers))]
+    carried = _keyed(shared, shared.carried(fragments))
+    user = render_message(
+        "user", "shared.sort", ids=id_ranges(numbers), has_notes=bool(carried), notes=group_by_note(carried)
+    )
+    return [shared.first, user]
+
+
+def _keyed(shared: SharedNotes, fragments: Sequence[Fragment]) -> dict[str, Fragment]:
+    """Fragments under their keys, in key order."""
+    return {shared.ids[f.id]: f for f in sorted(fragments, key=lambda f: shared.number(f.id) or 0)}
 
 
 def id_ranges(numbers: Sequence[int]) -> str:
@@ -98,12 +176,15 @@ def write_messages(
     others: Sequence[Mapping[str, object]] = (),
 ) -> tuple[list[dict[str, str]], dict[str, Fragment]]:
     """A section's writing call, and the keys it may cite: the shared notes it is written from, named by id
-    (every one must be in the shared message: see `SharedNotes.shows`); `others` says what the other sections'
-    notes tell (`retell.other_sections`)."""
+    (every one must be in the draft's notes: see `SharedNotes.shows`), carrying in full those the opening lacks;
+    `others` says what the other sections' notes tell (`retell.other_sections`)."""
     keys = {shared.ids[f.id]: f for f in fragments}
+    carried = _keyed(shared, shared.carried(fragments))
     user = render_message(
         "user",
         "shared.write",
+        has_notes=bool(carried),
+        notes=group_by_note(carried),
         number=number,  # its questions are in the shared message, under this number
         section_title=section.title,
         ids=", ".join(keys),
@@ -119,9 +200,11 @@ def write_messages(
 
 
 def _by_ids(shared: SharedNotes, other: Mapping[str, object]) -> dict[str, object]:
-    """Another section's line, naming its notes by their ids in the shared message: every call holds them."""
-    numbers = sorted(n for i in other.get("ids", ()) if (n := shared.number(i)) is not None)  # type: ignore[union-attr]
-    covers = f"notes {id_ranges(numbers)}" if numbers else other["covers"]
+    """Another section's line, naming its notes by their ids where the opening holds them all (every call reads
+    them there); else in words, as the other layout does."""
+    numbers = sorted(shared.number(i) or 0 for i in other.get("ids", ()))  # type: ignore[union-attr]
+    held = bool(numbers) and all(0 < n <= shared.held for n in numbers)
+    covers = f"notes {id_ranges(numbers)}" if held else other["covers"]
     return {"number": other["number"], "title": other["title"], "covers": covers}
 
 
@@ -140,6 +223,12 @@ def group_by_note(keys: Mapping[str, Fragment]) -> list[dict[str, object]]:
         context = label
         groups[-1]["fragments"].append(entry)  # type: ignore[union-attr]
     return groups
+
+
+def _holds(text: str, sample: str) -> bool:
+    """Whether every line of `sample` is in `text`, spacing apart."""
+    lines = [_words(line) for line in sample.splitlines() if line.strip()]
+    return bool(lines) and all(line in _words(text) for line in lines)
 
 
 def _words(text: str) -> str:

@@ -192,18 +192,19 @@ class Store:
         )
         return [(*row[:8], bool(row[8])) for row in reversed(rows)]
 
-    def totals(self, essay: str | None = None) -> list[tuple[str, str, int, int, int, int, bool]]:
+    def totals(self, essay: str | None = None) -> list[tuple[str, str, int, int, int, int, int, bool]]:
         """Per provider, model and way of sending (direct, or the Batch API): calls sent, cache hits, and the
-        tokens of the calls sent."""
+        tokens of the calls sent: in, of them read from the server's prompt cache, and out."""
         where, args = ("where essay = ?", (essay,)) if essay else ("", ())
         rows = self._rows(
             "select provider, model, sum(1 - cache_hit), sum(cache_hit), "
             "sum(case when cache_hit then 0 else prompt_tokens end), "
+            "sum(case when cache_hit then 0 else cached_tokens end), "
             f"sum(case when cache_hit then 0 else completion_tokens end), batch from calls {where} "
             "group by provider, model, batch order by provider, model, batch",
             args,
         )
-        return [(*row[:6], bool(row[6])) for row in rows]
+        return [(*row[:7], bool(row[7])) for row in rows]
 
     @property
     def connection(self) -> sqlite3.Connection:
@@ -235,7 +236,8 @@ class Store:
 
 
 class _Modes(MutableMapping[str, str]):
-    """The structured-output mode each endpoint and model accepts, kept across runs."""
+    """The structured-output mode each endpoint and model accepts, and whether an endpoint was seen to report
+    prompt tokens read from its cache, kept across runs."""
 
     def __init__(self, store: Store) -> None:
         self._store = store

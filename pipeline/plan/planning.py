@@ -97,7 +97,8 @@ class PlanRequest:
     fragments: tuple[Fragment, ...]
     left_out: tuple[tuple[str, int], ...] = ()
     send_all: bool = False  # even fragments the shortlist rules out
-    shared: SharedNotes | None = None  # `slots.shares_prefix`: the message every call of the draft opens with
+    # `slots.shares_prefix`: makes the message every call of the draft opens with, over the notes the sort sends
+    shared: Callable[[Sequence[Fragment]], SharedNotes | None] | None = None
 
 
 def make_plan(

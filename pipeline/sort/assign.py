@@ -23,7 +23,7 @@ from pipeline.collect.prompt import Prompt
 from pipeline.core.errors import ContextTooLong, Deferred
 from pipeline.core.text import estimate_tokens, strip_think
 from pipeline.messages.instructions import render
-from pipeline.messages.shared import SharedNotes, sort_messages
+from pipeline.messages.shared import SharedNotes, sort_batches, sort_messages
 from pipeline.models.llm import ChatModel
 
 _TOKENS_PER_ANSWER_ID = 4  # ` 12,` is two tokens; one a line, indented, up to four
@@ -57,10 +57,11 @@ def assign_fragments(
     """`choices` narrows each fragment's answer to its shortlisted sections (and 0): the answer stays
     small and a section the embeddings ruled out cannot be chosen by mistake. Up to `concurrency`
     batches are asked at once: they are independent, and a hosted endpoint serves them side by side.
-    With `shared` (see `slots.shares_prefix`), the fragments are asked by their ids in its message, in one call."""
+    With `shared` (see `slots.shares_prefix`), the fragments are asked by their ids in its opening, and those it
+    lacks in full, in as few calls as the window holds."""
     chosen: dict[str, int] = {}
     if shared is not None and all(shared.number(f.id) for f in fragments):
-        batches = [list(fragments)]  # the shared message fits the window by its making
+        batches = sort_batches(shared, fragments, lambda count: answer_tokens(count, len(prompt.sections)))
     else:
         shared = None
         batches = plan_batches(prompt, fragments, llm.context_window)
@@ -76,12 +77,13 @@ def assign_fragments(
 
     deferred: list[Deferred] = []
     numbered = list(enumerate(batches, start=1))
-    if concurrency <= 1 or len(batches) <= 1:  # in the caller's thread: an interrupt stops it at once
-        for item in numbered:
-            chosen.update(ask(item))
-    else:
-        with ThreadPoolExecutor(max_workers=min(concurrency, len(batches))) as pool:
-            for answer in pool.map(ask, numbered):
+    # The shared opening's first call goes alone: a server that caches answered prefixes serves it to the rest.
+    first = len(numbered) if concurrency <= 1 or len(batches) <= 1 else int(shared is not None)
+    for item in numbered[:first]:  # in the caller's thread: an interrupt stops it at once
+        chosen.update(ask(item))
+    if numbered[first:]:
+        with ThreadPoolExecutor(max_workers=min(concurrency, len(batches) - first)) as pool:
+            for answer in pool.map(ask, numbered[first:]):
                 chosen.update(answer)
     if deferred:
         raise deferred[0]

@@ -50,10 +50,11 @@ def sort_fragments(
     send_all: bool = False,
     on_progress: Callable[[str], None] | None = None,
     memory: VectorMemory | None = None,
-    shared: SharedNotes | None = None,
+    shared: Callable[[Sequence[Fragment]], SharedNotes | None] | None = None,
 ) -> Sorted:
     """Sort with the embeddings alone (no `llm`, or one too small to sort), or let `llm` decide: every fragment
-    of a small vault, what 10 calls hold of a large one's shortlist."""
+    of a small vault, what 10 calls hold of a large one's shortlist. `shared` makes the opening every call of
+    the draft shares (`slots.shares_prefix`) over the fragments the model is asked about."""
     if not fragments:
         return Sorted(Plan({s.slug: () for s in prompt.sections}, ()))
     say = on_progress or (lambda message: None)
@@ -96,8 +97,9 @@ def sort_fragments(
     def asking(number: int, total: int) -> None:
         say(f"asking {llm.model} about {len(sent)} {which}fragments{f' ({number} of {total})' if total > 1 else ''}…")
 
+    opening = shared(sent) if shared is not None else None
     decided = assign_fragments(
-        prompt, sent, llm, on_batch=asking, choices=choices, concurrency=concurrency, shared=shared
+        prompt, sent, llm, on_batch=asking, choices=choices, concurrency=concurrency, shared=opening
     )
     considered = {p.id for p in placements} if small or send_all else set(choices)
     chosen = {p.id: p.section for p in placements if p.id in considered}  # the model's answer overrides below

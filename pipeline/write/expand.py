@@ -84,11 +84,29 @@ def expand_sections(
             writing.on_section(result)
         return result
 
+    def opens_shared(section: Section) -> bool:
+        chosen = material.get(section.slug, ())
+        _guidance, words = directions.get(section.slug, ("", None))
+        return _opens_shared(writing.shared, chosen, answer_budget(words or target_words(chosen)))
+
+    # A section that sends its own notes goes after those that open with the shared notes: on a server that
+    # reuses only the previous call's prefix, one in between would make the next read the opening again.
+    first = [s for s in prompt.sections if writing.shared is None or opens_shared(s)]
+    later = [s for s in prompt.sections if s not in first]
     with ThreadPoolExecutor(max_workers=max(1, writing.concurrency)) as pool:
-        futures = [pool.submit(write, section) for section in prompt.sections]
-        wait(futures)  # every section asks before one's error stops the draft: deferred calls go in one batch
-        sections = tuple(future.result() for future in futures)
+        futures = {section.slug: pool.submit(write, section) for section in first}
+        if later:
+            wait(futures.values())
+            futures |= {section.slug: pool.submit(write, section) for section in later}
+        wait(futures.values())  # every section asks before one's error stops the draft: deferred calls go together
+        sections = tuple(futures[section.slug].result() for section in prompt.sections)
     return Draft(prompt, sections)
+
+
+def _opens_shared(shared: SharedNotes | None, fragments: Sequence[Fragment], max_tokens: int) -> bool:
+    """Whether a section's call opens with the shared notes: they show every fragment as the plan gives it
+    (the author may have edited one), and the call has room for those the opening lacks."""
+    return shared is not None and all(shared.shows(f) for f in fragments) and shared.fits(fragments, max_tokens)
 
 
 def expand_section(
@@ -107,8 +125,10 @@ def expand_section(
     guidance, words = direction
     words = min(words or target_words(fragments), most_words(llm.context_window))
     max_tokens = answer_budget(words)
-    # A text the shared message lacks (not one the plan gives back as the sort saw it): the section sends its own.
-    if writing.shared is not None and all(writing.shared.shows(f) for f in fragments):
+    # A text the shared notes lack (not one the plan gives back as the sort saw it), or more of the notes the
+    # opening lacks than one call holds beside it: the section sends its own.
+    shared = writing.shared
+    if shared is not None and _opens_shared(shared, fragments, max_tokens):
         try:
             number = prompt.sections.index(section) + 1
             asked = (guidance, words, others)

@@ -13,6 +13,8 @@ included: each attempt gets only the time that is left.
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 import json
 import threading
 import time
@@ -21,6 +23,7 @@ from typing import Any
 
 import openai
 from openai import OpenAI
+from openai.resources.chat.completions import Completions
 from tenacity import RetryCallState, retry, retry_if_exception, stop_after_attempt
 from tenacity.wait import wait_exponential_jitter
 
@@ -33,6 +36,10 @@ NO_KEY = "not-needed"  # local servers (llama.cpp, Ollama, vLLM) take any key; t
 _process_modes: dict[str, str] = {}  # without a workspace, what an endpoint accepts is learned per process
 _learned_lock = threading.Lock()
 _backoff = wait_exponential_jitter(initial=1, max=30)
+_SEEN_CACHING = "prompt cache"  # remembered per endpoint beside its modes: it reported cached prompt tokens
+_CACHE_KEY_FROM = 4096  # characters: OpenAI caches prefixes of 1,024 tokens and more; a shorter one needs no key
+# The installed SDK takes `prompt_cache_key` (openai 1.97 and later); only OpenAI's own API is sent it.
+_TAKES_CACHE_KEY = "prompt_cache_key" in inspect.signature(Completions.create).parameters
 # The clock and the pause between attempts; tests replace both, so retries need not really wait.
 clock: Callable[[], float] = time.monotonic
 sleep: Callable[[float], None] = time.sleep
@@ -100,6 +107,13 @@ class OpenAIChat:
         self._modes = _process_modes if modes is None else modes
         self.client = OpenAI(base_url=base_url, api_key=api_key, timeout=timeout, max_retries=0)
         self.endpoint = str(self.client.base_url).rstrip("/")
+        self._openai = self.client.base_url.host == "api.openai.com"
+
+    @property
+    def caches_prefixes(self) -> bool:
+        """Whether the server reads a prompt's start from its cache when an answered prompt began the same way:
+        OpenAI's API does, and any endpoint that was seen to report `cached_tokens`."""
+        return self._openai or self._modes.get(f"{self.endpoint} {_SEEN_CACHING}") == "yes"
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -134,12 +148,17 @@ class OpenAIChat:
         raise LLMError(f"{self.endpoint} rejected every form of structured output") from None
 
     def _request(self, messages: Messages, max_tokens: int, temperature: float) -> dict[str, Any]:
-        return {
+        request: dict[str, Any] = {
             "model": self.model,
             "messages": [dict(m) for m in messages],
             "max_tokens": max_tokens,
             "temperature": temperature,
         }
+        opening = str(messages[0].get("content") or "") if messages else ""
+        if self._openai and _TAKES_CACHE_KEY and len(opening) >= _CACHE_KEY_FROM:
+            # The same key for every call that opens alike keeps them on one cache; a digest names no note.
+            request["prompt_cache_key"] = "essay-" + hashlib.sha256(opening.encode()).hexdigest()[:24]
+        return request
 
     def batch_body(
         self, messages: Messages, *, schema: dict[str, Any] | None = None, max_tokens: int = 512,
@@ -188,11 +207,16 @@ class OpenAIChat:
         if choice is None or choice.message is None:
             raise _Garbled("its answer holds no chat message")
         usage = response.usage
+        cached = _cached_tokens(usage)
+        seen = f"{self.endpoint} {_SEEN_CACHING}"
+        if cached and self._modes.get(seen) != "yes":
+            with _learned_lock:
+                self._modes[seen] = "yes"
         return Completion(
             text=choice.message.content or "",
             prompt_tokens=usage.prompt_tokens if usage else 0,
             completion_tokens=usage.completion_tokens if usage else 0,
-            cached_tokens=_cached_tokens(usage),
+            cached_tokens=cached,
             finish_reason=choice.finish_reason,
         )
 

@@ -32,14 +32,18 @@ def reported_slots(base_url: str) -> int | None:
     return slots if isinstance(slots, int) and not isinstance(slots, bool) and slots > 0 else None
 
 
-def shares_prefix(settings: Settings, *, ask_server: bool = True) -> bool:
+def shares_prefix(settings: Settings, *, ask_server: bool = True, caches: bool = False) -> bool:
     """Whether every call of a draft opens with the same message holding its notes (pipeline/messages/shared.py).
-    `slots = 1` says so, and more slots say not. Unset, it is so for a server on this machine that does not
-    report more than one slot (llama.cpp's server reports them): its prompt tokens cost nothing, and
-    llama.cpp's server with one slot, Ollama and vLLM reuse the prefix a call shares with one before, so the
-    notes are read once. Where several slots each keep their own cache, each would read them again. A hosted API
-    bills every token it is sent (and so would a proxy to one on this machine: its user sets `slots`).
+    A server that `caches` prompt prefixes across calls (OpenAI's API, or one seen to report cached tokens) bills
+    or reads that message once, and later calls at a discount: so. Else `slots = 1` says so, and more slots say
+    not. Unset, it is so for a server on this machine that does not report more than one slot (llama.cpp's
+    server reports them): its prompt tokens cost nothing, and llama.cpp's server with one slot, Ollama and vLLM
+    reuse the prefix a call shares with one before, so the notes are read once. Where several slots each keep
+    their own cache, each would read them again. A hosted API that does not cache bills every token it is sent
+    (and so would a proxy to one on this machine: its user sets `slots`).
     Without `ask_server` (a dry run, which sends nothing at all) a server on this machine counts as one slot."""
+    if caches:
+        return True
     if settings.slots is not None:
         return settings.slots == 1
     if settings.provider == "ollama":  # reuses a prefix; a cloud model is a hosted service, billed per token
