@@ -92,7 +92,7 @@ def run() -> list[tuple[str, str]]:
         "embeddings, MPNet + MiniLM voting": (_ranked(lambda n: [mpnet, minilm]), False),
         "embeddings, EmbeddingGemma": (_ranked(lambda n: gemma), False),
         "embeddings, EmbeddingGemma + MPNet voting": (_ranked(lambda n: [gemma, mpnet]), False),
-        "shipped default (offline)": (_ranked(lambda n: _embedders(n, contextual=True)), False),
+        "shipped default (offline)": (_ranked(lambda n: _embedders(n)), False),
         "shortlist recall, WordLlama (right section among candidates)": (_shortlisted(lambda n: wordllama), True),
         "shortlist recall, MiniLM (right section among candidates)": (_shortlisted(lambda n: minilm), True),
     }

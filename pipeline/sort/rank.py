@@ -45,6 +45,7 @@ class SortFragment:
     context: str = ""
     note_title: str = ""
     by_author: bool = False  # the author's own draft paragraph written under the prompt
+    label: int | None = None  # the section the author put it in (1..N, 0 = none): it stays there and teaches
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,8 @@ class RankOptions:
     neighbours: int = 0  # smooth relevance over this many nearest fragments; 0 turns it off
     background: float = 0.0  # weight of everyday off-topic lines in the relevance cut, as a share of the pool
     subject_share: float = 0.0  # a name one section has and this share of relevant fragments too: masked; 0 = off
+    label_weight: float = 1.0  # how much each labeled fragment counts in its section's centroid, against one other
+    example_weight: float = 0.0  # weight of the nearest labeled examples' vote next to the section scores; 0 = off
 
 
 def rank(
@@ -105,11 +108,28 @@ def rank(
             ],
             axis=0,
         )
-    best = scores.argmax(axis=1) + 1
+    labels = np.array([-1 if f.label is None else f.label for f in fragments])
+    if opts.example_weight > 0 and (labels > 0).any():
+        votes = [example_votes(v, labels, scores.shape[1]) for v in vectors]
+        scores = scores + opts.example_weight * np.mean(votes, axis=0)
+    best = np.where(labels >= 0, labels, np.where(keep, scores.argmax(axis=1) + 1, 0))
     return [
-        Placement(f.id, tuple(float(s) for s in scores[i]), int(best[i]) if keep[i] else 0, float(relevance[i]))
+        Placement(f.id, tuple(float(s) for s in scores[i]), int(best[i]), float(relevance[i]))
         for i, f in enumerate(fragments)
     ]
+
+
+def example_votes(vectors: np.ndarray, labels: np.ndarray, sections: int) -> np.ndarray:
+    """Each fragment's closeness to the author's labeled examples of each section (its best cosine to one of
+    them), standardised per section over the pool; 0 for a section with no example, so no section gains by
+    having none."""
+    votes = np.zeros((len(vectors), sections))
+    for s in range(sections):
+        examples = np.flatnonzero(labels == s + 1)
+        if examples.size:
+            closeness = (vectors @ vectors[examples].T).max(axis=1)
+            votes[:, s] = (closeness - closeness.mean()) / (closeness.std() + 1e-6)
+    return votes
 
 
 def _rank_one(
@@ -289,15 +309,21 @@ def _self_train(
     ordered = np.sort(scores, axis=1)
     margin = ordered[:, -1] - ordered[:, -2] if scores.shape[1] > 1 else ordered[:, -1]
     authored = np.array([f.by_author for f in fragments])
+    # The author's labeled fragments join the section they put them in, weighing `label_weight` each.
+    labels = np.array([-2 if f.label is None else f.label - 1 for f in fragments])  # -1: "fits no section"
+    free = labels == -2
     centroids = []
     for s in range(scores.shape[1]):
-        members = np.flatnonzero(keep & (best == s))
-        if members.size == 0:
+        members = np.flatnonzero(keep & (best == s) & free)
+        labeled = np.flatnonzero(labels == s)
+        if members.size == 0 and labeled.size == 0:
             centroids.append(np.zeros(vectors.shape[1], dtype=np.float32))
             continue
         take = max(1, round(members.size * opts.confident_share))
-        chosen = set(members[np.argsort(-margin[members])][:take]) | set(np.flatnonzero(authored & (best == s)))
-        centroids.append(_normalise(vectors[sorted(chosen)].mean(axis=0, keepdims=True))[0])
+        chosen = set(members[np.argsort(-margin[members])][:take]) | set(np.flatnonzero(authored & (best == s) & free))
+        weights = np.array([1.0] * len(chosen) + [opts.label_weight] * labeled.size)
+        rows = vectors[[*sorted(chosen), *labeled]]
+        centroids.append(_normalise((weights[:, None] * rows).sum(axis=0, keepdims=True))[0])
     second = vectors @ np.stack(centroids).T
     second = (second - second.mean(axis=0)) / (second.std(axis=0) + 1e-6)
     return (1 - opts.self_train) * scores + opts.self_train * second
