@@ -15,7 +15,7 @@ tests/test_layout.py checks that, and that this map lists the tree's modules:
     write/      _proper_nouns, expand, finish, grounding, quantities, sources
     sort/       assign, background, doubt, lexical, rank, request, sort
     files/      draftfile, drafts, history, meta
-    plan/       planfile, planning
+    plan/       corrections, marks, planfile, planning
     drafting/   check, regen, runner
     batch/      batch, batch_api, defer_batch, defer_preview, deferred
     cli/        display, main, options, review

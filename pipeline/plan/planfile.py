@@ -30,6 +30,7 @@ import yaml
 from pipeline.collect.prompt import Section
 from pipeline.core.errors import EssayError
 from pipeline.files.draftfile import compose
+from pipeline.plan.marks import split_mark
 
 FORMAT = 1
 UNUSED_TITLE = "fits no section"
@@ -69,6 +70,7 @@ class PlanItem:
     note_path: str | None  # the fragment's note, with `.md`; None for the author's own draft
     by_author: bool = False  # the fragment comes from the author's own draft in the prompt
     private: bool = False  # from a private note: kept from an untrusted endpoint even once the note is gone
+    mark: str = ""  # a doubt or a correction's move (pipeline/plan/marks.py), shown before the text
 
     def __post_init__(self) -> None:
         # The file cannot hold outer whitespace or CR, so an item is kept in the form it reads back as.
@@ -106,6 +108,7 @@ class Plan:
     # Fragments the shortlist left out as unrelated to the prompt: counted in the plan and listed beside it, in
     # plan-unrelated.md (pipeline/plan/planning.py): on a 10,000-note vault they are tens of thousands.
     unrelated: frozenset[str] = frozenset()
+    notice: str = ""  # what this plan changed of the author's last one, said at its top
 
 
 def fragment_ids(text: str) -> frozenset[str]:
@@ -132,7 +135,8 @@ def plan_edited(text: str) -> bool:
 
 
 def render_plan(plan: Plan, essay_title: str) -> str:
-    parts = [f"\n# plan: {essay_title.strip().lower()}\n\n{INSTRUCTIONS}\n"]
+    notice = f"\n> {plan.notice}\n" if plan.notice else ""
+    parts = [f"\n# plan: {essay_title.strip().lower()}\n\n{INSTRUCTIONS}\n{notice}"]
     for section in plan.sections:
         direction = f"{section.direction}\n" if section.direction else ""
         parts.append(f"## {section.title.lower()}\n{direction}\n{''.join(map(render_item, section.items))}")
@@ -147,7 +151,10 @@ def render_plan(plan: Plan, essay_title: str) -> str:
 
 def render_item(item: PlanItem) -> str:
     """One list item: the text (continuation lines indented), its note's link and its id in a comment."""
-    text = f"[ ] {item.text}" if _BOX.match(item.text) else item.text  # the parser drops one checkbox
+    if item.mark and item.fragment_id:  # before any checkbox: the parser then leaves the checkbox in the text
+        text = f"{item.mark} {item.text}"
+    else:
+        text = f"[ ] {item.text}" if _BOX.match(item.text) else item.text  # the parser drops one checkbox
     lines = text.split("\n")
     if item.fragment_id is not None:
         source = f"([[{item.note_path.removesuffix('.md')}]])" if item.note_path else ""
@@ -272,7 +279,8 @@ def _item(raw: str) -> PlanItem:
     if not meta:
         return PlanItem(raw, None, None)
     path = None if meta["own"] or not meta["path"] else meta["path"].strip() + ".md"
-    return PlanItem(raw[: meta.start()], meta["id"], path, by_author=bool(meta["own"]), private=bool(meta["private"]))
+    mark, text = split_mark(raw[: meta.start()])
+    return PlanItem(text, meta["id"], path, bool(meta["own"]), bool(meta["private"]), mark)
 
 
 def _dedent(line: str, indent: int) -> str:

@@ -24,6 +24,7 @@ from pipeline.embeddings.embed import VectorMemory
 from pipeline.files.drafts import prompt_ref
 from pipeline.messages.shared import SharedNotes
 from pipeline.models.llm import ChatModel
+from pipeline.plan.corrections import doubt_marks, find_corrections, notice, read_record, rearranged, write_record
 from pipeline.plan.planfile import (
     Plan,
     PlanError,
@@ -50,6 +51,8 @@ class PlanResult:
     carried: int  # fragments whose place came from the earlier plan
     sorted_now: int  # fragments sorted by this run
     unrelated: int  # left out by the shortlist
+    moved: int = 0  # items the author's corrections moved to another section
+    corrections: int = 0  # items the author moved or edited since the plan before, learned from
 
 
 @dataclass(frozen=True)
@@ -110,31 +113,60 @@ def make_plan(
     # Left out as unrelated last time, and not placed since (an item the author moved into the plan is placed):
     # not sent again, unless `--all`.
     set_aside = frozenset() if send_all or not earlier else earlier.unrelated - placed.keys()
-    fresh = [f for f in fragments if f.id not in placed and f.id not in set_aside]
+    by_id = {f.id: f for f in fragments}
+    learned = find_corrections(earlier, read_record(folder), by_id, as_planned) if earlier else None
+    labels = learned.numbers(prompt) if learned and learned.new else None
+    # With new corrections every fragment is sorted again, the author's placements as examples; else only
+    # what the plan has never placed.
+    fresh = [f for f in fragments if (labels is not None or f.id not in placed) and f.id not in set_aside]
     result = sort_fragments(
-        prompt, fresh, llm, send_all=send_all, on_progress=on_progress, memory=memory, shared=request.shared
+        prompt,
+        fresh,
+        llm,
+        send_all=send_all,
+        on_progress=on_progress,
+        memory=memory,
+        shared=request.shared,
+        labels=labels,
     )
     unrelated = frozenset(f.id for f in fragments if f.id in set_aside) | frozenset(result.unrelated)
-    by_id = {f.id: f for f in fragments}
-    sections = []
-    for section in prompt.sections:
-        old = next((s for s in earlier.sections if s.slug == section.slug), None) if earlier else None
-        kept = [i for i in (old.items if old else ()) if i.fragment_id is None or i.fragment_id in by_id]
-        new = [_item(by_id[i]) for i in result.plan.sections[section.slug]]
-        sections.append(PlanSection(section.slug, section.title, old.direction if old else "", None, (*kept, *new)))
-    unused_old = [i for i in (earlier.unused if earlier else ()) if i.fragment_id in by_id]
-    unused = (*unused_old, *(_item(by_id[i]) for i in result.plan.unused if i not in unrelated))
+    unrelated -= placed.keys()  # an item of the plan stays in it, whether or not it was asked about again
+    marks = doubt_marks(result, prompt)
+    moved = 0
+    if earlier and learned and labels is not None:
+        items, unused, moved = rearranged(prompt, earlier, result, by_id, learned, _item)
+        sections = [
+            PlanSection(s.slug, s.title, _direction(earlier, s.slug), None, group)
+            for s, group in zip(prompt.sections, items, strict=True)
+        ]
+    else:
+        sections = []
+        for section in prompt.sections:
+            old = next((s for s in earlier.sections if s.slug == section.slug), None) if earlier else None
+            kept = [i for i in (old.items if old else ()) if i.fragment_id is None or i.fragment_id in by_id]
+            new = [
+                _item(by_id[i], marks.get(i, "")) for i in _doubtful_first(result.plan.sections[section.slug], marks)
+            ]
+            sections.append(PlanSection(section.slug, section.title, old.direction if old else "", None, (*kept, *new)))
+        unused_old = [i for i in (earlier.unused if earlier else ()) if i.fragment_id in by_id]
+        unused = (*unused_old, *(_item(by_id[i]) for i in result.plan.unused if i not in unrelated))
     why = list(left_out)
     if unrelated:
         reason = "unrelated to the prompt, never sent to the model: `essay plan --all` sends them"
         why.append((reason, len(unrelated)))
     header = prompt_ref(prompt.path, root), prompt_hash(prompt), _now()
-    plan = Plan(*header, tuple(sections), unused, tuple(why), unrelated)
+    said = notice(learned, moved) if learned and labels is not None else ""
+    plan = Plan(*header, tuple(sections), unused, tuple(why), unrelated, said)
     kept_as = _keep_edited(folder / PLAN_NAME)
     _write_unrelated(folder / UNRELATED_NAME, [f for f in fragments if f.id in unrelated], prompt.title)
     path = _write(folder / PLAN_NAME, render_plan(plan, prompt.title))
-    carried = sum(1 for f in fragments if f.id in placed)
-    return PlanResult(path, plan, kept_as, carried, len(fresh) - len(result.unrelated), len(unrelated))
+    write_record(folder, plan, learned.author if learned else frozenset())
+    if labels is not None:  # sorted again: only the author's placements carried, the rest sorted now
+        carried = len(learned.labels) if learned else 0
+    else:
+        carried = sum(1 for f in fragments if f.id in placed)
+    sorted_now = len(fresh) - len(result.unrelated) - (carried if labels is not None else 0)
+    return PlanResult(path, plan, kept_as, carried, sorted_now, len(unrelated), moved, learned.new if learned else 0)
 
 
 def follow_plan(
@@ -185,10 +217,20 @@ def as_planned(fragment: Fragment) -> Fragment:
     return replace(fragment, text=_item(fragment).text)
 
 
-def _item(fragment: Fragment) -> PlanItem:
+def _item(fragment: Fragment, mark: str = "") -> PlanItem:
     text = _LIST_MARKER.sub("", fragment.text, count=1)  # a bullet of a note is one item of the plan, not "- - x"
     path = None if fragment.by_author else fragment.note_path
-    return PlanItem(text, fragment.id, path, fragment.by_author, private=fragment.private)
+    return PlanItem(text, fragment.id, path, fragment.by_author, private=fragment.private, mark=mark)
+
+
+def _doubtful_first(ids: tuple[str, ...], marks: dict[str, str]) -> list[str]:
+    """A section's new items, the doubtful ones first (the author checks those before the rest), else in note
+    order."""
+    return sorted(ids, key=lambda i: i not in marks)
+
+
+def _direction(plan: Plan, slug: str) -> str:
+    return next((s.direction for s in plan.sections if s.slug == slug), "")
 
 
 def _point(item: PlanItem, prompt: Prompt) -> Fragment:

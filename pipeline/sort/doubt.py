@@ -17,8 +17,8 @@ from pipeline.sort.rank import Placement
 DOUBT_MARGIN = 0.35  # standardised score between the chosen section and the runner-up: see benchmarks/sort_bench.py
 
 
-def doubtful(placements: list[Placement], fixed: Collection[str] = (), margin: float = DOUBT_MARGIN) -> dict[str, int]:
-    """Placed items whose runner-up section scores within `margin` of theirs: id -> the runner-up's number."""
+def doubtful(placements: list[Placement], fixed: Collection[str] = ()) -> dict[str, int]:
+    """Placed items whose runner-up section scores within DOUBT_MARGIN of theirs: id -> the runner-up's number."""
     result = {}
     for p in placements:
         if p.section == 0 or p.id in fixed or len(p.scores) < 2:
@@ -27,7 +27,7 @@ def doubtful(placements: list[Placement], fixed: Collection[str] = (), margin: f
         mine = scores[p.section - 1]
         scores[p.section - 1] = -np.inf
         runner_up = int(scores.argmax())
-        if mine - scores[runner_up] < margin:
+        if mine - scores[runner_up] < DOUBT_MARGIN:
             result[p.id] = runner_up + 1
     return result
 

@@ -76,6 +76,7 @@ class RankOptions:
     subject_share: float = 0.0  # a name one section has and this share of relevant fragments too: masked; 0 = off
     label_weight: float = 1.0  # how much each labeled fragment counts in its section's centroid, against one other
     example_weight: float = 0.0  # weight of the nearest labeled examples' vote next to the section scores; 0 = off
+    example_near: float = 0.0  # a labeled example votes only where its cosine exceeds this (then by the excess)
 
 
 def rank(
@@ -110,7 +111,7 @@ def rank(
         )
     labels = np.array([-1 if f.label is None else f.label for f in fragments])
     if opts.example_weight > 0 and (labels > 0).any():
-        votes = [example_votes(v, labels, scores.shape[1]) for v in vectors]
+        votes = [example_votes(v, labels, scores.shape[1], opts.example_near) for v in vectors]
         scores = scores + opts.example_weight * np.mean(votes, axis=0)
     best = np.where(labels >= 0, labels, np.where(keep, scores.argmax(axis=1) + 1, 0))
     return [
@@ -119,7 +120,7 @@ def rank(
     ]
 
 
-def example_votes(vectors: np.ndarray, labels: np.ndarray, sections: int) -> np.ndarray:
+def example_votes(vectors: np.ndarray, labels: np.ndarray, sections: int, near: float = 0.0) -> np.ndarray:
     """Each fragment's closeness to the author's labeled examples of each section (its best cosine to one of
     them), standardised per section over the pool; 0 for a section with no example, so no section gains by
     having none."""
@@ -128,7 +129,10 @@ def example_votes(vectors: np.ndarray, labels: np.ndarray, sections: int) -> np.
         examples = np.flatnonzero(labels == s + 1)
         if examples.size:
             closeness = (vectors @ vectors[examples].T).max(axis=1)
-            votes[:, s] = (closeness - closeness.mean()) / (closeness.std() + 1e-6)
+            if near > 0:
+                votes[:, s] = np.maximum(closeness - near, 0.0)
+            else:
+                votes[:, s] = (closeness - closeness.mean()) / (closeness.std() + 1e-6)
     return votes
 
 
