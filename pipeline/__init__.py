@@ -13,7 +13,7 @@ tests/test_layout.py checks that, and that this map lists the tree's modules:
     collect/    fragments, notes, prompt
     messages/   instructions, shared
     write/      _proper_nouns, expand, finish, grounding, quantities, sources
-    sort/       assign, background, doubt, lexical, rank, request, sort
+    sort/       assign, background, doubt, examples, lexical, rank, request, sort
     files/      draftfile, drafts, history, meta
     plan/       corrections, marks, planfile, planning
     drafting/   check, regen, runner

@@ -41,12 +41,13 @@ def _sections(text: str) -> dict[str, list[str]]:
 
 def test_a_close_runner_up_is_named_and_a_clear_lead_is_not() -> None:
     placements = [
-        Placement("close", (1.0, 0.9, -1.0), 1, 1.0),
-        Placement("clear", (2.0, 0.0, 0.0), 1, 1.0),
-        Placement("unused", (0.1, 0.1, 0.1), 0, 0.0),
-        Placement("authors", (1.0, 1.0, 0.0), 2, 1.0),
+        Placement("close", (1.0, 0.9, -1.0), 1, 1.0, 0.3),
+        Placement("clear", (2.0, 0.0, 0.0), 1, 1.0, 0.3),
+        Placement("far below the cut", (0.1, 0.3, 0.1), 0, 0.0, -0.4),
+        Placement("just below the cut", (0.1, 0.3, 0.1), 0, 0.4, -0.01),  # its best section is the runner-up
+        Placement("authors", (1.0, 1.0, 0.0), 2, 1.0, 0.3),
     ]
-    assert doubtful(placements, fixed={"authors"}) == {"close": 2}
+    assert doubtful(placements, fixed={"authors"}) == {"close": 2, "just below the cut": 2}
 
 
 def test_doubtful_items_come_first_in_their_section_marked_and_never_reach_the_draft(

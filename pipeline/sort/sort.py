@@ -218,7 +218,9 @@ def _loaded(loaders: Sequence[Callable[[], Embedder]], on_progress: Callable[[st
 
 
 def _for_ranking(fragment: Fragment, label: int | None = None) -> SortFragment:
-    return SortFragment(fragment.id, fragment.text, fragment.context, fragment.title, fragment.by_author, label)
+    return SortFragment(
+        fragment.id, fragment.text, fragment.context, fragment.title, fragment.by_author, label, fragment.note_path
+    )
 
 
 def _plan(prompt: Prompt, fragments: Sequence[Fragment], chosen: dict[str, int]) -> Plan:
