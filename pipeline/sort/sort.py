@@ -1,7 +1,8 @@
 """Sort: which section of the prompt each fragment serves, or none.
 
-The best embedding model installed ranks every fragment against every section (its title, its questions and
-the essay's instruction). With the bundled 135M chat model, which cannot sort, the embeddings decide.
+An embedding model ranks every fragment against every section (its title, its questions and the essay's
+instruction): the best installed where its time allows, the static one beside a capable model reading a small
+vault whole. With the bundled 135M chat model, which cannot sort, the embeddings decide.
 With a capable model, the model decides, each fragment read whole and free to go to any section or none:
 every fragment of a small vault; on a large vault only a shortlist, so fragments clearly unrelated to the
 prompt never reach it and the prompt and the answer grow with the material relevant to the prompt, not with
@@ -66,9 +67,12 @@ def sort_fragments(
     labels = {i: n for i, n in (labels or {}).items() if 0 <= n <= len(prompt.sections)}
     say = on_progress or (lambda message: None)
     llm = llm if llm is not None and llm.can_sort else None
-    # The best embedding model installed ranks wherever its time allows (`_embedders`), whoever decides: its
-    # ranking is the offline plan, a large vault's shortlist for a model, and the doubt marks.
-    embedders = _embedders(len(fragments), memory=memory, on_progress=say)
+    # The best embedding model installed ranks wherever its time allows (`_embedders`): its ranking is the
+    # offline plan and a large vault's shortlist for a model. Where a capable model reads a small vault whole,
+    # the static model ranks in a second (for the doubt marks and a garbled answer) instead of a minute.
+    small = len(fragments) <= SHORTLIST_FROM
+    contextual = llm is None or not (small or send_all)
+    embedders = _embedders(len(fragments), contextual=contextual, memory=memory, on_progress=say)
     models = " and ".join(e.name.removesuffix(" (numpy)") for e in embedders)
     say(f"ranking {len(fragments)} fragments against the sections with {models}…")
     essay = Essay(prompt.title, prompt.instruction, tuple((s.title, s.questions) for s in prompt.sections))
@@ -81,7 +85,6 @@ def sort_fragments(
     if llm is None:
         chosen = {p.id: p.section for p in placements}
         return Sorted(_plan(prompt, fragments, chosen), (), doubtful(placements, labels.keys()))
-    small = len(fragments) <= SHORTLIST_FROM
     if send_all or small:
         pool = list(placements)  # the model decides every fragment of a small vault: none is ruled out unread
     else:
@@ -176,30 +179,33 @@ def _essay_words(prompt: Prompt) -> str:
 def _embedders(
     count: int,
     *,
+    contextual: bool = True,
     memory: VectorMemory | None = None,
     on_progress: Callable[[str], None] = lambda message: None,
 ) -> list[Embedder]:
-    """The models that rank `count` fragments, voting as equals: EmbeddingGemma alone up to GEMMA_UP_TO fragments;
-    if it is not fetched or will not load, the first two that load of MPNet (up to MPNET_UP_TO) and MiniLM
-    (~100 texts/s, up to MINILM_UP_TO). Over the five labeled sets EmbeddingGemma alone places 68% (64% on the
-    three labeled blind), EmbeddingGemma and MPNet voting 66% (61% blind) in twice the time, MPNet and MiniLM 59%.
-    Beyond that WordLlama ranks (static, ~10,000/s). A model that will not load is named to `on_progress` and
-    left out: it costs accuracy, never the sort. The contextual models' vectors are kept in `memory`: they are
-    slow enough to be worth it, the static model's are not."""
+    """The models that rank `count` fragments, voting as equals. With `contextual`: EmbeddingGemma alone up to
+    GEMMA_UP_TO fragments; if it is not fetched or will not load, the first two that load of MPNet (up to
+    MPNET_UP_TO) and MiniLM (~100 texts/s, up to MINILM_UP_TO). Over the five labeled sets EmbeddingGemma alone
+    places 68% (64% on the three labeled blind), EmbeddingGemma and MPNet voting 66% (61% blind) in twice the
+    time, MPNet and MiniLM 59%. Beyond that, or without `contextual`, WordLlama ranks (static, ~10,000/s). A
+    model that will not load is named to `on_progress` and left out: it costs accuracy, never the sort. The
+    contextual models' vectors are kept in `memory`: they are slow enough to be worth it, the static model's
+    are not."""
     chosen: list[Embedder] = []
-    if count <= MINILM_UP_TO:
-        on_progress("loading the sorting model…")
-    if count <= GEMMA_UP_TO:
-        chosen = _loaded([gemma_embedder], on_progress)
-    if not chosen:
-        if count <= MPNET_UP_TO:
-            on_progress("without EmbeddingGemma: loading MPNet and MiniLM (MPNet is unpacked once: 10 s)…")
-        # MPNet and MiniLM vote as equals; a third voter of lesser make lowered accuracy (sort_eval).
-        fallback = [(mpnet_embedder, MPNET_UP_TO), (minilm_embedder, MINILM_UP_TO)]
-        chosen = _loaded([load for load, most in fallback if count <= most], on_progress)
-    if chosen:
-        shown = [reporting(e, on_progress, every=32) for e in chosen]  # ~17 texts/s: a line every 2 s
-        return [remembering(e, memory) for e in shown] if memory is not None else shown
+    if contextual:
+        if count <= MINILM_UP_TO:
+            on_progress("loading the sorting model…")
+        if count <= GEMMA_UP_TO:
+            chosen = _loaded([gemma_embedder], on_progress)
+        if not chosen:
+            if count <= MPNET_UP_TO:
+                on_progress("without EmbeddingGemma: loading MPNet and MiniLM (MPNet is unpacked once: 10 s)…")
+            # MPNet and MiniLM vote as equals; a third voter of lesser make lowered accuracy (sort_eval).
+            fallback = [(mpnet_embedder, MPNET_UP_TO), (minilm_embedder, MINILM_UP_TO)]
+            chosen = _loaded([load for load, most in fallback if count <= most], on_progress)
+        if chosen:
+            shown = [reporting(e, on_progress, every=32) for e in chosen]  # ~17 texts/s: a line every 2 s
+            return [remembering(e, memory) for e in shown] if memory is not None else shown
     try:
         return [bundled_embedder()]
     except EmbedderMissing as exc:
