@@ -10,6 +10,7 @@ import pytest
 
 from pipeline.collect.notes import collect_notes
 from pipeline.collect.prompt import parse_prompt
+from pipeline.plan.marks import doubt_mark, moved_mark, split_mark
 from pipeline.plan.planning import PlanRequest, follow_plan, make_plan, read_plan
 from pipeline.sort.doubt import doubtful
 from pipeline.sort.rank import Placement
@@ -128,3 +129,12 @@ def test_the_cli_says_what_the_corrections_moved(workspace: Path) -> None:
     count += sum("moved by your corrections" in i.mark for i in moved.unused)
     expected = f"{count} other item{'' if count == 1 else 's'} moved" if count else "nothing else moved"
     assert f"sorted again with your 1 correction: {expected}\n" in done.stderr
+
+
+def test_a_mark_reads_back_off_the_text_even_when_its_section_title_has_parentheses() -> None:
+    for mark in (doubt_mark("Why (really) I started"), moved_mark("the plateaus")):
+        assert split_mark(f"{mark} first go at an open string (a d, badly)") == (
+            mark,
+            "first go at an open string (a d, badly)",
+        )
+    assert split_mark("(? i wonder) my own aside") == ("", "(? i wonder) my own aside")

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import re
 
-_MARK = re.compile(r"\A\((?:\? or: |moved by your corrections, was: )[^()\n]*\)[ \t]*")
+# A section title may hold parentheses of its own, one level deep: "why (really) i started".
+_MARK = re.compile(r"\A\((?:\? or: |moved by your corrections, was: )(?:[^()\n]|\([^()\n]*\))*\)[ \t]*")
 
 
 def doubt_mark(runner_up: str) -> str:
