@@ -4,10 +4,11 @@
     essay_plan: 1         prompt, prompt_hash, created, body_hash (the body as written, to tell later edits)
     ---
 
-    # plan: <essay title>  then a blockquote on how to edit it
+    # plan: <essay title>  then a blockquote on how to edit it, and one on what the author's corrections moved
     ## <section title>                                  one per prompt section, in prompt order
     about 250 words. open with the outage.              lines before the first item: the author's direction
     - fragment text ([[note/path]]) <!-- f:ID -->       a fragment; continuation lines indented by two spaces
+    - (? or: the plateaus) text ([[note]]) <!-- f:ID -->  a mark first: a doubt, or a move (pipeline/plan/marks.py)
     - a point the author added                          no marker: the section must cover it
     ## fits no section                                  items kept out of the draft
     ## left out                                         what was kept off the plan: read back as it is, never an error

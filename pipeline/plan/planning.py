@@ -3,7 +3,9 @@
 `make_plan` sorts (or reuses the author's placements) and writes the file; `follow_plan` reads it back
 as the author left it and turns it into each section's material. Planning again never loses edits:
 an edited plan is first kept byte for byte as plan-NNN.md, and its placements, points and directions
-are carried into the new plan; only fragments the plan has never seen are sorted.
+are carried into the new plan; only fragments the plan has never seen are sorted. Where the author moved
+items since the plan was written, those stay and every other item is sorted again with them as examples
+(pipeline/plan/corrections.py); new items are marked where the sort doubts, and listed first.
 """
 
 from __future__ import annotations
