@@ -1,16 +1,18 @@
 """Learning from the author's corrections: what they moved in plan.md teaches the sort of what they did not.
 
-Beside plan.md, `.plan-sort.json` records where the plan as written put each fragment, and which the author
-has placed themselves. Planning again, an item found elsewhere than the record says (moved, or copied in), or
-whose text the author edited, is the author's: it stays where they put it, in every later plan too, and
-becomes a labeled example, as do the author's own draft paragraphs wherever the plan places them. When there
-are new corrections, every other item is sorted again with those examples (`sort_fragments(labels=...)`);
-each that lands elsewhere is marked with where it was and listed first in its new section, and the plan says
-at its top how many moved. Without the record (a plan written before it existed) the plan carries over as it is.
+In the workspace's own state (`.essay/plans/`, one file per essay folder) a record says where the plan as
+written put each fragment, and which items the author has placed themselves. Planning again, an item found
+elsewhere than the record says (moved, or copied in), or whose text the author edited, is the author's: it
+stays where they put it, in every later plan too, and becomes a labeled example, as do the author's own draft
+paragraphs wherever the plan places them. When there are new corrections, every other item is sorted again with
+those examples (`sort_fragments(labels=...)`); each that lands elsewhere is marked with where it was and listed
+first in its new section, and the plan says at its top how many moved. Without the record (a plan written
+before it existed, or another workspace) the plan carries over as it is.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Callable, Mapping
@@ -19,11 +21,12 @@ from pathlib import Path
 
 from pipeline.collect.notes import Fragment
 from pipeline.collect.prompt import Prompt
+from pipeline.core.workspace import STATE_NAME
 from pipeline.plan.marks import doubt_mark, moved_mark
 from pipeline.plan.planfile import UNUSED_TITLE, Plan, PlanItem
 from pipeline.sort.sort import Sorted
 
-RECORD_NAME = ".plan-sort.json"  # a dot file: Obsidian does not list it
+RECORDS = "plans"  # under the workspace's .essay/: the tool's own state, never beside the author's files
 
 
 @dataclass(frozen=True)
@@ -43,20 +46,26 @@ class Corrections:
         return {i: number.get(slug, 0) for i, slug in self.labels.items()}
 
 
-def read_record(folder: Path) -> Record | None:
+def record_path(folder: Path, root: Path) -> Path:
+    """Where the record of the plan in `folder` (an essay's drafts folder) is kept."""
+    digest = hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:16]
+    return root / STATE_NAME / RECORDS / f"{digest}.json"
+
+
+def read_record(path: Path) -> Record | None:
     try:
-        data = json.loads((folder / RECORD_NAME).read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
         return Record(dict(data["placed"]), frozenset(data["author"]))
     except (OSError, ValueError, KeyError, TypeError):  # none, or damaged: the plan carries over as it is
         return None
 
 
-def write_record(folder: Path, plan: Plan, author: frozenset[str]) -> None:
+def write_record(path: Path, plan: Plan, author: frozenset[str]) -> None:
     placed = {i.fragment_id: s.slug for s in plan.sections for i in s.items if i.fragment_id}
     placed |= {i.fragment_id: "" for i in plan.unused if i.fragment_id}
-    path = folder / RECORD_NAME
     temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         temp.write_text(json.dumps({"placed": placed, "author": sorted(author & placed.keys())}), encoding="utf-8")
         os.replace(temp, path)
     except OSError:  # the record only teaches the next plan: without it, the next plan carries this one over

@@ -26,7 +26,15 @@ from pipeline.embeddings.embed import VectorMemory
 from pipeline.files.drafts import prompt_ref
 from pipeline.messages.shared import SharedNotes
 from pipeline.models.llm import ChatModel
-from pipeline.plan.corrections import doubt_marks, find_corrections, notice, read_record, rearranged, write_record
+from pipeline.plan.corrections import (
+    doubt_marks,
+    find_corrections,
+    notice,
+    read_record,
+    rearranged,
+    record_path,
+    write_record,
+)
 from pipeline.plan.planfile import (
     Plan,
     PlanError,
@@ -116,7 +124,7 @@ def make_plan(
     # not sent again, unless `--all`.
     set_aside = frozenset() if send_all or not earlier else earlier.unrelated - placed.keys()
     by_id = {f.id: f for f in fragments}
-    learned = find_corrections(earlier, read_record(folder), by_id, as_planned) if earlier else None
+    learned = find_corrections(earlier, read_record(record_path(folder, root)), by_id, as_planned) if earlier else None
     labels = learned.numbers(prompt) if learned and learned.new else None
     # With new corrections every fragment is sorted again, the author's placements as examples; else only
     # what the plan has never placed.
@@ -162,7 +170,7 @@ def make_plan(
     kept_as = _keep_edited(folder / PLAN_NAME)
     _write_unrelated(folder / UNRELATED_NAME, [f for f in fragments if f.id in unrelated], prompt.title)
     path = _write(folder / PLAN_NAME, render_plan(plan, prompt.title))
-    write_record(folder, plan, learned.author if learned else frozenset())
+    write_record(record_path(folder, root), plan, learned.author if learned else frozenset())
     if labels is not None:  # sorted again: only the author's placements carried, the rest sorted now
         carried = len(learned.labels) if learned else 0
     else:
