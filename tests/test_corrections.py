@@ -6,10 +6,12 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from pipeline.collect.notes import collect_notes
+from pipeline.collect.notes import Fragment, collect_notes
 from pipeline.collect.prompt import parse_prompt
+from pipeline.embeddings.embed import Embedder
 from pipeline.plan.marks import doubt_mark, moved_mark, split_mark
 from pipeline.plan.planning import PlanRequest, follow_plan, make_plan, read_plan
 from pipeline.sort.doubt import doubtful
@@ -98,7 +100,9 @@ def test_a_moved_item_stays_teaches_the_model_and_what_moved_because_of_it_is_ma
 
     _, _, again = _plan(workspace, llm)
 
-    (call,) = [c for c in llm.history if c.schema]
+    calls = [c for c in llm.history if c.schema]
+    print([len(c.schema["properties"]["0"]["items"]["enum"]) for c in calls], [c.user[-300:] for c in calls])
+    (call,) = calls
     assert "the writer placed these notes themselves" in call.user
     assert f"\n3: {moved_text}\n" in call.user  # the correction, as an example under its section's number
     assert len(re.findall(r"^\[\d+\] ", call.user, re.M)) == asked  # and not asked about again
@@ -138,3 +142,32 @@ def test_a_mark_reads_back_off_the_text_even_when_its_section_title_has_parenthe
             "first go at an open string (a d, badly)",
         )
     assert split_mark("(? i wonder) my own aside") == ("", "(? i wonder) my own aside")
+
+
+def test_on_a_large_vault_an_item_not_asked_about_again_keeps_its_place(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    flat = Embedder(lambda texts: np.ones((len(texts), 4), dtype=np.float32), "flat")  # ranks in note order
+    monkeypatch.setattr("pipeline.sort.sort.bundled_embedder", lambda: flat)
+    monkeypatch.setattr("pipeline.sort.sort.MOST_SORT_CALLS", 1)
+    prompt = parse_prompt(workspace / "prompts" / "garden.md")
+    chores = tuple(
+        Fragment(f"c{n}", f"chores/{n:04}.md", f"chores {n}", None, (), f"buy {n} batteries") for n in range(600)
+    )
+    folder = workspace / "drafts" / "garden"
+    make_plan(folder, PlanRequest(prompt, chores), FakeLLM(context_window=32_768), workspace)  # all in one call
+    first = read_plan(folder, prompt, workspace)
+    where = {i.fragment_id: s.slug for s in first.sections for i in s.items} | {i.fragment_id: "" for i in first.unused}
+    _move_first_item(folder / "plan.md", "start with the ground", "then the people")
+    llm = FakeLLM(context_window=4096)  # now one call holds a third of them: the shortlist picks which
+
+    make_plan(folder, PlanRequest(prompt, chores), llm, workspace)
+
+    again = read_plan(folder, prompt, workspace)
+    now = {i.fragment_id: s.slug for s in again.sections for i in s.items} | {i.fragment_id: "" for i in again.unused}
+    (call,) = [c for c in llm.history if c.schema]
+    asked = len(call.schema["properties"]["0"]["items"]["enum"])
+    assert len(where) == 600 and asked < 300  # the shortlist held fewer than the plan's items
+    assert set(where) <= set(now)  # none fell out of the plan
+    stayed = [i for i in where if now[i] == where[i]]
+    assert len(stayed) >= len(where) - 1 - asked  # only the moved item and those asked again may move

@@ -102,6 +102,8 @@ def rearranged(
     slugs = [s.slug for s in prompt.sections]
     titles = {s.slug: s.title for s in prompt.sections} | {"": UNUSED_TITLE}
     now = {i: slug for slug, ids in result.plan.sections.items() for i in ids} | {i: "" for i in result.plan.unused}
+    for i in result.unrelated:  # not asked about (a large vault's shortlist): not a verdict of "fits no section"
+        now.pop(i, None)
     old = [(s.slug, s.items) for s in earlier.sections if s.slug in slugs] + [("", earlier.unused)]
     was = {i.fragment_id: slug for slug, items in old for i in items if i.fragment_id in by_id}
     names = {n: titles[s] for n, s in enumerate(["", *slugs])}

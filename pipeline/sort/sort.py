@@ -30,6 +30,7 @@ from pipeline.sort.assign import Plan, assign_fragments, plan_batches, sorting_c
 from pipeline.sort.doubt import doubtful, model_doubts
 from pipeline.sort.lexical import fused, lexical_scores
 from pipeline.sort.rank import Essay, Placement, RankOptions, SortFragment, rank, shortlist
+from pipeline.sort.request import Example
 
 GEMMA_UP_TO = 1500  # fragments: ~17 texts/s on 2 cores, as MPNet and MiniLM together: about 2.5 min cold
 MPNET_UP_TO = 1500  # fragments: about a minute of embedding on 2 cores
@@ -85,6 +86,8 @@ def sort_fragments(
     if llm is None:
         chosen = {p.id: p.section for p in placements}
         return Sorted(_plan(prompt, fragments, chosen), (), doubtful(placements, labels.keys()))
+    examples = [(f, labels[f.id]) for f in fragments if f.id in labels]
+    unlabeled = [f for f in fragments if f.id not in labels]
     if send_all or small:
         pool = list(placements)  # the model decides every fragment of a small vault: none is ruled out unread
     else:
@@ -92,10 +95,9 @@ def sort_fragments(
         # cut is a guess at relevance among thousands, so nothing reaches a section unchecked. The shortlist
         # decides which fragments are asked about, never which sections they may go to.
         say("shortlisting by the essay's own words as well…")
-        pool = _in_shortlist(prompt, fragments, placements, llm.context_window)
+        pool = _in_shortlist(prompt, unlabeled, placements, llm.context_window, examples)
     asked = {p.id for p in pool} - labels.keys()
     sent = [f for f in fragments if f.id in asked]
-    examples = [(f, labels[f.id]) for f in fragments if f.id in labels]
     concurrency = SORT_CONCURRENCY if llm.sends_over_http else 1  # one local model answers one call at a time
 
     which = "shortlisted " if not (send_all or small) else ""
@@ -146,7 +148,11 @@ def to_be_asked(prompt: Prompt, fragments: Sequence[Fragment], context_window: i
 
 
 def _in_shortlist(
-    prompt: Prompt, fragments: Sequence[Fragment], placements: Sequence[Placement], context_window: int
+    prompt: Prompt,
+    fragments: Sequence[Fragment],
+    placements: Sequence[Placement],
+    context_window: int,
+    examples: Sequence[Example] = (),
 ) -> list[Placement]:
     """The placements worth weighing on a large vault, cut to what MOST_SORT_CALLS calls hold.
 
@@ -154,7 +160,9 @@ def _in_shortlist(
     rarest words (pipeline/sort/lexical.py). Their two rankings, fused, decide which fill the calls first. On a
     vault of 10,000 notes with 1% relevant, the embeddings' relative cut still keeps thousands: a whole other
     subject stands out from the errands as much as the essay's own. The model's calls, not that cut, bound
-    what is worth sending."""
+    what is worth sending. The author's examples (`examples`, not in `fragments`) go in every call."""
+    ids = {f.id for f in fragments}
+    placements = [p for p in placements if p.id in ids]  # in the fragments' order, as `rank` gave them
     words = lexical_scores(_essay_words(prompt), [f"{f.text} {f.context} {f.title}" for f in fragments])
     listed = {i for i, _ in shortlist(placements)}
     by_words = np.argsort(-words, kind="stable")[: len(listed)]
@@ -162,10 +170,13 @@ def _in_shortlist(
     both = fused(np.array([p.relevance for p in placements]), words)
     likelihood = {f.id: float(both[i]) for i, f in enumerate(fragments)}
     ordered = sorted((f for f in fragments if f.id in listed), key=lambda f: -likelihood[f.id])
-    count = sum(len(batch) for batch in plan_batches(prompt, ordered, context_window)[:MOST_SORT_CALLS])
+    count = sum(len(batch) for batch in plan_batches(prompt, ordered, context_window, examples)[:MOST_SORT_CALLS])
     while True:  # the calls go in note order, which packs a little differently: trim until they fit
         kept = {f.id for f in ordered[:count]}
-        if len(plan_batches(prompt, [f for f in fragments if f.id in kept], context_window)) <= MOST_SORT_CALLS:
+        if (
+            len(plan_batches(prompt, [f for f in fragments if f.id in kept], context_window, examples))
+            <= MOST_SORT_CALLS
+        ):
             return [p for p in placements if p.id in kept]
         count -= max(1, count // 100)
 
