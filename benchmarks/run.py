@@ -1,6 +1,7 @@
 """Run the benchmarks and print one table: `python benchmarks/run.py [NAME ...]`.
 
-Names: single-shot, single-shot-llama, local, large-vault, batch, sort, large-plan (all of them when none is given).
+Names: single-shot, single-shot-llama, local, large-vault, batch, sort, large-plan, voice (all of them when none is
+given).
 Never part of the tests.
 """
 
@@ -23,6 +24,7 @@ from benchmarks import (
     single_shot,
     single_shot_llama,
     sort_bench,
+    voice_eval,
 )
 
 BENCHMARKS: dict[str, Callable[[], list[tuple[str, str]]]] = {
@@ -33,6 +35,7 @@ BENCHMARKS: dict[str, Callable[[], list[tuple[str, str]]]] = {
     "batch": batch_concurrency.run,
     "sort": sort_bench.run,
     "large-plan": large_plan.run,
+    "voice": voice_eval.run,
 }
 
 

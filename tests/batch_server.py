@@ -55,6 +55,7 @@ class Knobs:
     batch_api: bool = True  # False: /files and /batches answer 404, like an endpoint without a Batch API
     cached_tokens: int = 0  # reported in usage.prompt_tokens_details of every answer
     seed: int = 0  # of the shuffle of output lines
+    echo: str = ""  # added to every prose answer, as a proxy that echoes what it was sent (a key) might
 
     def fails(self, custom_id: str) -> bool:
         return self.fail(custom_id) if callable(self.fail) else custom_id in self.fail
@@ -205,6 +206,7 @@ class BatchServer:
         text = default_answer(user, schema)
         if schema is None:
             text += f" Answer to {tag}."  # so a test sees which line each answer belongs to
+            text += f" {self.knobs.echo}" if self.knobs.echo else ""
         prompt, completion = sum(len(str(m.get("content", ""))) for m in messages) // 4, len(text) // 4
         usage = {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
         usage["prompt_tokens_details"] = {"cached_tokens": min(self.knobs.cached_tokens, prompt)}

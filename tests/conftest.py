@@ -154,3 +154,10 @@ def workspace(tmp_path: Path) -> Path:
     write(notes / "templates" / "daily.md", '---\ntitle: "{{date}}"\n---\n\ntemplate text\n')
     write(notes / "peas.png", b"\x89PNG\r\n\x1a\n\x00\x00")
     return tmp_path
+
+
+@pytest.fixture(autouse=True)
+def no_pulled_models(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Models this machine pulled with `essay models pull` never become a test's default model."""
+    empty = tmp_path_factory.mktemp("cache")
+    monkeypatch.setattr("pipeline.models.pulled.cache_root", lambda: empty / "essay")

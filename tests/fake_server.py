@@ -6,6 +6,9 @@ request the same way. A fault is one of: "429", "500" (both with a short Retry-A
 truncated HTTP body), "badjson" (broken JSON in an assignment's content), "empty", "length"
 (cut off mid-sentence), "think" (a reasoning block before the answer).
 
+`echo` is a sentence every prose answer adds, with `{key}` replaced by the API key the request carried, as a
+misconfigured proxy or a hostile endpoint might.
+
 `structured` sets what it accepts, like the servers in the wild:
     "json_schema"  OpenAI, vLLM: both response_format kinds
     "json_object"  llama.cpp's server: json_schema answers HTTP 500 ("Input should be 'text' or 'json_object'")
@@ -37,6 +40,7 @@ class FakeOpenAIServer:
         fill: float = 0.0,
         hold_after: int | None = None,
         invent: str = "",
+        echo: str = "",
         props: dict[str, Any] | None = None,
     ) -> None:
         self.structured = structured
@@ -48,6 +52,7 @@ class FakeOpenAIServer:
         # while a call is certainly under way, rather than hope the timing falls right.
         self.hold_after = hold_after
         self.invent = invent  # a sentence every prose answer adds, as a model that makes things up would
+        self.echo = echo
         self.props = props  # if set, GET /props answers it, as llama.cpp's server does (total_slots)
         self.release = threading.Event()
         self.requests: list[dict[str, Any]] = []
@@ -90,6 +95,7 @@ class FakeOpenAIServer:
         if schema is None:
             text += f" Take {_letters(len(self.requests))}."  # each section text differs from the last one
             text += f" {self.invent}" if self.invent else ""
+            text += f" {self.echo.format(key=key)}" if self.echo else ""
             if self.fill:
                 wanted_chars = int(body.get("max_tokens", 256) * self.fill * 4)
                 text = (text + " ") * max(1, wanted_chars // (len(text) + 1))

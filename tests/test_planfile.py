@@ -1,4 +1,5 @@
 import random
+from dataclasses import replace
 
 import pytest
 
@@ -191,7 +192,7 @@ def test_deleting_reordering_and_adding_items() -> None:
     plan = parse(text)
     assert section(plan, "observed").items == (
         PlanItem("mention the badge photo i never took", None, None),
-        PlanItem("and the pager's ringtone\nwhich i still hear", None, None),
+        PlanItem("and the pager's ringtone\nwhich i still hear", None, None, box="[ ]"),
         PAGER,
     )
     assert section(plan, "forward").items == (PlanItem("what i'd do next spring", None, None),)
@@ -216,7 +217,7 @@ def test_items_typed_in_other_list_styles_are_read_as_the_author_meant() -> None
     assert section(parse(text), "forward").items == (
         PlanItem("next spring\nwith more help", None, None),
         PlanItem("a garden\n\n- with beds", None, None),
-        PlanItem("done", None, None),
+        PlanItem("done", None, None, box="[x]"),  # the box is written back, never sent as text
     )
 
 
@@ -271,8 +272,10 @@ def test_a_deleted_section_heading_leaves_that_section_without_material() -> Non
 def test_the_left_out_list_may_be_edited_or_deleted() -> None:
     text = rendered(make_plan(left_out=[("from private notes", 3)]))
     assert parse(text).left_out == (("from private notes", 3),)
-    edited = text.replace("- 3 fragments: from private notes\n", "whatever i like\n  - and this\n")
-    assert parse(edited) == make_plan()
+    edited = text.replace("- 3 fragments: from private notes\n", "whatever i like\n  - and this\n- a point\n")
+    kept = replace(make_plan(), kept_direction="whatever i like\n  - and this", kept=(PlanItem("a point", None, None),))
+    assert parse(edited) == kept  # what the author wrote there is theirs, kept under a heading of its own
+    assert parse(rendered(kept)) == kept
     assert parse(text[: text.index("## left out")]) == make_plan()
 
 

@@ -15,10 +15,12 @@ from typing import Any
 
 from pipeline.core.errors import Cancelled, Deferred, EssayError, UsageError
 from pipeline.core.progress import Progress
-from pipeline.drafting.runner import draft_essay, input_hash, read_inputs
+from pipeline.drafting.runner import Inputs, draft_essay, input_hash, read_inputs
 from pipeline.files.draftfile import parse
 from pipeline.files.drafts import essay_dir, list_versions
 from pipeline.models.session import Run
+from pipeline.plan.planfile import plan_hash
+from pipeline.plan.planning import PLAN_NAME
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,7 @@ def _draft_one(run: Run, path: Path, force: bool, progress: BatchProgress) -> Es
         essay_run = replace(run, progress=_EssayProgress(name, progress))
         inputs = read_inputs(essay_run, path)
         versions = list_versions(essay_dir(run.workspace.drafts, path, run.workspace.root))
-        if versions and not force and latest_input_hash(versions[-1].path) == input_hash(inputs, run):
+        if versions and not force and up_to_date(versions[-1].path, inputs, run):
             return EssayOutcome(name, "up to date", versions[-1].version, seconds=elapsed())
         result = draft_essay(essay_run, inputs)
     except Cancelled:
@@ -124,8 +126,13 @@ def _draft_one(run: Run, path: Path, force: bool, progress: BatchProgress) -> Es
     )
 
 
-def latest_input_hash(path: Path) -> str | None:
+def up_to_date(latest: Path, inputs: Inputs, run: Run) -> bool:
+    """Whether the latest draft was made from these inputs: the same prompt, notes and model, and the plan as it
+    is now (a point or a direction the author added to plan.md asks for a new draft as much as a new note)."""
     try:
-        return parse(path.read_text(encoding="utf-8"), path.name).meta.input_hash
+        meta = parse(latest.read_text(encoding="utf-8"), latest.name).meta
+        plan = latest.parent / PLAN_NAME
+        followed = plan_hash(plan.read_text(encoding="utf-8")) if plan.is_file() else meta.plan_hash
     except (OSError, UnicodeDecodeError, EssayError):
-        return None  # unreadable: draft it again rather than guess
+        return False  # unreadable: draft it again rather than guess
+    return meta.input_hash == input_hash(inputs, run) and meta.plan_hash == followed

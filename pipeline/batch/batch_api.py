@@ -15,7 +15,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import openai
@@ -23,6 +23,7 @@ from openai import OpenAI
 
 from pipeline.core.errors import LLMError
 from pipeline.models.llm import Completion
+from pipeline.models.scrub import KeyScrubber
 
 ENDPOINT = "/v1/chat/completions"
 META_KEY = "essay_submission"
@@ -193,9 +194,10 @@ def collect(client: OpenAI, batch_id: str, *, expected: Iterable[str] | None = N
                     outcome.errors.setdefault(custom_id, reason)
     except openai.OpenAIError as exc:
         raise _explain(exc, client) from exc
-    secret = client.api_key
-    if secret:  # whatever a server echoes back, the key never reaches a message
-        outcome.errors = {k: v.replace(secret, "***") for k, v in outcome.errors.items()}
+    # Whatever a server echoes back, no key reaches a message, the cache or a draft: the direct calls' scrub.
+    scrub = KeyScrubber([client.api_key or ""])
+    outcome.errors = {k: scrub(v) for k, v in outcome.errors.items()}
+    outcome.answers = {k: replace(a, text=scrub(a.text)) for k, a in outcome.answers.items()}
     return outcome
 
 
@@ -271,7 +273,7 @@ def _explain(exc: openai.OpenAIError, client: OpenAI) -> LLMError:
     status = getattr(exc, "status_code", "?")
     fields = {"endpoint": endpoint, "first": first[:200] or "no message", "status": status}
     message = template.format(**fields, **(item.groupdict() if item else {}))
-    return LLMError(message.replace(client.api_key, "***") if client.api_key else message)
+    return LLMError(KeyScrubber([client.api_key or ""])(message))
 
 
 _KINDS: list[tuple[type[Exception], str]] = [  # the first that fits, as in providers/openai_chat.py

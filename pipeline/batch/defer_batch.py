@@ -20,6 +20,7 @@ from pipeline.batch.batch import BatchProgress, EssayOutcome, run_batch
 from pipeline.batch.batch_api import BatchLine, BatchOutcome, Submission, collect, submit, to_jsonl
 from pipeline.batch.deferred import MAX_FAILURES, DeferringModel, DeferState, Kept, Ledger, Settled
 from pipeline.core.errors import LLMError, UsageError
+from pipeline.core.locks import holding
 from pipeline.models.session import Run, RunOptions, build_run
 
 MAX_LINES = 50_000  # OpenAI's limits on one batch file: 50,000 requests, 200 MB
@@ -65,6 +66,16 @@ def run_batch_command(
         from pipeline.batch.defer_preview import preview
 
         return BatchResult([], preview(run, ledger, prompts, choice.force))
+    # One run at a time collects, submits and drafts from the ledger: a second would collect the same batches
+    # (and find them gone) and write the same essays again.
+    with holding(run.workspace.state_dir, "batch", "running `essay batch` in this workspace"):
+        return _rounds(run, prompts, choice, progress, say, ledger, client)
+
+
+def _rounds(
+    run: Run, prompts: list[Path], choice: BatchChoice, progress: BatchProgress, say: Say, ledger: Ledger,
+    client: openai.OpenAI,
+) -> BatchResult:  # fmt: skip
     endpoint = run.provider.endpoint
     retry = "are sent directly now" if choice.direct_retry or not choice.defer else "go into a new batch"
     if choice.defer:

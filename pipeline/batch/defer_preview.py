@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.batch.batch import latest_input_hash
+from pipeline.batch.batch import up_to_date
 from pipeline.batch.deferred import Ledger
 from pipeline.core.errors import EssayError
-from pipeline.drafting.runner import dry_run, input_hash, read_inputs
+from pipeline.drafting.runner import dry_run, read_inputs
 from pipeline.files.drafts import essay_dir, list_versions
 from pipeline.models import prices
 from pipeline.models.session import Run
@@ -39,7 +39,7 @@ def _essay_lines(run: Run, path: Path, force: bool) -> list[str]:
     except EssayError as exc:
         return [f"{name}: would fail: {exc}"]
     versions = list_versions(folder)
-    if versions and not force and latest_input_hash(versions[-1].path) == input_hash(inputs, run):
+    if versions and not force and up_to_date(versions[-1].path, inputs, run):
         return [f"{name}: up to date, nothing to submit"]
     report = dry_run(run, inputs)
     planned = (folder / PLAN_NAME).is_file()

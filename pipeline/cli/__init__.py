@@ -1,4 +1,5 @@
 """The `essay` command: parses options, calls the stages' public functions and prints. Nothing else lives here.
 
-May import: core, models, embeddings, collect, messages, write, sort, files, plan, drafting, batch.
+May import: core, models, embeddings, catalog, collect, messages, files, voice, write, sort, plan, drafting, batch,
+export.
 """

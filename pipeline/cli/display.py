@@ -138,9 +138,17 @@ def dry_run_lines(report: DryRun, llm: ChatModel, settings: Settings) -> list[st
     if not llm.sends_over_http:
         lines.append(f"nothing leaves this machine: {llm.model} runs in this process")
     else:
-        leaving = list(dict.fromkeys(f.note_path for f in inputs.fragments))
+        leaving = report.sending or list(dict.fromkeys(f.note_path for f in inputs.fragments))
         redacted = f", with {len(settings.redact)} term(s) redacted" if settings.redact else ""
-        lines.append(f"these {len(leaving)} notes would be sent to {llm.endpoint}{redacted}:")
+        if report.may_send is not None:
+            lines.append(
+                f"at most {report.may_send} of the {len(inputs.fragments)} fragments would be sent to {llm.endpoint}"
+                f"{redacted}: the sort's shortlist, which ranking picks when it runs (`essay plan --all` sends all); "
+                f"they come from these {len(leaving)} notes:"
+            )
+        else:
+            what = "what the plan places, from " if report.sending is not None else ""
+            lines.append(f"{what}these {len(leaving)} notes would be sent to {llm.endpoint}{redacted}:")
         lines += [f"  {path}" for path in leaving]
     lines += [f"private, kept on this machine: {path}" for path in inputs.withheld_private]
     lines += [f"outside the prompt's filter: {path}" for path in inputs.filtered_out]

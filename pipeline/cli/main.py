@@ -12,8 +12,12 @@ import typer
 from pipeline import __version__
 from pipeline.batch.batch import find_prompts
 from pipeline.batch.defer_batch import BatchChoice, run_batch_command
+from pipeline.cli import export as cli_export
+from pipeline.cli import models as cli_models
 from pipeline.cli import review as cli_review
+from pipeline.cli import voice as cli_voice
 from pipeline.cli.display import BatchDisplay, dry_run_lines, say, show, summary, warn
+from pipeline.cli.logs import quiet_libraries
 from pipeline.cli.options import (
     BaseUrlOption,
     DeferOption,
@@ -73,6 +77,8 @@ def draft(
                 typer.echo(line)
             return
         say(f"read {inputs.notes.note_count} notes: {len(inputs.fragments)} fragments for the model")
+        if notice := cli_models.bundled_notice(run.provider):
+            warn(notice)
         result = draft_essay(run, inputs)
     _report_usage(result.usage.calls, result.usage.prompt_tokens, result.usage.completion_tokens, result.seconds)
     _report_flags(result.flags, result.file.path)
@@ -104,6 +110,8 @@ def plan(
     ws = open_workspace([prompt], root=workspace, notes=notes, drafts=drafts)
     with open_for(ws, RunOptions(provider, model, base_url, not no_cache, verbose)) as run:
         inputs = read_inputs(run, prompt)
+        if notice := cli_models.bundled_notice(run.provider):
+            warn(notice)
         result = plan_essay(run, inputs, send_all=send_all)
     if result.kept_as:
         say(f"your edited plan is kept as {result.kept_as.name}; its placements, points and directions carry over")
@@ -225,6 +233,11 @@ def _report_usage(calls: int, tokens_in: int, tokens_out: int, seconds: float) -
 
 
 cli_review.register(app)
+cli_voice.register(app)
+
+cli_export.register(app)
+
+cli_models.register(app)
 
 
 def _version(value: bool) -> None:
@@ -240,6 +253,7 @@ def main(
     ] = False,
 ) -> None:
     """Turn your own notes into a first draft of an essay, in your own voice."""
+    quiet_libraries()
 
 
 def run() -> None:

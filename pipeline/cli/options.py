@@ -10,6 +10,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from pipeline.cli.display import TerminalProgress, say
+from pipeline.cli.logs import show_library_logs
 from pipeline.core.errors import EssayError
 from pipeline.core.workspace import Workspace
 from pipeline.models.session import Run, RunOptions, open_run
@@ -47,7 +48,9 @@ BaseUrlOption = Annotated[
         "--base-url", help="An OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1 (implies --provider openai)."
     ),
 ]
-VerboseOption = Annotated[bool, typer.Option("--verbose", help="Show the model's own log lines.")]
+VerboseOption = Annotated[
+    bool, typer.Option("--verbose", help="Show the log lines of the model and the libraries (HTTP requests).")
+]
 NoCacheOption = Annotated[
     bool, typer.Option("--no-cache", help="Send every call, even one answered before (answers are kept in .essay/).")
 ]
@@ -99,6 +102,8 @@ def friendly(command: F) -> F:
 
 
 def open_for(workspace: Workspace, options: RunOptions) -> Run:
+    if options.verbose:
+        show_library_logs()
     if line := workspace.shown():
         say(line)
     return open_run(workspace, options, TerminalProgress())

@@ -15,6 +15,8 @@ import fnmatch
 import hashlib
 import os
 import re
+import stat
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -89,6 +91,8 @@ def collect_notes(
     private_globs: tuple[str, ...] = (),
 ) -> Notes:
     """Read every markdown note under `notes_dir` (skipping dot-folders, templates and `ignore` globs)."""
+    if notes_dir.exists() and not notes_dir.is_dir():
+        raise UsageError(f"the notes folder {notes_dir} is a file, not a folder: pass --notes the folder of your notes")
     if not notes_dir.is_dir():
         raise UsageError(f"notes folder not found: {notes_dir} (pass --notes DIR)")
     excluded = {p.resolve() for p in exclude}
@@ -98,6 +102,7 @@ def collect_notes(
     voice: list[VoiceSample] = []
     warnings: list[str] = []
     count = 0
+    seen: set[Path] = set()
     for path in _markdown_files(notes_dir):
         rel = path.relative_to(notes_dir).as_posix()
         real = path.resolve()
@@ -108,12 +113,20 @@ def collect_notes(
         if not real.is_relative_to(root):
             warnings.append(f"{rel}: a link to a file outside the notes folder ({real}), skipped")
             continue
+        if not _is_regular_file(real):  # a named pipe or a device would block the read forever
+            warnings.append(f"{rel}: not a regular file (a pipe, socket or device), skipped")
+            continue
+        if real in seen:  # a link to a note read already under its other name
+            continue
+        seen.add(real)
         note = read_note(path, rel)
         warnings.extend(note.warnings if note else [f"{rel}: could not be read, skipped"])
         if note is None or not note.body.strip():
             continue
         count += 1
-        private = note.private or any(path_matches(rel, p) for p in private_globs)
+        # A link is as private as the note it points to, by that note's own path too.
+        names = {rel, real.relative_to(root).as_posix()}
+        private = note.private or any(private_match(name, p) for name in names for p in private_globs)
         if note.voice:
             voice.append(VoiceSample(rel, note.body.strip(), private))
         fragments.extend(split_note(note, private=private))
@@ -131,6 +144,21 @@ def path_matches(rel: str, pattern: str) -> bool:
         if fnmatch.fnmatch(rel, pattern):
             return True
     return "/" not in pattern and fnmatch.fnmatch(rel.rsplit("/", 1)[-1], pattern)
+
+
+def private_match(rel: str, pattern: str) -> bool:
+    """A `[notes] private` glob against a note's path, failing closed: in any case (a Mac's folders are
+    case-insensitive, so `Journal/` is `journal/`) and at every depth (`journal/*` holds `sub/journal/x.md`)."""
+    rel, pattern = rel.lower(), pattern.lower()
+    parts = rel.split("/")
+    return any(path_matches("/".join(parts[start:]), pattern) for start in range(len(parts)))
+
+
+def _is_regular_file(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(path.stat().st_mode)
+    except OSError:
+        return True  # a file that vanished or cannot be read gets read_note's own warning
 
 
 def _markdown_files(root: Path) -> list[Path]:
@@ -189,15 +217,16 @@ def _split_frontmatter(text: str, rel: str, warnings: list[str]) -> tuple[dict, 
         warnings.append(f"{rel}: frontmatter is not valid YAML ({type(exc).__name__}), used the text without it")
         block = _FRONTMATTER_BLOCK.match(text)
         # The note may say it is private in the part that cannot be read: fail closed.
-        flag = re.search(r"(?im)^\s*private\s*:\s*(.*)$", block[0]) if block else None
+        flag = re.search(r"(?im)(?:^|[{,\s])[\"']?private[\"']?\s*:\s*([^,}\n]*)", block[0]) if block else None
         meta = {"private": flag[1].strip().strip("'\"")} if flag else {}
         return meta, _FRONTMATTER_BLOCK.sub("", text, count=1)
     return dict(post.metadata), post.content
 
 
 def _is_private(meta: dict, rel: str, warnings: list[str]) -> bool:
-    """`private` in any case, with any value but a clear false; a value that cannot be read is private."""
-    values = [v for k, v in meta.items() if str(k).strip().lower() == "private"]
+    """`private` in any case, at any depth (`meta: {private: true}`), with any value but a clear false; a value
+    that cannot be read is private."""
+    values = list(_private_values(meta))
     if not values:
         return False
     private = False
@@ -212,6 +241,21 @@ def _is_private(meta: dict, rel: str, warnings: list[str]) -> bool:
             warnings.append(f"{rel}: 'private: {value}' is not true or false, so the note is treated as private")
             private = True
     return private
+
+
+def _private_values(value: object, depth: int = 0) -> Iterator[object]:
+    """Every value of a `private` key in the frontmatter, nested in mappings and lists as deep as they go."""
+    if depth > 20:  # YAML anchors can nest without end
+        return
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            if str(key).strip().lower() == "private":
+                yield inner
+            else:
+                yield from _private_values(inner, depth + 1)
+    elif isinstance(value, list):
+        for inner in value:
+            yield from _private_values(inner, depth + 1)
 
 
 def _cut(body: str, budget: int) -> str:

@@ -56,6 +56,10 @@ class Prompt:
 
 
 def parse_prompt(path: Path) -> Prompt:
+    if path.is_dir():
+        raise UsageError(f"prompt {path} is a folder: name the prompt's .md file")
+    if path.exists() and not path.is_file():  # a named pipe would block the read forever
+        raise UsageError(f"prompt {path} is not a regular file (a pipe or device): name the prompt's .md file")
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:

@@ -7,6 +7,7 @@
      +-- DraftError            the drafts folder cannot be written as asked, or a draft cannot be read
      +-- StateError            the workspace's own state (.essay/) cannot be used
      +-- PrivacyError          a call would have sent a private note to an endpoint that is not trusted
+     +-- DownloadError         a model could not be downloaded, or its bytes did not match the published hash
      +-- Cancelled             the run was interrupted before a call was sent
     Deferred                   not an error: a call kept for the Batch API (`essay batch --defer`); its essay waits
 
@@ -46,6 +47,10 @@ class StateError(EssayError):
 
 class PrivacyError(EssayError):
     """A private note was about to leave for an untrusted endpoint; nothing was sent."""
+
+
+class DownloadError(EssayError):
+    """`essay models pull` could not fetch or verify a model; nothing was installed."""
 
 
 class Cancelled(EssayError):

@@ -17,13 +17,24 @@ from pathlib import Path
 from pipeline.collect.notes import Fragment
 from pipeline.collect.prompt import Section
 from pipeline.core.errors import DraftError, UsageError
-from pipeline.drafting.runner import Inputs, notes_hash, now, read_inputs, section_meta, writing_for
+from pipeline.drafting.quoting import keep_private_quotes_home
+from pipeline.drafting.runner import (
+    Inputs,
+    essay_lock,
+    notes_hash,
+    now,
+    read_inputs,
+    section_meta,
+    writing_for,
+)
 from pipeline.files.draftfile import (
     Span,
     body_hash,
     compose,
+    footnotes_used_elsewhere,
     insert_section,
     locate,
+    markers_intact,
     orphan_heading,
     replace_section,
     section_text,
@@ -37,6 +48,8 @@ from pipeline.models.session import Run
 from pipeline.plan.planfile import Plan
 from pipeline.plan.planning import PLAN_NAME, follow_plan, read_plan
 from pipeline.sort.sort import sort_fragments
+from pipeline.voice.generated import keep_generated
+from pipeline.voice.rules import voice_hash
 from pipeline.write.expand import Direction, expand_section
 
 
@@ -50,10 +63,12 @@ class RegenResult:
 
 
 def choose_section(sections: Sequence[tuple[str, str]], query: str, where: str) -> tuple[str, str]:
-    """A section by number (1-based), slug, a unique prefix of its title, or (starts of) words of its title."""
+    """A section by number (1-based), its exact title, slug, a unique prefix of its title, or (starts of) words
+    of its title."""
     listing = "\n".join(f"  {n}. {title}  [{slug}]" for n, (slug, title) in enumerate(sections, start=1))
     wanted = _normal(query)
-    if not wanted:
+    exact = [s for s in sections if s[1].strip().casefold() == query.strip().casefold()]
+    if not wanted and len(exact) != 1:  # an emoji alone has no words: only its exact title names it
         raise UsageError(f"'{query}' names no section in {where}: use its number, slug or title words:\n{listing}")
     if query.strip().isdigit():
         number = int(query)
@@ -61,6 +76,7 @@ def choose_section(sections: Sequence[tuple[str, str]], query: str, where: str) 
             return sections[number - 1]
         raise UsageError(f"there is no section {number} in {where}; its sections are:\n{listing}")
     tiers = [
+        exact,
         [s for s in sections if s[0] == query.strip()],
         [s for s in sections if _normal(s[1]).startswith(wanted)],
         [s for s in sections if wanted and _words_start(wanted.split(), _normal(s[1]).split())],
@@ -77,6 +93,11 @@ def choose_section(sections: Sequence[tuple[str, str]], query: str, where: str) 
 def regen_section(
     run: Run, target: Target, query: str, *, instructions: str = "", reassign: bool = False
 ) -> RegenResult:
+    with essay_lock(run, target.folder):
+        return _regen_section(run, target, query, instructions=instructions, reassign=reassign)
+
+
+def _regen_section(run: Run, target: Target, query: str, *, instructions: str, reassign: bool) -> RegenResult:
     started = time.perf_counter()
     base = target.chosen or target.versions[-1]
     doc = read_version(base)
@@ -96,7 +117,7 @@ def regen_section(
     plan = None if reassign else read_plan(target.folder, inputs.prompt, run.workspace.root)
     unchanged = not reassign and doc.meta.notes_hash == notes_hash(inputs.fragments)
     stored = list(recorded.fragments) if recorded and unchanged else None
-    chosen, direction = _material(inputs, plan, (slug, title), stored, llm, run.progress.on_warning)
+    chosen, direction = _material(inputs, plan, (slug, title), stored, llm, run.progress.on_warning, target.folder)
     if not chosen:
         hint = " (or run `essay plan` again)" if plan else ""
         raise UsageError(f"no notes are assigned to section '{title}': write it yourself, or add notes about it{hint}")
@@ -106,9 +127,9 @@ def regen_section(
     version = next_version(target.folder)
     sample = f"{target.folder.name}/v{version}.{run.store.times_written(target.folder.name, version)}"
     guidance = ". ".join(part for part in (direction[0], instructions) if part)
-    new = expand_section(
-        inputs.prompt, section, chosen, llm.stage("regen", sample), writing_for(run, inputs), (guidance, direction[1])
-    )
+    writing = writing_for(run, inputs)
+    new = expand_section(inputs.prompt, section, chosen, llm.stage("regen", sample), writing, (guidance, direction[1]))
+    keep_generated(run.workspace.state_dir, [new.text] if new.generated else [])  # for `essay voice`
     by_id.update({f.id: f for f in chosen})
     run.progress.on_section(new, 1, 1)
     if span is None:  # the author deleted it: put it back where it belongs in the prompt's order
@@ -116,7 +137,10 @@ def regen_section(
         body = insert_section(doc.body, _insertion_point(sections, spans, slug, len(doc.body)), slug, title, new.text)
         replaced_edits = False
     else:
-        replaced_edits = recorded is not None and text_hash(section_text(doc.body, span)) != recorded.text_hash
+        old_text = section_text(doc.body, span)
+        for kept in footnotes_used_elsewhere(doc.body, span):  # carried into the new version: not an edit lost
+            old_text = old_text.replace(kept, "")
+        replaced_edits = recorded is not None and text_hash(old_text) != recorded.text_hash
         body = replace_section(doc.body, span, new.text)
 
     meta = doc.meta.model_copy(
@@ -126,6 +150,7 @@ def regen_section(
             "made_by": "regen",
             "regenerated": slug,
             "instructions": instructions or None,
+            "voice_hash": voice_hash(writing.finishing.voice),
             "provider": run.provider.provider,
             "model": run.provider.model,
             "calls": llm.usage.calls,
@@ -136,9 +161,10 @@ def regen_section(
             "sections": tuple(section_meta(new, by_id) if s.slug == slug else s for s in doc.meta.sections),
         }
     )
+    crlf = _uses_crlf(base.path)
     written = write_new_version(
         target.folder,
-        lambda number: compose(meta.model_copy(update={"version": number}), body),
+        lambda number: _line_ends(compose(meta.model_copy(update={"version": number}), body), crlf),
         temp_dir=run.workspace.temp_dir,
     )
     run.store.mark_written(target.folder.name, written.version)
@@ -152,12 +178,16 @@ def _material(
     stored: list[str] | None,
     llm: EssayModel,
     warn: Callable[[str], None],
+    folder: Path,
 ) -> tuple[list[Fragment], Direction]:
     """The section's material: from the plan where there is one; else the fragments the draft recorded
     (`stored`, None when the notes changed since or a new sort is asked for), or a new sort."""
     slug, title = section
     if plan is not None:
         material = follow_plan(plan, inputs.prompt, list(inputs.fragments), inputs.keeps_home)
+        material = keep_private_quotes_home(
+            material, {f.id for f in inputs.fragments}, inputs.private_source, folder / PLAN_NAME, warn
+        )
         for warning in material.warnings:
             warn(warning)
         return material.sections.get(slug, []), material.directions.get(slug, ("", None))
@@ -175,6 +205,8 @@ def _checked_span(body: str, sections: Sequence[tuple[str, str]], slug: str, tit
     cannot be told: a `## ` heading that matches no section may be this section renamed, or the next one."""
     spans = locate(body, sections)
     span = spans[slug]
+    if span is not None and markers_intact(body, sections):
+        return span  # every boundary is marked: a `## ` heading inside the section is the author's own
     fix = (
         "Put its marker back above it (<!-- section: SLUG -->, with the slug of the section it starts) or "
         "restore its heading, then try again; nothing was written"
@@ -207,6 +239,19 @@ def _insertion_point(
     if ends:
         return max(ends)
     return min((span.start for s in order[index + 1 :] if (span := spans[s])), default=body_end)
+
+
+def _uses_crlf(path: Path) -> bool:
+    """Whether the author's editor writes the draft with Windows line ends (the text is read with \\n ones)."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return False
+    return data.count(b"\r\n") * 2 > data.count(b"\n")
+
+
+def _line_ends(text: str, crlf: bool) -> str:
+    return text.replace("\n", "\r\n") if crlf else text
 
 
 def _words_start(wanted: list[str], title_words: list[str]) -> bool:

@@ -8,16 +8,35 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from pipeline.collect.notes import Fragment, Notes, collect_notes, fragments_of, path_matches
+from pipeline.collect.notes import (
+    Fragment,
+    Notes,
+    collect_notes,
+    fragments_of,
+    path_matches,
+    private_match,
+)
 from pipeline.collect.prompt import Prompt, parse_prompt
 from pipeline.core.config import on_this_machine
+from pipeline.core.errors import UsageError
+from pipeline.core.locks import essay_lock_name, holding
 from pipeline.core.text import estimate_tokens
+from pipeline.drafting.quoting import keep_private_quotes_home, without_quotes
 from pipeline.files.draftfile import body_hash, compose, render_body, text_hash
-from pipeline.files.drafts import DraftFile, essay_dir, next_version, prompt_ref, write_new_version
+from pipeline.files.drafts import (
+    DraftFile,
+    check_drafts_folder,
+    essay_dir,
+    folder_owner,
+    next_version,
+    prompt_ref,
+    write_new_version,
+)
 from pipeline.files.meta import DraftMeta, SectionMeta
 from pipeline.messages.instructions import templates_hash
 from pipeline.messages.shared import SharedNotes, shared_notes, sort_messages, write_messages
@@ -37,6 +56,8 @@ from pipeline.plan.planning import (
 )
 from pipeline.sort.assign import answer_tokens
 from pipeline.sort.sort import SHORTLIST_FROM, sorting_estimate, to_be_asked
+from pipeline.voice.generated import keep_generated
+from pipeline.voice.rules import keep_private_home, load_voice, voice_hash
 from pipeline.write.expand import (
     MOST_WORDS,
     SectionDraft,
@@ -64,6 +85,8 @@ class Inputs:
     filtered_out: tuple[str, ...] = ()  # note paths outside the prompt's essay-notes / essay-tags
     private_stays_home: bool = False  # this run's endpoint may not have private notes
     private_globs: tuple[str, ...] = ()  # `[notes] private`
+    # The private note whose text a text holds, when that may not go to this run's endpoint (the guard's test).
+    private_source: Callable[[str], str | None] = field(default=lambda text: None, repr=False)
 
     def keeps_home(self, item: PlanItem) -> bool:
         """Whether a plan item whose fragment this run does not have stays on this machine: the plan marked it
@@ -72,7 +95,7 @@ class Inputs:
         if not self.private_stays_home:
             return False
         path = item.note_path or ""
-        return item.private or path in self.withheld_private or any(path_matches(path, g) for g in self.private_globs)
+        return item.private or path in self.withheld_private or any(private_match(path, g) for g in self.private_globs)
 
 
 @dataclass(frozen=True)
@@ -91,12 +114,16 @@ class DryRun:
     calls: int
     prompt_tokens: int
     output_tokens: int
+    may_send: int | None = None  # a large vault's sort sends only its shortlist: at most this many fragments
+    sending: tuple[str, ...] | None = None  # the notes that may leave, when not every fragment's (a plan's own)
 
 
 def read_inputs(run: Run, prompt_path: Path) -> Inputs:
     """The prompt and the notes it may use; bad notes, filtered notes and private notes kept home are reported."""
     ws, progress = run.workspace, run.progress
+    check_drafts_folder(ws.drafts)
     prompt = parse_prompt(prompt_path)
+    check_prompt_fits(prompt, run.provider.model, run.provider.context_window)
     notes = collect_notes(
         ws.notes,
         ignore=run.settings.ignore,
@@ -138,12 +165,32 @@ def read_inputs(run: Run, prompt_path: Path) -> Inputs:
             f"{len(withheld)} private note(s) stay on this machine, not sent to {run.provider.endpoint}; "
             "list the endpoint under [privacy] trusted in essay.toml to include them"
         )
-    samples = ((prompt.author_draft,) if prompt.author_draft else ()) + tuple(v.text for v in voice)
     # What the author already wrote under the prompt is material too, the best they have.
     ref = prompt_ref(prompt.path, ws.root)
     own = fragments_of(ref, prompt.title, prompt.author_draft, by_author=True) if prompt.author_draft else []
+    quotes = run.guard.private_source
+    fragments, voice, quoting = without_quotes((*own, *fragments), voice, quotes, progress.on_warning)
+    if quoting:
+        left_out.append((f"quoting private notes, kept off {run.provider.endpoint}", quoting))
+    # The author's draft quoting a private note was named above, with its fragments: it is no voice sample either.
+    draft = (prompt.author_draft,) if prompt.author_draft and not run.guard.private_source(prompt.author_draft) else ()
+    samples = draft + tuple(v.text for v in voice)
     kept = (withheld, tuple(left_out), tuple(sorted(skipped)), not run.trusted, run.settings.private)
-    return Inputs(prompt, notes, (*own, *fragments), samples, *kept)
+    return Inputs(prompt, notes, fragments, samples, *kept, run.guard.private_source)
+
+
+def check_prompt_fits(prompt: Prompt, model: str, window: int) -> None:
+    """Every call carries the prompt's instruction and sections: past half the model's window there is no room for
+    notes and an answer, and a sort would send call after oversized call. Refused before any is sent."""
+    carried = estimate_tokens(
+        "\n".join([prompt.title, prompt.instruction, *(s.title + s.questions for s in prompt.sections)])
+    )
+    if carried > window // 2:
+        raise UsageError(
+            f"prompt {prompt.path}: its instruction and sections are about {carried:,} tokens, and every call carries "
+            f"them, but {model} reads {window:,} at most: shorten them to under {window // 2:,} tokens "
+            "(long material belongs in a note, or below the sections as your own draft)"
+        )
 
 
 def prompt_selects(prompt: Prompt, fragment: Fragment) -> bool:
@@ -172,24 +219,48 @@ def writing_for(run: Run, inputs: Inputs) -> Writing:
         *(s.title + "\n" + s.questions for s in prompt.sections),
         *inputs.voice_samples,
     )
-    finishing = Finishing(run.workspace.notes, run.settings.footnotes, extra)
+    voice = load_voice(run.workspace.root)
+    if not run.trusted:
+        notes = [*inputs.notes.fragments, *inputs.notes.voice_samples]
+        voice = keep_private_home(voice, [n.text for n in notes if n.private], [n.text for n in notes if not n.private])
+    finishing = Finishing(run.workspace.notes, run.settings.footnotes, extra, voice)
     return Writing(inputs.voice_samples, finishing, run.settings.concurrency, None, run.progress.on_warning)
+
+
+def essay_lock(run: Run, folder: Path) -> AbstractContextManager[None]:
+    """Held while a run writes an essay's plan or versions: a second run at once is told another holds it."""
+    return holding(run.workspace.state_dir, essay_lock_name(folder), f"writing {folder}")
 
 
 def plan_essay(run: Run, inputs: Inputs, *, send_all: bool = False) -> PlanResult:
     """Sort the notes (reusing the author's earlier placements) and write the essay's plan.md."""
-    folder = essay_dir(run.workspace.drafts, inputs.prompt.path, run.workspace.root)
+    folder = essay_folder(run, inputs.prompt)
     llm = run.essay_model(folder.name).stage("sort")
     request = PlanRequest(inputs.prompt, inputs.fragments, inputs.left_out, send_all)
-    return make_plan(folder, request, llm, run.workspace.root, run.progress.on_sort, run.store)
+    with essay_lock(run, folder):
+        return make_plan(folder, request, llm, run.workspace.root, run.progress.on_sort, run.store)
+
+
+def essay_folder(run: Run, prompt: Prompt) -> Path:
+    """The essay's drafts folder; a prompt renamed keeps the one it had, and the run says so."""
+    folder = essay_dir(run.workspace.drafts, prompt.path, run.workspace.root)
+    ref, owner = prompt_ref(prompt.path, run.workspace.root), folder_owner(folder)
+    if owner is not None and owner != ref:
+        run.progress.on_info(f"{ref} was {owner}: its plan and drafts in {folder} carry on")
+    return folder
 
 
 def draft_essay(run: Run, inputs: Inputs) -> DraftResult:
     """Draft one essay. Answered calls are reused from the workspace's store, so a run that was
     interrupted before it wrote its version resumes where it stopped."""
+    with essay_lock(run, essay_dir(run.workspace.drafts, inputs.prompt.path, run.workspace.root)):
+        return _draft_essay(run, inputs)
+
+
+def _draft_essay(run: Run, inputs: Inputs) -> DraftResult:
     started = time.perf_counter()
     prompt, fragments = inputs.prompt, inputs.fragments
-    folder = essay_dir(run.workspace.drafts, prompt.path, run.workspace.root)  # checked before any call is spent
+    folder = essay_folder(run, prompt)  # checked before any call is spent
     version = next_version(folder)
     llm = run.essay_model(folder.name)
     plan = read_plan(folder, prompt, run.workspace.root)
@@ -207,6 +278,9 @@ def draft_essay(run: Run, inputs: Inputs) -> DraftResult:
     else:
         run.progress.on_info(f"following {folder / PLAN_NAME}: no sorting")
     material = follow_plan(plan, prompt, list(fragments), inputs.keeps_home)
+    material = keep_private_quotes_home(
+        material, {f.id for f in fragments}, inputs.private_source, folder / PLAN_NAME, run.progress.on_warning
+    )
     if not sorting and whole:
         edited = plan_edited((folder / PLAN_NAME).read_text(encoding="utf-8", errors="replace"))
         shared = shared_layout(run, inputs, _as_the_plan_holds(fragments, plan, material, edited=edited))
@@ -228,6 +302,7 @@ def draft_essay(run: Run, inputs: Inputs) -> DraftResult:
     sample = f"{folder.name}/v{version}.{run.store.times_written(folder.name, version)}"
     writing = replace(writing_for(run, inputs), on_section=section_done, shared=shared)
     draft = expand_sections(prompt, material.sections, llm.stage("expand", sample), writing, material.directions)
+    keep_generated(run.workspace.state_dir, [s.text for s in draft.sections if s.generated])  # for `essay voice`
     fragments = (*fragments, *(f for s in material.sections.values() for f in s))
     by_id = {f.id: f for f in fragments}
     body = render_body([(s.slug, s.title, s.text) for s in draft.sections])
@@ -244,6 +319,7 @@ def draft_essay(run: Run, inputs: Inputs) -> DraftResult:
         output_tokens=llm.usage.completion_tokens,
         seconds=round(time.perf_counter() - started, 1),
         plan_hash=plan_hash((folder / PLAN_NAME).read_text(encoding="utf-8")),
+        voice_hash=voice_hash(writing.finishing.voice),
         unused_fragments=len(plan.unused),
         body_hash=body_hash(body),
         sections=tuple(section_meta(s, by_id) for s in draft.sections),
@@ -312,6 +388,24 @@ def dry_run(run: Run, inputs: Inputs) -> DryRun:
     if shared is not None:
         sorting = not following and run.provider.can_sort
         return _shared_dry_run(inputs, shared, to_be_asked(prompt, fragments, window) if sorting else [])
+    return replace(_own_notes_dry_run(run, inputs, following), **_what_leaves(run, inputs, folder, following))
+
+
+def _what_leaves(run: Run, inputs: Inputs, folder: Path, following: bool) -> dict[str, object]:
+    """A draft that follows its plan sends what the plan places; a large vault's sort sends only its shortlist,
+    which ranking picks when it runs: a dry run says how many at most, rather than every note."""
+    fragments = inputs.fragments
+    if following and (plan := read_plan(folder, inputs.prompt, run.workspace.root)) is not None:
+        material = follow_plan(plan, inputs.prompt, list(fragments), inputs.keeps_home)
+        placed = [f.note_path for section in material.sections.values() for f in section if f.note_path]
+        return {"sending": tuple(dict.fromkeys(placed))}
+    if not following and run.provider.can_sort and len(fragments) > SHORTLIST_FROM:
+        return {"may_send": len(to_be_asked(inputs.prompt, fragments, run.provider.context_window))}
+    return {}
+
+
+def _own_notes_dry_run(run: Run, inputs: Inputs, following: bool) -> DryRun:
+    prompt, fragments, window = inputs.prompt, inputs.fragments, run.provider.context_window
     batches, sort_in, sort_out = (0, 0, 0) if following else sorting_estimate(prompt, fragments, run.provider)
     sections = len(prompt.sections)
     write_in = write_out = 0
@@ -371,7 +465,7 @@ def now() -> str:
 
 
 def input_hash(inputs: Inputs, run: Run) -> str:
-    """Changes when the prompt, the notes it may use, the model or the stage templates it uses change."""
+    """Changes when the prompt, the notes it may use, the model, the stage templates or voice.md change."""
     digest = hashlib.sha256()
     digest.update(inputs.prompt.path.read_bytes())
     for fragment in inputs.fragments:
@@ -380,4 +474,5 @@ def input_hash(inputs: Inputs, run: Run) -> str:
     # Without asking the server: whether a draft is up to date must not hang on its answer, nor send anything.
     shared = shares_prefix(run.settings, ask_server=False)
     digest.update(f"{llm.provider}\n{llm.model}\n{templates_hash(shared=shared)}".encode())
+    digest.update((voice_hash(load_voice(run.workspace.root)) or "").encode())  # voice.md's rules change the text
     return digest.hexdigest()[:16]

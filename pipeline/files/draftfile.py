@@ -30,6 +30,8 @@ from pipeline.files.meta import DraftMeta, load_meta
 _FRONTMATTER = re.compile(r"\A---\n(.*?\n)?---\n", re.S)
 _MARKER = re.compile(r"^<!-- section: ([\w-]+) -->[ \t]*$", re.M)
 _H2 = re.compile(r"^## +(.+?)[ \t]*$", re.M)
+# A footnote definition and its indented continuation lines, as Obsidian and CommonMark read one.
+_FOOTNOTE = re.compile(r"^\[\^([^\]\s]+)\]:.*(?:\n(?:[ \t]*\n)*[ \t]+\S.*)*", re.M)
 
 
 def section_marker(slug: str) -> str:
@@ -93,16 +95,20 @@ def locate(body: str, sections: Sequence[tuple[str, str]]) -> dict[str, Span | N
     starts: dict[str, tuple[int, int]] = {}
     markers = {m[1]: m for m in _MARKER.finditer(body)}
     headings = list(_H2.finditer(body))
-    for slug, title in sections:
+    taken = set()  # headings that start a section already: two sections of one title take one each
+    for slug, _title in sections:
         if slug in markers:
-            marker = markers[slug]
-            heading = _H2.match(body, _skip_blank(body, marker.end()))
-            starts[slug] = (marker.start(), heading.end() if heading else marker.end())
+            heading = _H2.match(body, _skip_blank(body, markers[slug].end()))
+            starts[slug] = (markers[slug].start(), heading.end() if heading else markers[slug].end())
+            taken |= {heading.start()} if heading else set()
+    for slug, title in sections:
+        if slug in starts:
             continue
         wanted = _normal(title)
-        match = next((h for h in headings if _normal(h[1]) == wanted), None)
+        match = next((h for h in headings if _normal(h[1]) == wanted and h.start() not in taken), None)
         if match:
             starts[slug] = (match.start(), match.end())
+            taken.add(match.start())
     # Every marker counts as a boundary, even of a section this draft no longer lists.
     boundaries = sorted({s for s, _ in starts.values()} | {m.start() for m in markers.values()})
     spans: dict[str, Span | None] = {}
@@ -135,10 +141,26 @@ def orphan_heading(body: str, spans: dict[str, Span | None]) -> str | None:
     return None
 
 
+def markers_intact(body: str, sections: Sequence[tuple[str, str]]) -> bool:
+    """Whether every section has its marker: then each boundary is certain, and a `## ` heading inside a
+    section is the author's own."""
+    return {slug for slug, _ in sections} <= {m[1] for m in _MARKER.finditer(body)}
+
+
 def replace_section(body: str, span: Span, text: str) -> str:
-    """The body with one section's text replaced; every byte outside that text stays as it was."""
+    """The body with one section's text replaced; every byte outside that text stays as it was, and so do the
+    footnote definitions in it that other sections refer to (Obsidian puts them all at the end of the file)."""
     tail = body[span.end :]
-    return body[: span.text_start] + "\n\n" + text.strip() + "\n" + ("\n" if tail else "") + tail
+    kept = "\n".join(footnotes_used_elsewhere(body, span))
+    text = text.strip() + (f"\n\n{kept}" if kept else "")
+    return body[: span.text_start] + "\n\n" + text + "\n" + ("\n" if tail else "") + tail
+
+
+def footnotes_used_elsewhere(body: str, span: Span) -> list[str]:
+    """The footnote definitions in a section's text whose references are outside it, as written."""
+    outside = body[: span.start] + body[span.end :]
+    found = _FOOTNOTE.finditer(body, span.text_start, span.end)
+    return [m[0].rstrip() for m in found if re.search(rf"\[\^{re.escape(m[1])}\](?!:)", outside)]
 
 
 def insert_section(body: str, at: int, slug: str, title: str, text: str) -> str:

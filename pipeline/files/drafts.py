@@ -8,6 +8,7 @@ take the same version (the loser takes the next one). Temp files of dead runs ar
 from __future__ import annotations
 
 import errno
+import hashlib
 import itertools
 import os
 import re
@@ -16,11 +17,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import frontmatter
+import yaml
+
 from pipeline.core.errors import DraftError
 from pipeline.core.text import slugify
 
 _VERSION_NAME = re.compile(r"^v(\d{3,})\.md$")
 _PROMPT_LINE = re.compile(r"^prompt: *(.+)$", re.M)
+_TITLE_LINE = re.compile(r"^title: *(.+)$", re.M)
+_HASH_LINE = re.compile(r"^prompt_hash: *(\w+)", re.M)
 _TEMP_NAME = re.compile(r"^\.v\d+\.md\.(\d+)\.\w+\.tmp$")
 
 
@@ -37,9 +43,26 @@ def prompt_ref(prompt_path: Path, root: Path) -> str:
     return resolved.relative_to(base).as_posix() if resolved.is_relative_to(base) else resolved.as_posix()
 
 
+def check_drafts_folder(drafts_dir: Path) -> None:
+    """Before any call is spent: the drafts folder is a folder, or one can be made where it is named."""
+    here = drafts_dir.absolute()
+    while not here.exists() and here.parent != here:
+        if here.is_symlink():
+            raise DraftError(f"the drafts folder {drafts_dir} cannot be created: {here} is a broken link; fix it or "
+                             "pass --drafts another folder")  # fmt: skip
+        here = here.parent
+    if not here.is_dir():
+        what = "is a file" if here == drafts_dir.absolute() else f"cannot be created: {here} is a file"
+        raise DraftError(f"the drafts folder {drafts_dir} {what}, not a folder: pass --drafts a folder")
+    if not os.access(here, os.W_OK | os.X_OK):
+        created = "cannot be written" if here == drafts_dir.absolute() else f"cannot be created in {here}"
+        raise DraftError(f"the drafts folder {drafts_dir} {created} (permission denied): pass --drafts another folder")
+
+
 def essay_dir(drafts_dir: Path, prompt_path: Path, root: Path) -> Path:
     """drafts/<slug of the prompt's name>, kept inside drafts/. A folder, once made, stays its prompt's:
-    where another prompt owns the slug's folder (two names that slug alike), a number is added."""
+    where another prompt owns the slug's folder (two names that slug alike), a number is added. A prompt
+    renamed keeps its folder (`renamed_folder`), so its plan and drafts carry on."""
     base = slugify(prompt_path.stem) or "essay"
     ref = prompt_ref(prompt_path, root)
     root_dir = drafts_dir.resolve()
@@ -48,9 +71,56 @@ def essay_dir(drafts_dir: Path, prompt_path: Path, root: Path) -> Path:
         if not folder.resolve().is_relative_to(root_dir):
             raise DraftError(f"{folder} points outside {drafts_dir} (a symlink?): remove it or pick another --drafts")
         owner = folder_owner(folder)
-        if owner is None or owner == ref:
+        if owner == ref:
             return folder
+        if owner is None:
+            return renamed_folder(drafts_dir, prompt_path, root) or folder
     raise AssertionError("unreachable")
+
+
+def renamed_folder(drafts_dir: Path, prompt_path: Path, root: Path) -> Path | None:
+    """The one folder that is this prompt's under an old name: no prompt still there names it, and a file in
+    it names this prompt already, its plan was made from these very bytes, or its latest draft has this title."""
+    ref = prompt_ref(prompt_path, root)
+    try:
+        data = prompt_path.read_bytes()
+        title = str(frontmatter.loads(data.decode("utf-8-sig")).metadata.get("title") or "").strip()
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, ValueError):
+        return None
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    folders = sorted(p for p in drafts_dir.iterdir() if p.is_dir()) if drafts_dir.is_dir() else []
+    found = []
+    for folder in folders:
+        heads = _heads(folder)
+        claims = {m[1].strip().strip("'\"") for head in heads.values() for m in _PROMPT_LINE.finditer(head)}
+        if ref not in claims and any((root / claim).is_file() for claim in claims):
+            continue  # a prompt that is still there names it: it is that prompt's
+        plan = heads.get("plan.md", "")
+        latest = next((heads[d.path.name] for d in reversed(list_versions(folder)) if d.path.name in heads), "")
+        same_bytes = (m := _HASH_LINE.search(plan)) is not None and m[1] == digest
+        same_title = bool(title) and (m := _TITLE_LINE.search(latest)) is not None and _unquote(m[1]) == title
+        if claims and (ref in claims or same_bytes or same_title):
+            found.append(folder)
+    return found[0] if len(found) == 1 else None  # two candidates: neither is taken on a guess
+
+
+def _heads(folder: Path) -> dict[str, str]:
+    """The frontmatter of each file in an essay folder that names its prompt, by file name."""
+    heads = {}
+    for path in [d.path for d in list_versions(folder)] + [p for p in (folder / "plan.md",) if p.is_file()]:
+        try:
+            head = path.read_text(encoding="utf-8", errors="replace")[:4000]
+        except OSError:
+            continue
+        heads[path.name] = head.split("\n---", 1)[0] if head.startswith("---") else ""
+    return heads
+
+
+def _unquote(value: str) -> str:
+    try:
+        return str(yaml.safe_load(value)).strip()
+    except yaml.YAMLError:
+        return value.strip()
 
 
 def folder_owner(folder: Path) -> str | None:

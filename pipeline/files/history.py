@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pipeline.core.errors import DraftError, UsageError
 from pipeline.files.draftfile import DraftText, body_hash, parse
-from pipeline.files.drafts import DraftFile, essay_dir, list_versions
+from pipeline.files.drafts import DraftFile, check_drafts_folder, essay_dir, list_versions
 
 _DRAFT_NAME_HELP = "the prompt file (prompts/x.md), its drafts folder (drafts/x) or a draft (drafts/x/v002.md)"
 
@@ -31,6 +31,7 @@ def resolve_target(target: Path, drafts_dir: Path, root: Path) -> Target:
         folder, prompt_path = target.parent, None
         chosen = next(d for d in list_versions(folder) if d.path == target)
     elif target.is_file():
+        check_drafts_folder(drafts_dir)
         folder, chosen, prompt_path = essay_dir(drafts_dir, target, root), None, target
     else:
         raise UsageError(f"{target} not found: name {_DRAFT_NAME_HELP}")

@@ -40,6 +40,7 @@ class DraftMeta(BaseModel):
     input_hash: str | None = None
     notes_hash: str | None = None
     plan_hash: str | None = None  # the plan the draft followed
+    voice_hash: str | None = None  # the voice.md its sections were written with
     calls: int = 0
     prompt_tokens: int = 0
     output_tokens: int = 0

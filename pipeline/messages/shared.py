@@ -88,7 +88,13 @@ def id_ranges(numbers: Sequence[int]) -> str:
 
 
 def write_messages(
-    shared: SharedNotes, number: int, section: Section, fragments: Sequence[Fragment], words: int, guidance: str
+    shared: SharedNotes,
+    number: int,
+    section: Section,
+    fragments: Sequence[Fragment],
+    words: int,
+    guidance: str,
+    rules: Sequence[str] = (),
 ) -> tuple[list[dict[str, str]], dict[str, Fragment]]:
     """A section's writing call, and the keys it may cite: the shared notes it is written from, named by id
     (every one must be in the shared message: see `SharedNotes.shows`)."""
@@ -102,6 +108,8 @@ def write_messages(
         has_others=shared.sections > 1,
         guidance=guidance,
         words=words,
+        has_rules=bool(rules),
+        rules=list(rules),  # voice.md's: the writer's rules for every section
     )
     return [shared.first, user], keys
 

@@ -65,6 +65,7 @@ class WrappedModel:
         self.context_window = inner.context_window
         self.sends_over_http, self.endpoint = inner.sends_over_http, inner.endpoint
         self.can_sort = getattr(inner, "can_sort", True)
+        self.secrets: tuple[str, ...] = getattr(inner, "secrets", ())  # the keys it sends, to scrub from answers
 
 
 @dataclass

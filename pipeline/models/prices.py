@@ -35,8 +35,9 @@ def cost(
     configured: Mapping[str, tuple[float, float]],
     batch: bool = False,
 ) -> float | None:
-    """Dollars, or None where no price is known. The local model costs nothing; `batch` calls half the price."""
-    if provider == "local":
+    """Dollars, or None where no price is known. A model on this machine costs nothing (an Ollama cloud model is
+    not one); `batch` calls half the price."""
+    if provider == "local" or (provider == "ollama" and not model.endswith(("-cloud", ":cloud"))):
         return 0.0
     price = configured.get(model) or KNOWN.get(model)
     if price is None:

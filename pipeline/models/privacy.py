@@ -45,14 +45,22 @@ class PrivacyGuard(WrappedModel):
                 if len(probe) >= 12:  # a word or two is no evidence of a note
                     self._probes[probe] = path
 
+    def private_source(self, text: str) -> str | None:
+        """The private note whose text `text` holds, when it may not go to this endpoint; else None. The stages
+        ask first, so a public note quoting a private one, or a private item pasted into the plan, is named and
+        left out rather than refused below."""
+        if not self.enforcing or not self._probes:
+            return None
+        sent = _squeezed(text)
+        with self._lock:
+            return next((path for probe, path in self._probes.items() if probe in sent), None)
+
     def complete(self, messages: Messages, **options: Any) -> Completion:
-        if self.enforcing and self._probes:
-            sent = _squeezed("\n".join(m["content"] for m in messages))
-            with self._lock:
-                leaked = next((path for probe, path in self._probes.items() if probe in sent), None)
-            if leaked:
-                raise PrivacyError(
-                    f"refused to send private note {leaked} to {self.endpoint}, which is not trusted; nothing was "
-                    "sent. This is a bug in essay: please report it"
-                )
+        leaked = self.private_source("\n".join(m["content"] for m in messages))
+        if leaked:
+            raise PrivacyError(
+                f"refused to send the text of private note {leaked} to {self.endpoint}, which is not trusted "
+                "(nothing was sent): another note, the prompt or the plan holds that text too; remove it there, "
+                "or list the endpoint under [privacy] trusted in essay.toml"
+            )
         return self.inner.complete(messages, **options)

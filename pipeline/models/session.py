@@ -1,6 +1,6 @@
 """A run: one workspace and one model stack, built once per command and shared by every essay in it.
 
-The stack, outermost first: privacy guard → redact → log → cache → limit → provider. What the stages
+The stack, outermost first: privacy guard → redact → log → cache → limit → key scrub → provider. What the stages
 filtered for this endpoint is exactly what the guard lets through to it, and the log sees every call,
 whether the cache answered it or not.
 """
@@ -15,8 +15,9 @@ from pipeline.core.workspace import Workspace
 from pipeline.models.cache import CachingModel, LoggingModel, Store
 from pipeline.models.llm import ChatModel, EssayModel, Purpose, SharedLimit
 from pipeline.models.privacy import PrivacyGuard
-from pipeline.models.providers import ProviderOptions, make_model
+from pipeline.models.providers import ProviderOptions, make_model, named_settings
 from pipeline.models.redact import RedactingModel
+from pipeline.models.scrub import KeyScrubber, ScrubbingModel
 
 
 @dataclass(frozen=True)
@@ -67,8 +68,8 @@ class Run:
 def open_run(workspace: Workspace, options: RunOptions | None = None, progress: Progress | None = None) -> Run:
     options = options or RunOptions()
     progress = progress or Progress()
-    settings = with_options(
-        workspace.settings, provider=options.provider, model=options.model, base_url=options.base_url
+    settings = named_settings(
+        with_options(workspace.settings, provider=options.provider, model=options.model, base_url=options.base_url)
     )
     store = Store(workspace.state_file)
     if store.recovered:
@@ -85,7 +86,8 @@ def build_run(workspace: Workspace, provider: ChatModel, store: Store, options: 
     """The stack around a provider: tests pass a fake provider here."""
     settings = workspace.settings
     jobs = options.jobs or (settings.concurrency if provider.sends_over_http else 1)
-    limit = SharedLimit(provider, jobs)
+    # Every answer loses anything that could be an API key before any layer stores, logs or returns it.
+    limit = SharedLimit(ScrubbingModel(provider, KeyScrubber(getattr(provider, "secrets", ()))), jobs)
     model: ChatModel = CachingModel(limit, store) if options.cache else limit
     model = LoggingModel(model, store.log_call)
     if provider.sends_over_http and settings.redact:

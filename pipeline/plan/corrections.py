@@ -112,7 +112,8 @@ def rearranged(
     for slug, items in old:
         for item in items:
             if item.fragment_id is not None and item.fragment_id not in by_id:
-                continue  # its note is gone
+                stayed[slug].append(item)  # its note is not in this run (private, or gone): `follow_plan` decides
+                continue
             if item.fragment_id is None or item.fragment_id in learned.labels:
                 stayed[slug].append(replace(item, mark=""))
             elif item.fragment_id not in now:  # not asked again (a large vault's shortlist): it stays as it was

@@ -10,7 +10,8 @@
     - fragment text ([[note/path]]) <!-- f:ID -->       a fragment; continuation lines indented by two spaces
     - (? or: the plateaus) text ([[note]]) <!-- f:ID -->  a mark first: a doubt, or a move (pipeline/plan/marks.py)
     - a point the author added                          no marker: the section must cover it
-    ## fits no section                                  items kept out of the draft
+    ## fits no section                                  items kept out of the draft (a direction too)
+    ## kept from your plan                              what the author wrote where a new plan has no place for it
     ## left out                                         what was kept off the plan: read back as it is, never an error
 
 The `<!-- f:ID -->` comment, invisible in Obsidian's preview, ties an item to its fragment however it is edited;
@@ -36,6 +37,11 @@ from pipeline.plan.marks import split_mark
 FORMAT = 1
 UNUSED_TITLE = "fits no section"
 LEFT_OUT_TITLE = "left out"
+KEPT_TITLE = "kept from your plan"
+KEPT_NOTE = (
+    "> what you wrote where the new plan has no place for it, kept so nothing of yours is lost; "
+    "it stays out of the draft: move it under a section to use it."
+)
 INSTRUCTIONS = (
     "> edit this plan, then run `essay draft`. move a list item under another heading to move it; delete it to\n"
     "> drop it; reorder items to order the material; add your own `- point` and the section must cover it.\n"
@@ -55,6 +61,7 @@ _META = re.compile(
     r"(?:\s*\((?:\[\[(?P<path>[^\[\]|]+)(?:\|[^\[\]]*)?\]\]|(?P<own>your draft))\))?"
     rf"\s*{_ID_COMMENT}\s*\Z"
 )
+_ENDS_WITH_ID = re.compile(_ID_COMMENT + r"\s*\Z")
 _WORDS = re.compile(r"(\d+(?:,\d{3})*)\s*(?:-\s*)?words?\b", re.I)
 _LEFT_OUT = re.compile(r"^[-*+][ \t]+(\d+) fragments?: (.+?)[ \t]*$")
 _NUMBER = re.compile(r"^\d+[.):]?\s+")
@@ -71,6 +78,7 @@ class PlanItem:
     note_path: str | None  # the fragment's note, with `.md`; None for the author's own draft
     by_author: bool = False  # the fragment comes from the author's own draft in the prompt
     private: bool = False  # from a private note: kept from an untrusted endpoint even once the note is gone
+    box: str = ""  # the author's checkbox, `[ ]` or `[x]`: written back as it was, never sent as text
     mark: str = ""  # a doubt or a correction's move (pipeline/plan/marks.py), shown before the text
 
     def __post_init__(self) -> None:
@@ -109,6 +117,9 @@ class Plan:
     # Fragments the shortlist left out as unrelated to the prompt: counted in the plan and listed beside it, in
     # plan-unrelated.md (pipeline/plan/planning.py): on a 10,000-note vault they are tens of thousands.
     unrelated: frozenset[str] = frozenset()
+    unused_direction: str = ""  # the author's lines under *fits no section*, before its first item
+    kept: tuple[PlanItem, ...] = ()  # under *kept from your plan*: out of the draft, never dropped
+    kept_direction: str = ""  # the lines there that are not list items
     notice: str = ""  # what this plan changed of the author's last one, said at its top
 
 
@@ -141,7 +152,11 @@ def render_plan(plan: Plan, essay_title: str) -> str:
     for section in plan.sections:
         direction = f"{section.direction}\n" if section.direction else ""
         parts.append(f"## {section.title.lower()}\n{direction}\n{''.join(map(render_item, section.items))}")
-    parts.append(f"## {UNUSED_TITLE}\n\n{''.join(map(render_item, plan.unused))}")
+    unused_direction = f"{plan.unused_direction}\n" if plan.unused_direction else ""
+    parts.append(f"## {UNUSED_TITLE}\n{unused_direction}\n{''.join(map(render_item, plan.unused))}")
+    if plan.kept or plan.kept_direction:
+        kept_direction = f"{plan.kept_direction}\n\n" if plan.kept_direction else ""
+        parts.append(f"## {KEPT_TITLE}\n\n{KEPT_NOTE}\n\n{kept_direction}{''.join(map(render_item, plan.kept))}")
     if plan.left_out:
         lines = [f"- {n} fragment{'' if n == 1 else 's'}: {reason.strip()}\n" for reason, n in plan.left_out]
         parts.append(f"## {LEFT_OUT_TITLE}\n\n{''.join(lines)}")
@@ -152,10 +167,11 @@ def render_plan(plan: Plan, essay_title: str) -> str:
 
 def render_item(item: PlanItem) -> str:
     """One list item: the text (continuation lines indented), its note's link and its id in a comment."""
-    if item.mark and item.fragment_id:  # before any checkbox: the parser then leaves the checkbox in the text
-        text = f"{item.mark} {item.text}"
-    else:
-        text = f"[ ] {item.text}" if _BOX.match(item.text) else item.text  # the parser drops one checkbox
+    # The parser reads one checkbox as the item's own; a text that starts with one is kept by another in front.
+    # A mark (a doubt, a move) comes after the item's own checkbox and before its text.
+    box = item.box or ("[ ]" if _BOX.match(item.text) else "")
+    mark = f"{item.mark} " if item.mark and item.fragment_id else ""
+    text = f"{box} {mark}{item.text}" if box else f"{mark}{item.text}"
     lines = text.split("\n")
     if item.fragment_id is not None:
         source = f"([[{item.note_path.removesuffix('.md')}]])" if item.note_path else ""
@@ -173,22 +189,56 @@ def render_item(item: PlanItem) -> str:
 def parse_plan(text: str, name: str, sections: Sequence[Section]) -> Plan:
     text = _newlines(text.lstrip("\ufeff"))
     meta, body, first_line = _frontmatter(text, name)
+    _check_not_cut(body, first_line, name)
     blocks = _blocks(body, first_line, name, sections)
+    if not any(kind == UNUSED_TITLE for kind, _ in blocks):  # cut at a line's end: the closing part is gone
+        last = first_line + len(body.rstrip().split("\n")) - 1
+        raise _at(
+            name,
+            last,
+            f"the plan ends here and has lost its closing part, the '## {UNUSED_TITLE}' heading (a half-saved "
+            "file?): restore the rest, or put that heading back at its end if the plan is whole",
+        )
     found: dict[str, PlanSection] = {}
     unused: tuple[PlanItem, ...] = ()
+    unused_direction = ""
+    kept_directions: list[str] = []
+    kept: list[PlanItem] = []
     left_out: list[tuple[str, int]] = []
     for kind, lines in blocks:
         if kind == LEFT_OUT_TITLE:
             left_out += [(m[2], int(m[1])) for _, line in lines if (m := _LEFT_OUT.match(line))]
-            continue
-        direction, items = _read_list(lines, name)
-        if kind == UNUSED_TITLE:
-            unused = items
+            # Anything else the author wrote there is theirs: kept under a heading of its own.
+            theirs = [(n, line) for n, line in lines if not _LEFT_OUT.match(line)]
+            direction, items = _read_list(theirs, name, strict=False)
+        else:
+            direction, items = _read_list(lines, name)
+        if kind in (LEFT_OUT_TITLE, KEPT_TITLE):
+            kept_directions.append("\n".join(line for line in direction.split("\n") if line.strip() != KEPT_NOTE))
+            kept += items
+        elif kind == UNUSED_TITLE:
+            unused, unused_direction = items, _tidy(direction)
         elif isinstance(kind, Section):
             found[kind.slug] = PlanSection(kind.slug, kind.title, direction, None, items)
     planned = tuple(found.get(s.slug) or PlanSection(s.slug, s.title) for s in sections)  # deleted: no material
     header = str(meta["prompt"]), str(meta.get("prompt_hash") or ""), _string(meta.get("created"))
-    return Plan(*header, planned, unused, tuple(left_out))
+    kept_direction = _tidy("\n\n".join(kept_directions))
+    authors = {"unused_direction": unused_direction, "kept": tuple(kept), "kept_direction": kept_direction}
+    return Plan(*header, planned, unused, tuple(left_out), **authors)
+
+
+def _check_not_cut(body: str, first_line: int, name: str) -> None:
+    """A file cut short mid-line (a half-saved plan) ends in an item whose link or id comment never closes."""
+    last = body.rstrip("\n").rsplit("\n", 1)[-1]
+    if body.endswith("\n") or not (last.count("<!--") > last.count("-->") or last.count("[[") > last.count("]]")):
+        return
+    number = first_line + body.count("\n")
+    raise _at(
+        name,
+        number,
+        f"the plan ends mid-item ('{_short(last)}'; a half-saved file?): restore the rest of the plan, "
+        "or finish or delete that line",
+    )
 
 
 def _frontmatter(text: str, name: str) -> tuple[dict[str, Any], str, int]:
@@ -223,9 +273,9 @@ def _frontmatter(text: str, name: str) -> tuple[dict[str, Any], str, int]:
 
 def _blocks(body: str, first_line: int, name: str, sections: Sequence[Section]) -> list[tuple[Any, list]]:
     """The body cut at its `## ` headings: (what the heading is, its numbered lines); the part above is checked."""
-    by_key = {}
-    for section in reversed(sections):  # the first of two sections with one title wins
-        by_key[_key(section.title)] = section
+    by_key: dict[str, list[Section]] = {}
+    for section in sections:  # two sections with one title: the first heading is the first section
+        by_key.setdefault(_key(section.title), []).append(section)
     blocks: list[tuple[Any, list[tuple[int, str]]]] = [("preamble", [])]
     seen: dict[Any, int] = {}
     for number, line in enumerate(body.split("\n"), start=first_line):
@@ -235,8 +285,9 @@ def _blocks(body: str, first_line: int, name: str, sections: Sequence[Section]) 
             continue
         title = heading["title"] or ""
         keys = {_key(title), _key(_NUMBER.sub("", title.strip()))}
-        kind = next((by_key[k] for k in keys if k in by_key), None)
-        kind = kind or next((t for t in (UNUSED_TITLE, LEFT_OUT_TITLE) if _key(t) in keys), None)
+        twins = next((by_key[k] for k in keys if k in by_key), [])
+        kind = next((s for s in twins if s not in seen), twins[0] if twins else None)
+        kind = kind or next((t for t in (UNUSED_TITLE, KEPT_TITLE, LEFT_OUT_TITLE) if _key(t) in keys), None)
         if kind is None:
             titles = ", ".join(f"'{s.title.lower()}'" for s in sections)
             advice = f"rename it to one of {titles}, '{UNUSED_TITLE}', or move its items and delete it"
@@ -253,35 +304,51 @@ def _blocks(body: str, first_line: int, name: str, sections: Sequence[Section]) 
     return blocks[1:]
 
 
-def _read_list(lines: list[tuple[int, str]], name: str) -> tuple[str, tuple[PlanItem, ...]]:
-    """The direction (the lines before the first item) and the items under one heading."""
+def _read_list(lines: list[tuple[int, str]], name: str, *, strict: bool = True) -> tuple[str, tuple[PlanItem, ...]]:
+    """The direction (the lines before the first item) and the items under one heading. Not `strict`, a line
+    that is no item is read as part of the item above."""
     direction: list[str] = []
-    items: list[tuple[int, list[str]]] = []  # (continuation indent, lines)
+    items: list[tuple[int, list[str], str]] = []  # (continuation indent, lines, checkbox)
     for number, line in lines:
         if _COMMENT_LINE.match(line):
             continue  # a comment the author left: invisible in preview, so never an error
         item = _ITEM.match(line)
+        if not item and _indented_item(line, items):
+            line = line.lstrip()  # an item of its own the author (or Obsidian's Tab key) indented
+            item = _ITEM.match(line)
         if item:
-            items.append((len(item["marker"].expandtabs(4)), [line[item.end() :]]))
+            box = (item["box"] or "").strip()
+            items.append((len(item["marker"].expandtabs(4)), [line[item.end() :]], box))
         elif not items:
             direction.append(line)
-        elif not line or line[0] in " \t":
-            indent, item_lines = items[-1]
+        elif not line or line[0] in " \t" or not strict:
+            indent, item_lines, _ = items[-1]
             item_lines.append(_dedent(line, indent))
         else:
             advice = "start it with '- ' or indent it under the item above"
             raise _at(name, number, f"'{_short(line)}' is not a list item: {advice}")
-    parsed = [_item("\n".join(item_lines)) for _, item_lines in items]
+    parsed = [_item("\n".join(item_lines), box) for _, item_lines, box in items]
     return "\n".join(direction), tuple(item for item in parsed if item.text or item.fragment_id)
 
 
-def _item(raw: str) -> PlanItem:
+def _indented_item(line: str, items: list[tuple[int, list[str], str]]) -> bool:
+    """An indented list item that carries its own fragment id and is no sub-item of the one above: indented by a
+    tab (`render_item` indents with spaces, Obsidian's Tab key with a tab), or with no item open to take it."""
+    if line[:1] not in (" ", "\t") or not _ITEM.match(line.lstrip()) or not _ENDS_WITH_ID.search(line):
+        return False
+    return line[0] == "\t" or not items or _ENDS_WITH_ID.search("\n".join(items[-1][1]).rstrip()) is not None
+
+
+def _item(raw: str, box: str = "") -> PlanItem:
     meta = _META.search(raw)
+    mark, body = split_mark(raw[: meta.start()]) if meta else ("", raw)  # only the plan marks its own items
+    if box == "[ ]" and _BOX.match(body):
+        box = ""  # the box `render_item` put in front of a text that starts with one
     if not meta:
-        return PlanItem(raw, None, None)
+        return PlanItem(body, None, None, box=box)
     path = None if meta["own"] or not meta["path"] else meta["path"].strip() + ".md"
-    mark, text = split_mark(raw[: meta.start()])
-    return PlanItem(text, meta["id"], path, bool(meta["own"]), bool(meta["private"]), mark)
+    own, private = bool(meta["own"]), bool(meta["private"])
+    return PlanItem(body, meta["id"], path, by_author=own, private=private, box=box, mark=mark)
 
 
 def _dedent(line: str, indent: int) -> str:
@@ -295,6 +362,10 @@ def _dedent(line: str, indent: int) -> str:
 def _key(title: str) -> str:
     """A heading as compared with a section title: no case, no punctuation."""
     return re.sub(r"[\W_]+", " ", title.lower()).strip()
+
+
+def _tidy(direction: str) -> str:
+    return "\n".join(line.rstrip() for line in direction.split("\n")).strip()
 
 
 def _word_count(direction: str) -> int | None:

@@ -2,10 +2,12 @@
 
 `make_plan` sorts (or reuses the author's placements) and writes the file; `follow_plan` reads it back
 as the author left it and turns it into each section's material. Planning again never loses edits:
-an edited plan is first kept byte for byte as plan-NNN.md, and its placements, points and directions
-are carried into the new plan; only fragments the plan has never seen are sorted. Where the author moved
-items since the plan was written, those stay and every other item is sorted again with them as examples
-(pipeline/plan/corrections.py); new items are marked where the sort doubts, and listed first.
+an edited plan is first kept byte for byte as plan-NNN.md, and every item, point and direction in it is
+carried into the new plan where the author left it (an item whose note was edited follows the note; what
+the author wrote under *left out* goes under *kept from your plan*); only fragments it has never seen are sorted.
+Where the author moved items since the plan was written, those stay and every other item is sorted again
+with them as examples (pipeline/plan/corrections.py); new items are marked where the sort doubts, and listed
+first.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ import hashlib
 import itertools
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from difflib import SequenceMatcher
 from pathlib import Path
 
 from pipeline.collect.notes import Fragment
@@ -51,6 +54,7 @@ from pipeline.sort.sort import sort_fragments
 PLAN_NAME = "plan.md"
 UNRELATED_NAME = "plan-unrelated.md"  # beside plan.md: what the shortlist left out, listed as the plan lists items
 _LIST_MARKER = re.compile(r"\A[-*+]\s+(?!\[[ xX]\])")
+_SAME_THOUGHT = 0.6  # how alike an item and an edited note's fragment read to be taken as one thought
 
 
 @dataclass(frozen=True)
@@ -89,7 +93,9 @@ def read_plan(folder: Path, prompt: Prompt, root: Path) -> Plan | None:
     except (OSError, UnicodeDecodeError) as exc:
         raise PlanError(f"{path} cannot be read ({exc}): fix it or delete it and run `essay plan` again") from None
     plan = replace(parse_plan(text, str(path), prompt.sections), unrelated=_read_unrelated(folder / UNRELATED_NAME))
-    if Path(plan.prompt).name != prompt.path.name and plan.prompt != prompt_ref(prompt.path, root):
+    # A plan whose prompt is gone is this prompt's under its old name (`essay_dir` chose the folder for it).
+    other = Path(plan.prompt).name != prompt.path.name and plan.prompt != prompt_ref(prompt.path, root)
+    if other and (root / plan.prompt).is_file():
         raise PlanError(
             f"{path} is a plan for {plan.prompt}, not {prompt_ref(prompt.path, root)}: move it away, "
             "or run `essay plan` for the right prompt"
@@ -119,6 +125,8 @@ def make_plan(
     """Sort what the earlier plan has not placed, carry what it has, and write plan.md."""
     prompt, fragments, send_all, left_out = request.prompt, list(request.fragments), request.send_all, request.left_out
     earlier = read_plan(folder, prompt, root)
+    if earlier:
+        earlier = follow_edited_notes(earlier, fragments)
     placed = _placements(earlier) if earlier else {}
     # Left out as unrelated last time, and not placed since (an item the author moved into the plan is placed):
     # not sent again, unless `--all`.
@@ -151,22 +159,28 @@ def make_plan(
         ]
     else:
         sections = []
+        # Every item of the earlier plan stays where the author left it, even one whose note this run does not
+        # have (private, kept off this endpoint; pasted from another plan; its note gone): `follow_plan` decides.
         for section in prompt.sections:
             old = next((s for s in earlier.sections if s.slug == section.slug), None) if earlier else None
-            kept = [i for i in (old.items if old else ()) if i.fragment_id is None or i.fragment_id in by_id]
             new = [
                 _item(by_id[i], marks.get(i, "")) for i in _doubtful_first(result.plan.sections[section.slug], marks)
             ]
-            sections.append(PlanSection(section.slug, section.title, old.direction if old else "", None, (*kept, *new)))
-        unused_old = [i for i in (earlier.unused if earlier else ()) if i.fragment_id in by_id]
-        unused = (*unused_old, *(_item(by_id[i]) for i in result.plan.unused if i not in unrelated))
+            items = (*(old.items if old else ()), *new)
+            sections.append(PlanSection(section.slug, section.title, old.direction if old else "", None, items))
+        fresh_unused = [i for i in _doubtful_first(result.plan.unused, marks) if i not in unrelated]
+        unused = (*(earlier.unused if earlier else ()), *(_item(by_id[i], marks.get(i, "")) for i in fresh_unused))
     why = list(left_out)
     if unrelated:
         reason = "unrelated to the prompt, never sent to the model: `essay plan --all` sends them"
         why.append((reason, len(unrelated)))
     header = prompt_ref(prompt.path, root), prompt_hash(prompt), _now()
+    authors = {"unused_direction": earlier.unused_direction, "kept": earlier.kept} if earlier else {}
+    kept_direction = earlier.kept_direction if earlier else ""
     said = notice(learned, moved) if learned and labels is not None else ""
-    plan = Plan(*header, tuple(sections), unused, tuple(why), unrelated, said)
+    plan = Plan(
+        *header, tuple(sections), unused, tuple(why), unrelated, **authors, kept_direction=kept_direction, notice=said
+    )
     kept_as = _keep_edited(folder / PLAN_NAME)
     _write_unrelated(folder / UNRELATED_NAME, [f for f in fragments if f.id in unrelated], prompt.title)
     path = _write(folder / PLAN_NAME, render_plan(plan, prompt.title))
@@ -209,17 +223,46 @@ def follow_plan(
         sections[section.slug] = material
     if private:
         warnings.append(f"{private} plan items from private notes stay on this machine: this endpoint is not trusted")
-    known = {i.fragment_id for s in plan.sections for i in s.items} | {i.fragment_id for i in plan.unused}
-    known |= plan.unrelated
+    known = _listed(plan) | plan.unrelated
     unplaced = tuple(f for f in fragments if f.id not in known)
     directions = {s.slug: (s.direction, s.words) for s in plan.sections}
     return Material(sections, directions, unplaced, tuple(warnings))
 
 
+def _listed(plan: Plan) -> set[str | None]:
+    """The fragment ids of every item the plan lists, under any heading."""
+    return {i.fragment_id for i in (*(i for s in plan.sections for i in s.items), *plan.unused, *plan.kept)}
+
+
 def _placements(plan: Plan) -> dict[str, str]:
     placed = {i.fragment_id: s.slug for s in plan.sections for i in s.items if i.fragment_id}
-    placed.update({i.fragment_id: "" for i in plan.unused if i.fragment_id})
+    placed.update({i.fragment_id: "" for i in (*plan.unused, *plan.kept) if i.fragment_id})
     return placed
+
+
+def follow_edited_notes(plan: Plan, fragments: Sequence[Fragment]) -> Plan:
+    """The plan with each item whose note was edited since (its id is gone, and a new fragment of the same note
+    reads much like it) tied to that new fragment, in the item's place: the author's placement holds."""
+    known = _listed(plan)
+    by_note: dict[str, list[Fragment]] = {}
+    for fragment in fragments:
+        if fragment.id not in known:
+            by_note.setdefault(fragment.note_path, []).append(fragment)
+    by_id = {f.id for f in fragments}
+
+    def follow(item: PlanItem) -> PlanItem:
+        if not item.fragment_id or item.fragment_id in by_id or not item.note_path:
+            return item
+        candidates = by_note.get(item.note_path, [])
+        scored = [(SequenceMatcher(None, item.text, _item(f).text).ratio(), f) for f in candidates]
+        score, best = max(scored, key=lambda pair: pair[0], default=(0.0, None))
+        if best is None or score < _SAME_THOUGHT:
+            return item
+        candidates.remove(best)
+        return replace(_item(best), box=item.box)
+
+    sections = tuple(replace(s, items=tuple(map(follow, s.items))) for s in plan.sections)
+    return replace(plan, sections=sections, unused=tuple(map(follow, plan.unused)), kept=tuple(map(follow, plan.kept)))
 
 
 def as_planned(fragment: Fragment) -> Fragment:

@@ -1,5 +1,5 @@
 """Writing sections and finishing them: the writing calls, footnotes from citations, and the flags for
 claims none of the notes hold.
 
-May import: core, models, embeddings, collect, messages.
+May import: core, models, embeddings, collect, voice, messages.
 """

@@ -18,6 +18,7 @@ from pipeline.core.text import estimate_tokens, strip_think
 from pipeline.messages.instructions import render
 from pipeline.messages.shared import SharedNotes, group_by_note, write_messages
 from pipeline.models.llm import ChatModel
+from pipeline.voice.rules import voice_instructions
 from pipeline.write.finish import Finishing, citation_keys, finish_section
 
 EMPTY_SECTION_NOTE = (
@@ -110,7 +111,9 @@ def expand_section(
     fitted = _fit_fragments(prompt, section, fragments, samples, llm.context_window - max_tokens)
     while True:
         try:
-            text = _ask_for_prose(llm, section_messages(prompt, section, fitted, samples, words, guidance), max_tokens)
+            rules = voice_instructions(writing.finishing.voice)
+            messages = section_messages(prompt, section, fitted, samples, words, guidance, rules)
+            text = _ask_for_prose(llm, messages, max_tokens)
             break
         except ContextTooLong:
             if len(fitted) == 1:
@@ -142,7 +145,8 @@ def _from_shared(
     another section's note is dropped as invented."""
     guidance, words = direction
     number, section = numbered
-    messages, keys = write_messages(shared, number, section, fragments, words, guidance)
+    rules = voice_instructions(finishing.voice)
+    messages, keys = write_messages(shared, number, section, fragments, words, guidance, rules)
     text = _ask_for_prose(llm, messages, answer_budget(words))
     if not text:
         raise LLMError(
@@ -242,6 +246,7 @@ def section_messages(
     samples: Sequence[str],
     words: int,
     guidance: str,
+    rules: Sequence[str] = (),
 ) -> list[dict[str, str]]:
     """The writing call. What every section shares comes first (instructions, the writer's samples, the
     essay and all its sections), so a server's prompt cache serves it again for each section."""
@@ -259,4 +264,6 @@ def section_messages(
         samples=list(samples),
         guidance=guidance,
         words=words,
+        has_rules=bool(rules),
+        rules=list(rules),
     )

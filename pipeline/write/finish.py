@@ -3,7 +3,8 @@
 The order matters. Citation marks come out first (they name the fragments each paragraph used);
 then names, numbers, dates, money and quotes that appear in none of the section's sources are flagged,
 on the model's raw text, where a capital still tells a name; then the prose is lowercased (flags
-survive it); last, each paragraph gets an Obsidian footnote linking the notes it came from.
+survive it), and voice.md's mechanical rules are applied; last, each paragraph gets an Obsidian footnote
+linking the notes it came from.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import numpy as np
 from pipeline.collect.notes import Fragment
 from pipeline.core.text import lowercase_prose
 from pipeline.embeddings.embed import EmbedderMissing, bundled_embedder
+from pipeline.voice.apply import apply_voice
+from pipeline.voice.rules import Voice
 from pipeline.write.grounding import count_flags, find_unsupported, flag
 from pipeline.write.sources import SourceFragment, add_footnotes, attribute, short_ids, split_citations
 
@@ -28,6 +31,7 @@ class Finishing:
     notes_dir: Path | None = None
     footnotes: bool = True
     extra_sources: tuple[str, ...] = ()  # the prompt and the author's own writing: not claims to flag
+    voice: Voice | None = None  # voice.md's rules: sent with every writing call, the mechanical ones applied here
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,7 @@ def finish_section(
     sources = [f"{f.note_path}\n{f.title}\n{f.date or ''}\n{f.context}\n{f.text}" for f in fragments]
     claims = find_unsupported(prose, [*sources, *finishing.extra_sources])
     text = lowercase_prose(flag(prose, claims))
+    text = apply_voice(text, finishing.voice, [*finishing.extra_sources, *(f.text for f in fragments if f.by_author)])
     linkable: list[SourceFragment] = [(f.id, f.note_path, f.text) for f in fragments if f.note_path and not f.by_author]
     if finishing.footnotes and linkable:
         keep = {i for i, _, _ in linkable}

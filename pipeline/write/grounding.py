@@ -111,6 +111,20 @@ def count_flags(text: str) -> int:
     return len(_FLAG_NOTE.findall(text))
 
 
+def find_flags(text: str) -> list[tuple[int, str]]:
+    """(offset, claim) of each flag left in a draft, in order, one per note as `count_flags` counts them: the
+    highlighted claim, or where the author edited the highlight away, the words just before the lone note."""
+    found: list[tuple[int, str]] = []
+    for note in _FLAG_NOTE.finditer(text):
+        flagged = next((m for m in _FLAG.finditer(text, max(0, note.start() - 400)) if m.end() == note.end()), None)
+        if flagged:
+            found.append((flagged.start(), flagged["inner"]))
+        else:
+            words = text[: note.start()].split()[-4:]
+            found.append((note.start(), " ".join(words) or note.group().strip()))
+    return found
+
+
 def _mask(text: str) -> str:
     """The text with every non-prose span blanked out, so offsets still match the original."""
     spans = [m.span() for m in _NOT_PROSE.finditer(text)]

@@ -57,13 +57,21 @@ class LocalLlama:
     sends_over_http = False
     endpoint = "in-process"
 
-    def __init__(self, model_path: Path | None = None, *, context_window: int = DEFAULT_CONTEXT, verbose: bool = False):
+    def __init__(
+        self,
+        model_path: Path | None = None,
+        *,
+        name: str | None = None,  # a pulled model's name, which the draft's frontmatter then records
+        context_window: int = DEFAULT_CONTEXT,
+        verbose: bool = False,
+    ):
         self.path = Path(model_path) if model_path else bundled_model_path()
         if not self.path.is_file():
             raise UsageError(f"model file not found: {self.path} (pass --model PATH.gguf)")
-        self.model = self.path.stem
+        self.model = name or self.path.stem
+        self.bundled = model_path is None or self.path.resolve() == bundled_model_path().resolve()
         # The bundled 135M model puts nearly every note in one section: the embeddings sort for it.
-        self.can_sort = model_path is not None and self.path.resolve() != bundled_model_path().resolve()
+        self.can_sort = not self.bundled
         self.context_window = context_window
         self.verbose = verbose
         self._call_lock = threading.Lock()

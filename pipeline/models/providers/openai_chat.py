@@ -26,8 +26,10 @@ from tenacity.wait import wait_exponential_jitter
 
 from pipeline.core.errors import ContextTooLong, LLMError
 from pipeline.models.llm import Completion, Messages, Purpose
+from pipeline.models.scrub import KeyScrubber
 
 STRUCTURED_MODES = ("json_schema", "json_object", "prompt")
+NO_KEY = "not-needed"  # local servers (llama.cpp, Ollama, vLLM) take any key; the SDK needs one
 _process_modes: dict[str, str] = {}  # without a workspace, what an endpoint accepts is learned per process
 _learned_lock = threading.Lock()
 _backoff = wait_exponential_jitter(initial=1, max=30)
@@ -99,6 +101,11 @@ class OpenAIChat:
         self.client = OpenAI(base_url=base_url, api_key=api_key, timeout=timeout, max_retries=0)
         self.endpoint = str(self.client.base_url).rstrip("/")
 
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """The key this provider sends: removed from every answer (pipeline/models/scrub.py)."""
+        return (self._api_key,) if self._api_key != NO_KEY else ()
+
     def complete(
         self,
         messages: Messages,
@@ -146,8 +153,9 @@ class OpenAIChat:
         mode = self._modes.get(f"{self.endpoint} {self.model}") or "json_schema"
         return {**request, **_response_format(mode, schema)}
 
-    def _call(self, request: dict[str, Any]) -> Completion:
-        """One call, retried while time is left; every attempt and wait fits in `timeout` seconds."""
+    def _call(self, request: dict[str, Any], attempts: list[int]) -> Completion:
+        """One call, retried while time is left; every attempt and wait fits in `timeout` seconds. `attempts`
+        counts the requests sent, so a failure says whether it was retried."""
         deadline = clock() + self.timeout
 
         def left() -> float:
@@ -160,6 +168,7 @@ class OpenAIChat:
             return left() < 1.0
 
         def attempt() -> Completion:
+            attempts[0] += 1
             return self._call_once(request, max(left(), 0.5))
 
         return retry(
@@ -188,19 +197,21 @@ class OpenAIChat:
         )
 
     def _send(self, request: dict[str, Any]) -> Completion:
+        attempts = [0]
         try:
-            return self._call(request)
+            return self._call(request, attempts)
         except Exception as exc:
-            error = _explain(exc, self.endpoint, self.model)
+            error = _explain(exc, self.endpoint, self.model, attempts[0], self.timeout)
             if error is None:
                 raise
             # Whatever a server echoes back, the key never reaches a message, a log or a file.
-            message = str(error).replace(self._api_key, "***") if self._api_key else str(error)
-            raise type(error)(message) from exc
+            raise type(error)(KeyScrubber([self._api_key])(str(error))) from exc
 
 
-def _explain(exc: Exception, endpoint: str, model: str) -> LLMError | None:
-    """The one line a writer needs for a failed call, or None for an error that is not the endpoint's."""
+def _explain(exc: Exception, endpoint: str, model: str, attempts: int = 1, timeout: float = 0) -> LLMError | None:
+    """The one line a writer needs for a failed call, or None for an error that is not the endpoint's. It says
+    "after retries" only when more than one request was sent."""
+    retried = ", after retries" if attempts > 1 else ""
     if isinstance(exc, openai.AuthenticationError):
         return LLMError(f"{endpoint} refused the API key (401): set OPENAI_API_KEY to a valid key")
     if isinstance(exc, openai.PermissionDeniedError):
@@ -210,15 +221,16 @@ def _explain(exc: Exception, endpoint: str, model: str) -> LLMError | None:
     if isinstance(exc, openai.BadRequestError) and _is_context_overflow(exc):
         return ContextTooLong(f"the request does not fit {model}'s context window")
     if isinstance(exc, openai.APITimeoutError):
-        return LLMError(f"{endpoint} did not answer in time, after retries: try again later, or raise timeout")
+        waited = retried or f" (within the {timeout:g} s timeout)"
+        return LLMError(f"{endpoint} did not answer in time{waited}: try again later, or raise [llm] timeout")
     if isinstance(exc, openai.APIConnectionError):
         return LLMError(f"cannot reach {endpoint}: is the server running, and is --base-url right?")
     if isinstance(exc, openai.RateLimitError):
-        return LLMError(f"{endpoint} kept answering 429 (rate limit), after retries: try again later")
+        return LLMError(f"{endpoint} answered 429 (rate limit){retried}: try again later")
     if isinstance(exc, openai.APIStatusError):
-        return LLMError(f"{endpoint} answered HTTP {exc.status_code}, after retries: {_short(exc)}")
+        return LLMError(f"{endpoint} answered HTTP {exc.status_code}{retried}: {_short(exc)}")
     if isinstance(exc, _Garbled):
-        return LLMError(f"{endpoint} did not give a usable answer, after retries: {exc}")
+        return LLMError(f"{endpoint} did not give a usable answer{retried}: {exc}")
     return None
 
 

@@ -11,6 +11,7 @@ import urllib.request
 from urllib.parse import urlsplit, urlunsplit
 
 from pipeline.core.config import Settings, on_this_machine, openai_base_url
+from pipeline.models.providers.ollama import is_cloud_name, ollama_host
 
 PROBE_SECONDS = 2.0  # a local server answers at once; one that does not is not held up long
 
@@ -41,6 +42,8 @@ def shares_prefix(settings: Settings, *, ask_server: bool = True) -> bool:
     Without `ask_server` (a dry run, which sends nothing at all) a server on this machine counts as one slot."""
     if settings.slots is not None:
         return settings.slots == 1
+    if settings.provider == "ollama":  # reuses a prefix; a cloud model is a hosted service, billed per token
+        return not is_cloud_name(settings.model or "") and on_this_machine(settings.base_url or ollama_host())
     url = openai_base_url(settings)
     if settings.provider != "openai" or url is None or not on_this_machine(url):
         return False
