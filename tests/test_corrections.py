@@ -171,3 +171,15 @@ def test_on_a_large_vault_an_item_not_asked_about_again_keeps_its_place(
     assert set(where) <= set(now)  # none fell out of the plan
     stayed = [i for i in where if now[i] == where[i]]
     assert len(stayed) >= len(where) - 1 - asked  # only the moved item and those asked again may move
+
+
+def test_a_marked_item_with_a_checkbox_reads_back_as_it_was_written() -> None:
+    from pipeline.plan.planfile import PlanItem, _read_list, render_item
+
+    for item in (
+        PlanItem("[ ] book mot", "a1", "daily/x.md", mark=doubt_mark("the plateaus")),  # a task as a note's text
+        PlanItem("buy rosin", "a2", "daily/x.md", box="[x]", mark=moved_mark("why (really) i started")),
+    ):
+        line = render_item(item)
+        _, (back,) = _read_list([(1, text) for text in line.rstrip("\n").split("\n")], "plan.md")
+        assert back == item
