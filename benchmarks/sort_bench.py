@@ -8,8 +8,9 @@ Ways: a random valid answer; the embeddings alone with WordLlama, MiniLM, MPNet,
 MiniLM voting, and EmbeddingGemma and MPNet voting (the shipped rank options); the shipped default (the embedders
 `sort.sort` picks for the vault's size, timed cold); and the shortlist a capable model would be handed above 400
 fragments, scored by recall (the right section among a fragment's candidates) since a fake model's answers say
-nothing about sorting. None of these calls a model, so there are no sorting tokens to report; `large-plan` reports
-the model's calls and tokens.
+nothing about sorting. Then (benchmarks/sort_learning.py) the doubt marks, a simulated author's 5 and 10 corrections
+a prompt, and what a capable model's sort request takes on each vault in tokens and dollars at gpt-4o-mini's list
+price. None of these calls a model; `large-plan` reports a large vault's sorting calls.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from benchmarks import sort_learning
 from benchmarks.sort_eval import gold, memoised, prompt_material, read_vault
 from pipeline.embeddings.embed import bundled_embedder
 from pipeline.embeddings.gemma import gemma_embedder
@@ -92,7 +94,7 @@ def run() -> list[tuple[str, str]]:
         "embeddings, MPNet + MiniLM voting": (_ranked(lambda n: [mpnet, minilm]), False),
         "embeddings, EmbeddingGemma": (_ranked(lambda n: gemma), False),
         "embeddings, EmbeddingGemma + MPNet voting": (_ranked(lambda n: [gemma, mpnet]), False),
-        "shipped default (offline)": (_ranked(lambda n: _embedders(n, contextual=True)), False),
+        "shipped default (offline)": (_ranked(lambda n: _embedders(n)), False),
         "shortlist recall, WordLlama (right section among candidates)": (_shortlisted(lambda n: wordllama), True),
         "shortlist recall, MiniLM (right section among candidates)": (_shortlisted(lambda n: minilm), True),
     }
@@ -113,6 +115,13 @@ def run() -> list[tuple[str, str]]:
             rows.append(
                 (f"sort {set_name}: {label}", f"{overall:.0%} ({cells}), {seconds:.2f}s, no model calls{verdict}")
             )
+    every: list = []
+    for set_name, folder in SETS.items():  # the doubt marks and the simulated author, EmbeddingGemma ranking
+        every += [(set_name, *case) for case in cases(folder)]
+        rows += sort_learning.learning([c for c in every if c[0] == set_name], gemma, set_name)
+    rows += sort_learning.learning([c for c in every if c[0] in BLIND], gemma, "the three blind sets", variants=True)
+    rows += sort_learning.learning(every, gemma, "all five sets", variants=True)
+    rows += sort_learning.sort_costs(list(SETS.values()))
     for label, by_set in tally.items():
         every = [sum(c[i] for c in by_set.values()) for i in (0, 1)]
         blind = [sum(by_set[name][i] for name in BLIND) for i in (0, 1)]

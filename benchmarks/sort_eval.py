@@ -69,7 +69,7 @@ def read_vault(notes: Path) -> list[SortFragment]:
         rel = path.relative_to(notes).as_posix()
         title = str(post.metadata.get("title") or path.stem)
         for n, piece in enumerate(split_body(post.content)):
-            fragments.append(SortFragment(f"{rel}#{n}", piece.text, piece.context, title))
+            fragments.append(SortFragment(f"{rel}#{n}", piece.text, piece.context, title, note=rel))
     return fragments
 
 

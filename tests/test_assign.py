@@ -1,9 +1,10 @@
 import json
 from pathlib import Path
 
-from pipeline.collect.notes import collect_notes
+from pipeline.collect.notes import Fragment, collect_notes
 from pipeline.collect.prompt import parse_prompt
 from pipeline.sort.assign import assign_fragments, parse_answer
+from pipeline.sort.request import TEXT_CAP
 from tests.fakes import FakeLLM
 
 
@@ -31,14 +32,6 @@ def test_schema_lists_fragments_by_section(workspace: Path, fake_llm: FakeLLM) -
     assert f"[{len(fragments)}] " in fake_llm.history[0].user
 
 
-def test_schema_keeps_each_fragment_to_its_shortlisted_sections(workspace: Path, fake_llm: FakeLLM) -> None:
-    prompt, fragments = _inputs(workspace)
-    choices = {fragments[0].id: (1, 2), fragments[1].id: (2,)}
-    assign_fragments(prompt, fragments[:2], fake_llm, choices=choices)
-    lists = {key: spec["items"]["enum"] for key, spec in fake_llm.history[0].schema["properties"].items()}
-    assert lists == {"1": [1], "2": [1, 2], "0": [1, 2]}  # no fragment may go to 3: no list for it
-
-
 def test_unknown_ids_dropped_missing_reasked_once_then_unused(workspace: Path) -> None:
     prompt, fragments = _inputs(workspace)
     n = len(fragments)
@@ -51,13 +44,14 @@ def test_unknown_ids_dropped_missing_reasked_once_then_unused(workspace: Path) -
     assert set(plan.unused) == {fragments[0].id, fragments[-1].id}
 
 
-def test_a_fragment_listed_twice_goes_to_the_first_section_it_may_go_to(workspace: Path) -> None:
+def test_a_fragment_listed_twice_goes_to_the_first_section_it_is_listed_under(workspace: Path) -> None:
     prompt, fragments = _inputs(workspace)
     answer = {"0": [1, 2], "3": [1], "1": [1, 3], "2": [3, 4]}  # 1 in none and in 3 and 1, 3 in 1 and 2
     llm = FakeLLM().enqueue(json.dumps(answer))
-    plan = assign_fragments(prompt, fragments[:4], llm, choices={fragments[0].id: (1, 2)})
+    plan = assign_fragments(prompt, fragments[:4], llm)
     assert len(llm.history) == 1
-    assert plan.sections["start-with-the-ground"] == (fragments[0].id, fragments[2].id)
+    assert plan.sections["finally-look-forward"] == (fragments[0].id,)  # under 3 before 1 in the answer
+    assert plan.sections["start-with-the-ground"] == (fragments[2].id,)
     assert plan.sections["then-the-people"] == (fragments[3].id,)
     assert plan.unused == (fragments[1].id,)
 
@@ -97,11 +91,23 @@ def test_truncated_json_keeps_the_complete_lists_and_ids() -> None:
     assert parse_answer('{ "1": [2, 5], "2": [1], "0": [3, 4', 5, 2) == {2: (1,), 5: (1,), 1: (2,), 3: (0,)}
 
 
-def test_previews_spend_no_tokens_on_list_markers_or_half_words(workspace: Path) -> None:
+def test_each_fragment_reaches_the_request_whole_with_its_label_and_no_list_marker(workspace: Path) -> None:
     prompt, fragments = _inputs(workspace)
-    llm = FakeLLM(context_window=6000)  # a 60-character preview
+    llm = FakeLLM(context_window=6000)
     assign_fragments(prompt, fragments, llm)
     user = llm.history[0].user
-    assert "[4] first harvest. tomás brought his kids and they ate the peas\n" in user  # not "the peas stra"
-    assert "[2] bought 12 bags of compost\n" in user
-    assert "a long one only its start" in user
+    harvest = next(f for f in fragments if f.text.startswith("first harvest"))
+    assert " ".join(harvest.text.split()) in user  # not cut at 60 or 80 characters
+    assert "[2] bought 12 bags of compost" in user
+    assert "only its start" not in user
+
+
+def test_a_long_note_is_cut_at_a_generous_cap_and_the_authors_paragraph_is_not(workspace: Path) -> None:
+    prompt, _ = _inputs(workspace)
+    long_note = Fragment("a", "notes/long.md", "long", None, (), "word " * 1000)  # 5,000 characters
+    paragraph = Fragment("b", "", prompt.title, None, (), "mine " * 1000, by_author=True)
+    llm = FakeLLM(context_window=128_000)
+    assign_fragments(prompt, [long_note, paragraph], llm)
+    user = llm.history[0].user
+    assert f"[1] {'word ' * (TEXT_CAP // 5 - 1)}word…" in user
+    assert f"[2] {'mine ' * 999}mine\n" in user

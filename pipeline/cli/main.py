@@ -126,6 +126,13 @@ def plan(
         result = plan_essay(run, inputs, send_all=send_all)
     if result.kept_as:
         say(f"your edited plan is kept as {result.kept_as.name}; its placements, points and directions carry over")
+    if result.corrections:
+        said = (
+            f"{result.moved} other item{'' if result.moved == 1 else 's'} moved"
+            if result.moved
+            else "nothing else moved"
+        )
+        say(f"sorted again with your {result.corrections} correction{'s' if result.corrections > 1 else ''}: {said}")
     say(
         f"{result.carried} fragments kept their place, {result.sorted_now} sorted now"
         + (f", {result.unrelated} left out as unrelated (--all sends them)" if result.unrelated else "")

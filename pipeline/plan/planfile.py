@@ -4,10 +4,11 @@
     essay_plan: 1         prompt, prompt_hash, created, body_hash (the body as written, to tell later edits)
     ---
 
-    # plan: <essay title>  then a blockquote on how to edit it
+    # plan: <essay title>  then a blockquote on how to edit it, and one on what the author's corrections moved
     ## <section title>                                  one per prompt section, in prompt order
     about 250 words. open with the outage.              lines before the first item: the author's direction
     - fragment text ([[note/path]]) <!-- f:ID -->       a fragment; continuation lines indented by two spaces
+    - (? or: the plateaus) text ([[note]]) <!-- f:ID -->  a mark first: a doubt, or a move (pipeline/plan/marks.py)
     - a point the author added                          no marker: the section must cover it
     ## fits no section                                  items kept out of the draft (a direction too)
     ## kept from your plan                              what the author wrote where a new plan has no place for it
@@ -31,6 +32,7 @@ import yaml
 from pipeline.collect.prompt import Section
 from pipeline.core.errors import EssayError
 from pipeline.files.draftfile import compose
+from pipeline.plan.marks import split_mark
 
 FORMAT = 1
 UNUSED_TITLE = "fits no section"
@@ -77,6 +79,7 @@ class PlanItem:
     by_author: bool = False  # the fragment comes from the author's own draft in the prompt
     private: bool = False  # from a private note: kept from an untrusted endpoint even once the note is gone
     box: str = ""  # the author's checkbox, `[ ]` or `[x]`: written back as it was, never sent as text
+    mark: str = ""  # a doubt or a correction's move (pipeline/plan/marks.py), shown before the text
 
     def __post_init__(self) -> None:
         # The file cannot hold outer whitespace or CR, so an item is kept in the form it reads back as.
@@ -117,6 +120,7 @@ class Plan:
     unused_direction: str = ""  # the author's lines under *fits no section*, before its first item
     kept: tuple[PlanItem, ...] = ()  # under *kept from your plan*: out of the draft, never dropped
     kept_direction: str = ""  # the lines there that are not list items
+    notice: str = ""  # what this plan changed of the author's last one, said at its top
 
 
 def fragment_ids(text: str) -> frozenset[str]:
@@ -143,7 +147,8 @@ def plan_edited(text: str) -> bool:
 
 
 def render_plan(plan: Plan, essay_title: str) -> str:
-    parts = [f"\n# plan: {essay_title.strip().lower()}\n\n{INSTRUCTIONS}\n"]
+    notice = f"\n> {plan.notice}\n" if plan.notice else ""
+    parts = [f"\n# plan: {essay_title.strip().lower()}\n\n{INSTRUCTIONS}\n{notice}"]
     for section in plan.sections:
         direction = f"{section.direction}\n" if section.direction else ""
         parts.append(f"## {section.title.lower()}\n{direction}\n{''.join(map(render_item, section.items))}")
@@ -163,8 +168,10 @@ def render_plan(plan: Plan, essay_title: str) -> str:
 def render_item(item: PlanItem) -> str:
     """One list item: the text (continuation lines indented), its note's link and its id in a comment."""
     # The parser reads one checkbox as the item's own; a text that starts with one is kept by another in front.
+    # A mark (a doubt, a move) comes after the item's own checkbox and before its text.
     box = item.box or ("[ ]" if _BOX.match(item.text) else "")
-    text = f"{box} {item.text}" if box else item.text
+    mark = f"{item.mark} " if item.mark and item.fragment_id else ""
+    text = f"{box} {mark}{item.text}" if box else f"{mark}{item.text}"
     lines = text.split("\n")
     if item.fragment_id is not None:
         source = f"([[{item.note_path.removesuffix('.md')}]])" if item.note_path else ""
@@ -333,14 +340,15 @@ def _indented_item(line: str, items: list[tuple[int, list[str], str]]) -> bool:
 
 
 def _item(raw: str, box: str = "") -> PlanItem:
-    if box == "[ ]" and _BOX.match(raw):
-        box = ""  # the box `render_item` put in front of a text that starts with one
     meta = _META.search(raw)
+    mark, body = split_mark(raw[: meta.start()]) if meta else ("", raw)  # only the plan marks its own items
+    if box == "[ ]" and _BOX.match(body):
+        box = ""  # the box `render_item` put in front of a text that starts with one
     if not meta:
-        return PlanItem(raw, None, None, box=box)
+        return PlanItem(body, None, None, box=box)
     path = None if meta["own"] or not meta["path"] else meta["path"].strip() + ".md"
     own, private = bool(meta["own"]), bool(meta["private"])
-    return PlanItem(raw[: meta.start()], meta["id"], path, by_author=own, private=private, box=box)
+    return PlanItem(body, meta["id"], path, by_author=own, private=private, box=box, mark=mark)
 
 
 def _dedent(line: str, indent: int) -> str:

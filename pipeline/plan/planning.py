@@ -5,6 +5,9 @@ as the author left it and turns it into each section's material. Planning again 
 an edited plan is first kept byte for byte as plan-NNN.md, and every item, point and direction in it is
 carried into the new plan where the author left it (an item whose note was edited follows the note; what
 the author wrote under *left out* goes under *kept from your plan*); only fragments it has never seen are sorted.
+Where the author moved items since the plan was written, those stay and every other item is sorted again
+with them as examples (pipeline/plan/corrections.py); new items are marked where the sort doubts, and listed
+first.
 """
 
 from __future__ import annotations
@@ -26,6 +29,15 @@ from pipeline.embeddings.embed import VectorMemory
 from pipeline.files.drafts import prompt_ref
 from pipeline.messages.shared import SharedNotes
 from pipeline.models.llm import ChatModel
+from pipeline.plan.corrections import (
+    doubt_marks,
+    find_corrections,
+    notice,
+    read_record,
+    rearranged,
+    record_path,
+    write_record,
+)
 from pipeline.plan.planfile import (
     Plan,
     PlanError,
@@ -53,6 +65,8 @@ class PlanResult:
     carried: int  # fragments whose place came from the earlier plan
     sorted_now: int  # fragments sorted by this run
     unrelated: int  # left out by the shortlist
+    moved: int = 0  # items the author's corrections moved to another section
+    corrections: int = 0  # items the author moved or edited since the plan before, learned from
 
 
 @dataclass(frozen=True)
@@ -118,24 +132,45 @@ def make_plan(
     # Left out as unrelated last time, and not placed since (an item the author moved into the plan is placed):
     # not sent again, unless `--all`.
     set_aside = frozenset() if send_all or not earlier else earlier.unrelated - placed.keys()
-    fresh = [f for f in fragments if f.id not in placed and f.id not in set_aside]
+    by_id = {f.id: f for f in fragments}
+    learned = find_corrections(earlier, read_record(record_path(folder, root)), by_id, as_planned) if earlier else None
+    labels = learned.numbers(prompt) if learned and learned.new else None
+    # With new corrections every fragment is sorted again, the author's placements as examples; else only
+    # what the plan has never placed.
+    fresh = [f for f in fragments if (labels is not None or f.id not in placed) and f.id not in set_aside]
     result = sort_fragments(
-        prompt, fresh, llm, send_all=send_all, on_progress=on_progress, memory=memory, shared=request.shared
+        prompt,
+        fresh,
+        llm,
+        send_all=send_all,
+        on_progress=on_progress,
+        memory=memory,
+        shared=request.shared,
+        labels=labels,
     )
     unrelated = frozenset(f.id for f in fragments if f.id in set_aside) | frozenset(result.unrelated)
-    by_id = {f.id: f for f in fragments}
-    sections = []
-    # Every item of the earlier plan stays where the author left it, even one whose note this run does not have
-    # (private, kept off this endpoint; pasted from another plan; its note gone): `follow_plan` decides its use.
-    for section in prompt.sections:
-        old = next((s for s in earlier.sections if s.slug == section.slug), None) if earlier else None
-        new = [_item(by_id[i]) for i in result.plan.sections[section.slug]]
-        items = (*(old.items if old else ()), *new)
-        sections.append(PlanSection(section.slug, section.title, old.direction if old else "", None, items))
-    unused = (
-        *(earlier.unused if earlier else ()),
-        *(_item(by_id[i]) for i in result.plan.unused if i not in unrelated),
-    )
+    unrelated -= placed.keys()  # an item of the plan stays in it, whether or not it was asked about again
+    marks = doubt_marks(result, prompt)
+    moved = 0
+    if earlier and learned and labels is not None:
+        items, unused, moved = rearranged(prompt, earlier, result, by_id, learned, _item)
+        sections = [
+            PlanSection(s.slug, s.title, _direction(earlier, s.slug), None, group)
+            for s, group in zip(prompt.sections, items, strict=True)
+        ]
+    else:
+        sections = []
+        # Every item of the earlier plan stays where the author left it, even one whose note this run does not
+        # have (private, kept off this endpoint; pasted from another plan; its note gone): `follow_plan` decides.
+        for section in prompt.sections:
+            old = next((s for s in earlier.sections if s.slug == section.slug), None) if earlier else None
+            new = [
+                _item(by_id[i], marks.get(i, "")) for i in _doubtful_first(result.plan.sections[section.slug], marks)
+            ]
+            items = (*(old.items if old else ()), *new)
+            sections.append(PlanSection(section.slug, section.title, old.direction if old else "", None, items))
+        fresh_unused = [i for i in _doubtful_first(result.plan.unused, marks) if i not in unrelated]
+        unused = (*(earlier.unused if earlier else ()), *(_item(by_id[i], marks.get(i, "")) for i in fresh_unused))
     why = list(left_out)
     if unrelated:
         reason = "unrelated to the prompt, never sent to the model: `essay plan --all` sends them"
@@ -143,12 +178,20 @@ def make_plan(
     header = prompt_ref(prompt.path, root), prompt_hash(prompt), _now()
     authors = {"unused_direction": earlier.unused_direction, "kept": earlier.kept} if earlier else {}
     kept_direction = earlier.kept_direction if earlier else ""
-    plan = Plan(*header, tuple(sections), unused, tuple(why), unrelated, **authors, kept_direction=kept_direction)
+    said = notice(learned, moved) if learned and labels is not None else ""
+    plan = Plan(
+        *header, tuple(sections), unused, tuple(why), unrelated, **authors, kept_direction=kept_direction, notice=said
+    )
     kept_as = _keep_edited(folder / PLAN_NAME)
     _write_unrelated(folder / UNRELATED_NAME, [f for f in fragments if f.id in unrelated], prompt.title)
     path = _write(folder / PLAN_NAME, render_plan(plan, prompt.title))
-    carried = sum(1 for f in fragments if f.id in placed)
-    return PlanResult(path, plan, kept_as, carried, len(fresh) - len(result.unrelated), len(unrelated))
+    write_record(record_path(folder, root), plan, learned.author if learned else frozenset())
+    if labels is not None:  # sorted again: only the author's placements carried, the rest sorted now
+        carried = len(learned.labels) if learned else 0
+    else:
+        carried = sum(1 for f in fragments if f.id in placed)
+    sorted_now = len(fresh) - len(result.unrelated) - (carried if labels is not None else 0)
+    return PlanResult(path, plan, kept_as, carried, sorted_now, len(unrelated), moved, learned.new if learned else 0)
 
 
 def follow_plan(
@@ -228,10 +271,20 @@ def as_planned(fragment: Fragment) -> Fragment:
     return replace(fragment, text=_item(fragment).text)
 
 
-def _item(fragment: Fragment) -> PlanItem:
+def _item(fragment: Fragment, mark: str = "") -> PlanItem:
     text = _LIST_MARKER.sub("", fragment.text, count=1)  # a bullet of a note is one item of the plan, not "- - x"
     path = None if fragment.by_author else fragment.note_path
-    return PlanItem(text, fragment.id, path, fragment.by_author, private=fragment.private)
+    return PlanItem(text, fragment.id, path, fragment.by_author, private=fragment.private, mark=mark)
+
+
+def _doubtful_first(ids: tuple[str, ...], marks: dict[str, str]) -> list[str]:
+    """A section's new items, the doubtful ones first (the author checks those before the rest), else in note
+    order."""
+    return sorted(ids, key=lambda i: i not in marks)
+
+
+def _direction(plan: Plan, slug: str) -> str:
+    return next((s.direction for s in plan.sections if s.slug == slug), "")
 
 
 def _point(item: PlanItem, prompt: Prompt) -> Fragment:

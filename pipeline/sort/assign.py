@@ -1,19 +1,21 @@
 """Assign: the LLM puts every note fragment in exactly one section of the prompt, or in none.
 
-The fragments are numbered 1..N in the call (mapped back to stable ids), and the answer lists them by
+The fragments are numbered 1..N in the call (mapped back to stable ids), each with its whole text (up to a
+generous cap; the author's own paragraphs in full), its heading or label and its note's title: cut to a
+preview, a thought lost its second half and a model sorted on its first line. The answer lists them by
 section: {"1": [3, 7], "2": [1], ..., "0": [2]}, 0 = fits no section. It costs about two tokens a fragment
-(a number and a comma), where one key a fragment cost five. The schema lets each section's list hold only
-the fragments that may go there. We validate anyway: unknown numbers are dropped, a fragment listed twice
-goes to the first section it may go to (a place in the essay over none), missing ones are re-asked once,
-then marked unused and `unanswered` (the caller may fall back on the embeddings). Fragments that do not fit
-the model's context in one call are assigned in batches.
+(a number and a comma), where one key a fragment cost five. Every fragment may go to every section: the
+schema lists each id under every section and "0", and nothing else. We validate anyway: unknown numbers are
+dropped, a fragment listed twice goes to the first section it is listed under (a place in the essay over none),
+missing ones are re-asked once, then marked unused and `unanswered` (the caller may fall back on the
+embeddings). Fragments that do not fit the model's context in one call are assigned in batches.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -22,9 +24,9 @@ from pipeline.collect.notes import Fragment
 from pipeline.collect.prompt import Prompt
 from pipeline.core.errors import ContextTooLong, Deferred
 from pipeline.core.text import estimate_tokens, strip_think
-from pipeline.messages.instructions import render
 from pipeline.messages.shared import SharedNotes, sort_batches, sort_messages
 from pipeline.models.llm import ChatModel
+from pipeline.sort.request import Example, fragment_tokens, sort_request
 
 _TOKENS_PER_ANSWER_ID = 4  # ` 12,` is two tokens; one a line, indented, up to four
 _TOKENS_PER_ANSWER_LIST = 8  # `"3": [` ... `],`
@@ -32,7 +34,6 @@ _LIST = re.compile(r'"?([^"{},:\[\]]+)"?\s*:\s*\[([^\]]*)(\]?)')  # a section's 
 _ID = re.compile(r"\A\[?f?(\d+)\]?\Z")  # 12, "12", "f12" or "[12]"
 _SECTION = re.compile(r"\A\D*?(\d+)\Z")  # "2", "section 2"
 _NONE = ("none", "unused")  # what a model may call "0"
-_BULLET = re.compile(r"\A[-*+]\s+(?!\[[ xX]\])")  # a list marker; a task's checkbox stays: it says "errand"
 
 
 @dataclass(frozen=True)
@@ -50,13 +51,12 @@ def assign_fragments(
     llm: ChatModel,
     *,
     on_batch: Callable[[int, int], None] | None = None,
-    choices: Mapping[str, Sequence[int]] | None = None,
     concurrency: int = 1,
     shared: SharedNotes | None = None,
+    examples: Sequence[Example] = (),
 ) -> Plan:
-    """`choices` narrows each fragment's answer to its shortlisted sections (and 0): the answer stays
-    small and a section the embeddings ruled out cannot be chosen by mistake. Up to `concurrency`
-    batches are asked at once: they are independent, and a hosted endpoint serves them side by side.
+    """Up to `concurrency` batches are asked at once: they are independent, and a hosted endpoint serves them
+    side by side. `examples` (the author's own placements) go in every call, as what the author decided.
     With `shared` (see `slots.shares_prefix`), the fragments are asked by their ids in its opening, and those it
     lacks in full, in as few calls as the window holds."""
     chosen: dict[str, int] = {}
@@ -64,13 +64,13 @@ def assign_fragments(
         batches = sort_batches(shared, fragments, lambda count: answer_tokens(count, len(prompt.sections)))
     else:
         shared = None
-        batches = plan_batches(prompt, fragments, llm.context_window)
+        batches = plan_batches(prompt, fragments, llm.context_window, examples)
 
     def ask(numbered: tuple[int, list[Fragment]]) -> dict[str, int]:
         if on_batch:
             on_batch(numbered[0], len(batches))
         try:
-            return _assign_batch(prompt, numbered[1], llm, choices or {}, shared)
+            return _assign_batch(prompt, numbered[1], llm, examples, shared)
         except Deferred as exc:  # for the Batch API: every batch's call goes in the same round
             deferred.append(exc)
             return {}
@@ -95,15 +95,16 @@ def assign_fragments(
     return Plan(sections, unused, tuple(f.id for f in fragments if f.id not in chosen))
 
 
-def plan_batches(prompt: Prompt, fragments: Sequence[Fragment], context_window: int) -> list[list[Fragment]]:
-    """Greedy batches whose instructions, fragments and answer all fit in the context window."""
-    budget = int(context_window * 0.85) - _fixed_tokens(prompt)
-    limit = preview_chars(context_window)
+def plan_batches(
+    prompt: Prompt, fragments: Sequence[Fragment], context_window: int, examples: Sequence[Example] = ()
+) -> list[list[Fragment]]:
+    """Greedy batches whose instructions, examples, fragments and answer all fit in the context window."""
+    budget = int(context_window * 0.85) - _fixed_tokens(prompt, context_window, examples)
     batches: list[list[Fragment]] = []
     current: list[Fragment] = []
     used = 0
     for fragment in fragments:
-        cost = _fragment_tokens(fragment, limit) + _TOKENS_PER_ANSWER_ID
+        cost = fragment_tokens(fragment, context_window) + _TOKENS_PER_ANSWER_ID
         if current and used + cost > budget:
             batches.append(current)
             current, used = [], 0
@@ -114,13 +115,8 @@ def plan_batches(prompt: Prompt, fragments: Sequence[Fragment], context_window: 
     return batches
 
 
-def _fixed_tokens(prompt: Prompt) -> int:
-    return estimate_tokens("".join(m["content"] for m in _messages(prompt, [], 0)))
-
-
-def _fragment_tokens(fragment: Fragment, limit: int) -> int:
-    """What one fragment's line costs in the sorting prompt (its text and its key)."""
-    return estimate_tokens(_line_text(fragment, limit)) + 4
+def _fixed_tokens(prompt: Prompt, context_window: int, examples: Sequence[Example] = ()) -> int:
+    return estimate_tokens("".join(m["content"] for m in sort_request(prompt, [], context_window, examples)))
 
 
 def answer_tokens(fragment_count: int, section_count: int) -> int:
@@ -131,81 +127,64 @@ def answer_tokens(fragment_count: int, section_count: int) -> int:
 def sorting_cost(prompt: Prompt, fragments: Sequence[Fragment], context_window: int) -> tuple[int, int, int]:
     """Calls, prompt tokens and answer tokens that sorting these fragments takes: the same batches a run makes."""
     batches = plan_batches(prompt, fragments, context_window) if fragments else []
-    limit = preview_chars(context_window)
-    lines = sum(_fragment_tokens(f, limit) for f in fragments)
+    lines = sum(fragment_tokens(f, context_window) for f in fragments)
     sections = len(prompt.sections)
     answers = sum(answer_tokens(len(b), sections) for b in batches)
-    return len(batches), _fixed_tokens(prompt) * len(batches) + lines, answers
+    return len(batches), _fixed_tokens(prompt, context_window) * len(batches) + lines, answers
 
 
-def answer_schema(
-    count: int,
-    section_count: int,
-    allowed: Sequence[Sequence[int]] | None = None,
-    numbers: Sequence[int] | None = None,
-) -> dict[str, Any]:
-    """Each section's list may hold the fragments (numbered 1..count, or by `numbers`) allowed there, "0" any
-    of them. A section no fragment may go to is left out: strict modes reject an empty enum."""
-    every = range(1, section_count + 1)
-    options = allowed or [every] * count
-    numbered = list(numbers or range(1, count + 1))
-    lists: dict[str, list[int]] = {str(n): [] for n in every}
-    for number, choice in zip(numbered, options, strict=True):
-        for section in sorted(set(choice)):
-            if 0 < section <= section_count:
-                lists[str(section)].append(number)
-    lists["0"] = numbered
-    properties = {
-        key: {"type": "array", "items": {"type": "integer", "enum": ids}} for key, ids in lists.items() if ids
-    }
-    return {"type": "object", "properties": properties, "required": list(properties), "additionalProperties": False}
+def answer_schema(count: int, section_count: int, numbers: Sequence[int] | None = None) -> dict[str, Any]:
+    """Every section's list, and "0", may hold any of the fragments (numbered 1..count, or by `numbers`), and
+    nothing else: an unknown id or section cannot be written."""
+    ids = list(numbers or range(1, count + 1))
+    keys = [*(str(n) for n in range(1, section_count + 1)), "0"]
+    properties = {key: {"type": "array", "items": {"type": "integer", "enum": ids}} for key in keys}
+    return {"type": "object", "properties": properties, "required": keys, "additionalProperties": False}
 
 
 def _assign_batch(
     prompt: Prompt,
     batch: list[Fragment],
     llm: ChatModel,
-    choices: Mapping[str, Sequence[int]],
+    examples: Sequence[Example],
     shared: SharedNotes | None = None,
 ) -> dict[str, int]:
     try:
-        return _ask_for_sections(prompt, batch, llm, choices, shared)
+        return _ask_for_sections(prompt, batch, llm, examples, shared)
     except ContextTooLong:
         if shared is not None:  # the shared message fit by our estimate, not by this model's count
-            return _assign_batch(prompt, batch, llm, choices)
+            return _assign_batch(prompt, batch, llm, examples)
         if len(batch) == 1:
             raise
         half = len(batch) // 2  # our estimate was off for this model: split the batch and try again
-        return _assign_batch(prompt, batch[:half], llm, choices) | _assign_batch(prompt, batch[half:], llm, choices)
+        return _assign_batch(prompt, batch[:half], llm, examples) | _assign_batch(prompt, batch[half:], llm, examples)
 
 
 def _ask_for_sections(
     prompt: Prompt,
     batch: list[Fragment],
     llm: ChatModel,
-    choices: Mapping[str, Sequence[int]],
+    examples: Sequence[Example],
     shared: SharedNotes | None,
 ) -> dict[str, int]:
     chosen: dict[str, int] = {}
     pending = list(batch)
     sections = len(prompt.sections)
     for _attempt in range(2):  # the first ask, then one re-ask of whatever is missing
-        every = range(1, sections + 1)
-        allowed = [choices.get(f.id) or every for f in pending]
         # Numbered 1..N in this call's own list, or by their ids in the shared message.
         numbers = [shared.number(f.id) or 0 for f in pending] if shared else list(range(1, len(pending) + 1))
         messages = (
-            sort_messages(shared, pending) if shared else _messages(prompt, pending, preview_chars(llm.context_window))
+            sort_messages(shared, pending) if shared else sort_request(prompt, pending, llm.context_window, examples)
         )
         reply = llm.complete(
             messages,
-            schema=answer_schema(len(pending), sections, allowed, numbers),
+            schema=answer_schema(len(pending), sections, numbers),
             max_tokens=answer_tokens(len(pending), sections),
             temperature=0.0,
         )
         listed = parse_answer(reply.text, max(numbers), sections)
-        for number, fragment, options in zip(numbers, pending, allowed, strict=True):
-            section = _first_allowed(listed.get(number, ()), options)
+        for number, fragment in zip(numbers, pending, strict=True):
+            section = _first_placed(listed.get(number, ()))
             if section is not None:
                 chosen[fragment.id] = section
         pending = [f for f in pending if f.id not in chosen]
@@ -259,48 +238,10 @@ def _fragment_number(item: object, count: int) -> int | None:
     return int(found[1]) if found and 1 <= int(found[1]) <= count else None
 
 
-def _first_allowed(listed: Sequence[int], options: Sequence[int]) -> int | None:
-    """A fragment listed twice goes to the first section it may go to; listed only under 0, to none."""
+def _first_placed(listed: Sequence[int]) -> int | None:
+    """A fragment listed twice goes to the first section it is listed under (a place in the essay over none);
+    listed only under 0, to none."""
     for section in listed:
-        if section and section in options:
+        if section:
             return section
     return 0 if 0 in listed else None
-
-
-def preview_chars(context_window: int) -> int:
-    """To sort a fragment the model needs its gist, not all of it; a smaller window gets a terser gist."""
-    return max(60, min(80, context_window // 100))
-
-
-def _by_note(fragments: Sequence[Fragment], limit: int) -> list[dict[str, object]]:
-    """Fragments, numbered from 1, grouped under their note's title (in order), so each title is sent once."""
-    groups: list[dict[str, object]] = []
-    for number, fragment in enumerate(fragments, start=1):
-        if not groups or groups[-1]["path"] != fragment.note_path:
-            groups.append({"path": fragment.note_path, "source": fragment.title, "fragments": []})
-        groups[-1]["fragments"].append({"key": number, "text": _line_text(fragment, limit)})  # type: ignore[union-attr]
-    return groups
-
-
-def _line_text(fragment: Fragment, limit: int) -> str:
-    """The fragment's gist on one line: its first `limit` characters, not spent on a list marker, cut back to a
-    whole word. The call says once that a long one shows only its start, rather than a mark on each."""
-    text = _BULLET.sub("", re.sub(r"\s+", " ", fragment.text).strip(), count=1)
-    if len(text) <= limit:
-        return text
-    words = text[: limit + 1].rsplit(" ", 1)[0]
-    return words if len(words) > limit // 2 else text[:limit]
-
-
-def _messages(prompt: Prompt, fragments: Sequence[Fragment], limit: int) -> list[dict[str, str]]:
-    return render(
-        "assign",
-        title=prompt.title,
-        instruction=prompt.instruction,
-        sections=[
-            {"number": n, "title": s.title, "questions": re.sub(r"\s+", " ", s.questions)}
-            for n, s in enumerate(prompt.sections, start=1)
-        ],
-        notes=_by_note(fragments, limit),
-        count=len(fragments),
-    )

@@ -34,6 +34,7 @@ import numpy as np
 
 from pipeline.embeddings.embed import Embedder
 from pipeline.sort.background import background_vectors
+from pipeline.sort.examples import example_votes, sibling_votes
 
 SMOOTH_MOST = 4096  # fragments: beyond this, only the likeliest are smoothed over their neighbours
 
@@ -45,6 +46,8 @@ class SortFragment:
     context: str = ""
     note_title: str = ""
     by_author: bool = False  # the author's own draft paragraph written under the prompt
+    label: int | None = None  # the section the author put it in (1..N, 0 = none): it stays there and teaches
+    note: str = ""  # the note it comes from: lines under one heading of one note mostly serve one section
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,7 @@ class Placement:
     scores: tuple[float, ...]  # one per section, standardised (higher fits better)
     section: int  # 1..N, or 0 for "fits no section"
     relevance: float  # how much the fragment is about this essay at all, 0..1 within the pool
+    above: float = 0.0  # how far its relevance stands above the "fits no section" cut (below it: negative)
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,11 @@ class RankOptions:
     neighbours: int = 0  # smooth relevance over this many nearest fragments; 0 turns it off
     background: float = 0.0  # weight of everyday off-topic lines in the relevance cut, as a share of the pool
     subject_share: float = 0.0  # a name one section has and this share of relevant fragments too: masked; 0 = off
+    # The author's labeled fragments (SortFragment.label), three ways of learning from them; each lost accuracy on
+    # the untouched labels of the five labeled sets against leaving them be (benchmarks/sort_learning.py), so off.
+    label_weight: float = 0.0  # each labeled fragment's weight in its section's centroid, against one other's
+    example_weight: float = 0.0  # weight of the vote of the nearest labeled example of each section
+    sibling_weight: float = 0.0  # weight of a labeled line's vote to the lines under its heading in its note
 
 
 def rank(
@@ -94,7 +103,8 @@ def rank(
     ranked = [_rank_one(essay, v, fragments, model, opts) for v, model in zip(vectors, models, strict=True)]
     scores = np.mean([r[0] for r in ranked], axis=0)
     relevance = np.mean([r[1] for r in ranked], axis=0)
-    keep = np.mean([r[2] for r in ranked], axis=0) >= 0
+    above = np.mean([r[2] for r in ranked], axis=0)
+    keep = above >= 0
     names = _subject_names(essay, [f.text for f, kept in zip(fragments, keep, strict=True) if kept], opts)
     if names:  # the sections again without the name, each model with its own first pass's kept fragments
         masked = _without(essay, names)
@@ -105,9 +115,15 @@ def rank(
             ],
             axis=0,
         )
-    best = scores.argmax(axis=1) + 1
+    labels = np.array([-1 if f.label is None else f.label for f in fragments])
+    if opts.example_weight > 0 and (labels > 0).any():
+        votes = [example_votes(v, labels, scores.shape[1]) for v in vectors]
+        scores = scores + opts.example_weight * np.mean(votes, axis=0)
+    if opts.sibling_weight > 0 and (labels > 0).any():
+        scores = scores + opts.sibling_weight * sibling_votes(fragments, labels, scores.shape[1])
+    best = np.where(labels >= 0, labels, np.where(keep, scores.argmax(axis=1) + 1, 0))
     return [
-        Placement(f.id, tuple(float(s) for s in scores[i]), int(best[i]) if keep[i] else 0, float(relevance[i]))
+        Placement(f.id, tuple(float(s) for s in scores[i]), int(best[i]), float(relevance[i]), float(above[i]))
         for i, f in enumerate(fragments)
     ]
 
@@ -289,15 +305,21 @@ def _self_train(
     ordered = np.sort(scores, axis=1)
     margin = ordered[:, -1] - ordered[:, -2] if scores.shape[1] > 1 else ordered[:, -1]
     authored = np.array([f.by_author for f in fragments])
+    # With `label_weight`, the author's labeled fragments join the section they put them in, weighing that each.
+    labels = np.array([-2 if f.label is None or opts.label_weight <= 0 else f.label - 1 for f in fragments])
+    free = labels == -2  # -1: "fits no section"
     centroids = []
     for s in range(scores.shape[1]):
-        members = np.flatnonzero(keep & (best == s))
-        if members.size == 0:
+        members = np.flatnonzero(keep & (best == s) & free)
+        labeled = np.flatnonzero(labels == s)
+        if members.size == 0 and labeled.size == 0:
             centroids.append(np.zeros(vectors.shape[1], dtype=np.float32))
             continue
         take = max(1, round(members.size * opts.confident_share))
-        chosen = set(members[np.argsort(-margin[members])][:take]) | set(np.flatnonzero(authored & (best == s)))
-        centroids.append(_normalise(vectors[sorted(chosen)].mean(axis=0, keepdims=True))[0])
+        chosen = set(members[np.argsort(-margin[members])][:take]) | set(np.flatnonzero(authored & (best == s) & free))
+        weights = np.array([1.0] * len(chosen) + [opts.label_weight] * labeled.size)
+        rows = vectors[[*sorted(chosen), *labeled]]
+        centroids.append(_normalise((weights[:, None] * rows).sum(axis=0, keepdims=True))[0])
     second = vectors @ np.stack(centroids).T
     second = (second - second.mean(axis=0)) / (second.std(axis=0) + 1e-6)
     return (1 - opts.self_train) * scores + opts.self_train * second
