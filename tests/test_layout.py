@@ -84,7 +84,7 @@ def test_the_allowed_imports_form_no_cycle() -> None:
 
 def test_the_readme_is_short_and_opens_with_the_two_setup_commands() -> None:
     readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
-    assert len(readme.encode()) < 12 * 1024
+    assert len(readme.encode()) < 12_000
     first_block = readme.split("```bash\n", 1)[1].split("```", 1)[0]
     commands = [line for line in first_block.splitlines() if line and not line.startswith("#")]
     assert len(commands) == 2
