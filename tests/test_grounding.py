@@ -1,5 +1,5 @@
-from pipeline.core.text import lowercase_prose
-from pipeline.write.grounding import Claim, count_flags, find_unsupported, flag, strip_flags
+from pipeline.core.text import lowercase_prose, strip_flags
+from pipeline.write.grounding import Claim, count_flags, find_unsupported, flag
 
 NOTES = [
     "daily/2026-01-12\nfirst week on the platform team. priya walked me through the deploy queue, "

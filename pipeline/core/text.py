@@ -31,6 +31,14 @@ _PROTECTED = re.compile(
     re.S | re.M | re.I,
 )
 _THINK = re.compile(r"<think>.*?(?:</think>|\Z)", re.S | re.I)
+# A flag finishing puts on a claim none of the notes hold: ==the claim==^[check: why]. Several stages read them.
+FLAG = re.compile(r"==(?P<inner>(?:(?!==)[^\n])+?)==\s?\^\[check:(?P<note>[^\]\n]*)\]", re.I)
+FLAG_CHECK = re.compile(r"\s?\^\[check:[^\]\n]*\]", re.I)
+
+
+def strip_flags(text: str) -> str:
+    """The text without flags: the claim stays, the highlight and the note go; a lone note goes too."""
+    return FLAG_CHECK.sub("", FLAG.sub(lambda m: m.group("inner"), text))
 
 
 def slugify(text: str, *, max_length: int = 60) -> str:

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.core.errors import DraftError
+from pipeline.core.text import FLAG, strip_flags
 from pipeline.files.draftfile import locate, section_text
 from pipeline.files.drafts import DraftFile
 from pipeline.files.history import read_version
-from pipeline.write.grounding import find_unsupported, strip_flags
+from pipeline.write.grounding import find_unsupported
 
-_FLAGGED = re.compile(r"==(?P<inner>(?:(?!==)[^\n])+?)==\s?\^\[check:(?P<note>[^\]\n]*)\]", re.I)
 _FOOTNOTE_DEF = re.compile(r"^\[\^[^\]\s]+\]:.*$", re.M)
 _FOOTNOTE_REF = re.compile(r"\[\^[^\]\s]+\](?!:)")
 
@@ -42,7 +42,7 @@ def check_draft(draft: DraftFile, notes_dir: Path, root: Path) -> list[Unsupport
             continue
         text = section_text(doc.body, span)
         seen = set()
-        for match in _FLAGGED.finditer(text):
+        for match in FLAG.finditer(text):
             seen.add(match["inner"].lower())
             kind = "told twice" if match["note"].strip().startswith("told already") else "flagged"
             found.append(Unsupported(title, kind, match["inner"]))

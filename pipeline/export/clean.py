@@ -18,6 +18,7 @@ from typing import Any, Literal
 import yaml
 
 from pipeline.core.errors import DraftError
+from pipeline.core.text import strip_flags
 from pipeline.export.footnotes import (
     inline_to_standard,
     referenced_order,
@@ -29,7 +30,7 @@ from pipeline.export.links import Href, convert_links
 from pipeline.files.draftfile import DraftText, locate
 from pipeline.files.meta import DraftMeta
 from pipeline.write.expand import EMPTY_SECTION_NOTE
-from pipeline.write.grounding import find_flags, strip_flags
+from pipeline.write.grounding import find_flags
 
 _CODE = re.compile(
     r"^[ \t]*(?P<fence>`{3,}|~{3,}).*?(?:^[ \t]*(?P=fence)[^\n]*$|\Z)"

@@ -14,14 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.core.errors import DraftError
+from pipeline.core.text import strip_flags
 from pipeline.files.draftfile import locate, section_text, text_hash
 from pipeline.files.drafts import list_versions
 from pipeline.files.history import read_version
 from pipeline.voice.generated import recall_generated
 
 _TODO = "> [!todo]"  # a section no note matched: the author writes it, nothing the model wrote
-_FLAG = re.compile(r"==(?P<inner>(?:(?!==)[^\n])+?)==\s?\^\[check:[^\]\n]*\]", re.I)
-_FLAG_NOTE = re.compile(r"\s?\^\[check:[^\]\n]*\]", re.I)
 _FOOTNOTE_DEFINITION = re.compile(r"^\[\^[^\]\n]+\]:[^\n]*\n?", re.M)
 _FOOTNOTE_MARK = re.compile(r"\[\^[^\]\n]+\]")
 
@@ -80,6 +79,6 @@ def plain(text: str) -> str:
     """A section's prose without what finishing added around it (flags, footnotes), which is not voice: an
     author who deletes them is checking facts, not changing how they sound."""
     text = _FOOTNOTE_DEFINITION.sub("", text)
-    text = _FLAG_NOTE.sub("", _FLAG.sub(lambda m: m["inner"], text))
+    text = strip_flags(text)
     text = _FOOTNOTE_MARK.sub("", text)
     return re.sub(r"[ \t]+\n", "\n", text).strip()

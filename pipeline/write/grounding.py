@@ -16,15 +16,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-from pipeline.core.text import _link_spans
+from pipeline.core.text import FLAG, FLAG_CHECK, _link_spans
 from pipeline.write._proper_nouns import PROPER_NOUNS
 from pipeline.write.quantities import SourceQuantities, find_quantities
 
 Kind = Literal["name", "number", "date", "money", "quote"]
 
 FLAG_NOTE = "^[check: not in your notes]"
-_FLAG = re.compile(r"==(?P<inner>(?:(?!==)[^\n])+?)==\s?\^\[check:[^\]\n]*\]", re.I)
-_FLAG_NOTE = re.compile(r"\s?\^\[check:[^\]\n]*\]", re.I)
 
 # Spans that hold no claims: code, comments, wikilinks and embeds, URLs, footnotes, tags, existing flags.
 _NOT_PROSE = re.compile(
@@ -101,22 +99,17 @@ def flag(text: str, claims: Sequence[Claim]) -> str:
     return "".join(out)
 
 
-def strip_flags(text: str) -> str:
-    """The text without flags: the claim stays, the highlight and the note go; a lone note goes too."""
-    return _FLAG_NOTE.sub("", _FLAG.sub(lambda m: m.group("inner"), text))
-
-
 def count_flags(text: str) -> int:
     """How many flags are left in a draft, counted by their notes (the author may have edited the highlight)."""
-    return len(_FLAG_NOTE.findall(text))
+    return len(FLAG_CHECK.findall(text))
 
 
 def find_flags(text: str) -> list[tuple[int, str]]:
     """(offset, claim) of each flag left in a draft, in order, one per note as `count_flags` counts them: the
     highlighted claim, or where the author edited the highlight away, the words just before the lone note."""
     found: list[tuple[int, str]] = []
-    for note in _FLAG_NOTE.finditer(text):
-        flagged = next((m for m in _FLAG.finditer(text, max(0, note.start() - 400)) if m.end() == note.end()), None)
+    for note in FLAG_CHECK.finditer(text):
+        flagged = next((m for m in FLAG.finditer(text, max(0, note.start() - 400)) if m.end() == note.end()), None)
         if flagged:
             found.append((flagged.start(), flagged["inner"]))
         else:
