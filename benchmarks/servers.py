@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 import re
 import subprocess
 import sys
@@ -29,6 +30,8 @@ import time
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+import wordfreq
 
 MODES = ("parallel", "one-slot", "hosted")
 FIRST_TOKEN, PER_TOKEN = 0.3, 0.008  # parallel: seconds to the first token, and per output token
@@ -69,15 +72,26 @@ def prompt_tokens(messages: list[dict[str, Any]]) -> list[str]:
     return tokenize(chat + "<|im_start|>assistant\n")
 
 
-def prose(count: int, seed: int = 0) -> str:
-    """Exactly `count` tokens of lowercase prose, in sentences of twelve tokens, ending on a full stop."""
+def prose(count: int, seed: int = 0, words: list[str] | None = None) -> str:
+    """Exactly `count` tokens of lowercase prose, in sentences of twelve tokens, ending on a full stop, drawn from
+    `words` (what the request asks about, as a model writes about its own section) or a fixed list."""
+    vocabulary = words or _WORDS
     tokens: list[str] = []
     for i in range(count):
         if tokens and tokens[-1] != "." and (i % 12 == 11 or i == count - 1):
             tokens.append(".")
         else:
-            tokens.append((" " if tokens else "") + _WORDS[(i + seed) % len(_WORDS)])
+            tokens.append((" " if tokens else "") + vocabulary[(i + seed) % len(vocabulary)])
     return "".join(tokens)
+
+
+def _request_words(body: dict[str, Any]) -> list[str]:
+    """Words of its own for each request (a sample of everyday English picked by the request's last message): two
+    sections of a draft then write about different things, as a model does, rather than one paragraph twice,
+    which essay's check for a story told twice would rightly catch and have written again."""
+    last = (body.get("messages") or [{}])[-1].get("content") or ""
+    pool = [w for w in wordfreq.top_n_list("en", 6000)[1000:] if w.isalpha() and len(w) >= 4]
+    return random.Random(hashlib.sha256(last.encode()).digest()).sample(pool, 60)
 
 
 def json_answer(schema: dict[str, Any] | None) -> str:
@@ -114,7 +128,7 @@ def _answer_text(body: dict[str, Any], seed: int) -> tuple[str, bool]:
     schema = _schema_from_text(user)
     if schema is not None:
         return json_answer(schema), True
-    return prose(int(body.get("max_tokens") or 256), seed), False
+    return prose(int(body.get("max_tokens") or 256), seed, _request_words(body)), False
 
 
 class _State:
