@@ -22,7 +22,9 @@ class UnderHeading(Protocol):
     context: str
 
 
-def heading_nudge(fragments: Sequence[UnderHeading], scores: np.ndarray, placed: np.ndarray, weight: float) -> np.ndarray:
+def heading_nudge(
+    fragments: Sequence[UnderHeading], scores: np.ndarray, placed: np.ndarray, weight: float
+) -> np.ndarray:
     """`scores` with each placed line's share of the mean scores of the other placed lines under its heading."""
     groups: dict[tuple[str, str], list[int]] = {}
     for i, f in enumerate(fragments):
