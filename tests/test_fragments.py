@@ -68,3 +68,9 @@ def test_embed_only_line_attaches_to_the_piece_before_it():
 
 def test_empty_body_gives_no_pieces():
     assert split_body("\n\n   \n") == []
+
+
+def test_a_line_of_tags_alone_is_not_a_thought_but_a_line_with_words_and_a_tag_is():
+    body = "- sat in the shop\n\n#dad #shop\n- #todo\n\nred bluff again. #shop\n#1 priority"
+    pieces = [p.text for p in split_body(body)]
+    assert pieces == ["- sat in the shop", "red bluff again. #shop", "#1 priority"]

@@ -104,3 +104,10 @@ def test_ignore_globs_private_notes_and_voice_samples(tmp_path: Path) -> None:
     private = {f.note_path: f.private for f in notes.fragments}
     assert private == {"journal/salary.md": True, "secret.md": True, "essay.md": False}
     assert [v.text for v in notes.voice_samples] == ["i write like this, mostly lowercase."]
+
+
+def test_the_tags_of_a_line_of_tags_stay_with_the_notes_fragments(tmp_path: Path) -> None:
+    (tmp_path / "2026-08-11.md").write_text("- sat in the shop for an hour\n- visited dad\n\n#dad #shop\n")
+    fragments = collect_notes(tmp_path).fragments
+    assert [f.text for f in fragments] == ["- sat in the shop for an hour", "- visited dad"]
+    assert all(set(f.tags) == {"dad", "shop"} for f in fragments)

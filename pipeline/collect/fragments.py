@@ -18,6 +18,7 @@ _HEADING = re.compile(r"^#{1,6}\s+\S")
 _BOLD_ONLY = re.compile(r"^\s*(\*\*|__)[^*_]+(\*\*|__)\s*:?\s*$")  # "**org culture**", "**reflection:**"
 _LIST_ITEM = re.compile(r"^(?P<indent>\s*)(?:[-*+]|\d+[.)])\s+(?P<text>.*)$")
 _EMBED_ONLY = re.compile(r"^(\s*!\[\[[^\]]+\]\]\s*)+$")
+_TAGS_ONLY = re.compile(r"^\s*(?:[-*+]\s+)?(?:#[^\W\d_][\w/-]*\s*)+$")  # "#dad #shop": the note's tags, not a thought
 _ENDS_MID_SENTENCE = re.compile(r"(,|\b(the|a|an|and|or|but|of|to|in|on|for|with|that|is|was|my|i))\s*$", re.I)
 _LABEL = re.compile(r":\s*(\*\*|__)?\s*$")  # a line whose last word ends in ":" introduces what follows
 _MIN_WRAP_WIDTH = 50  # hard-wrapped prose has lines at least this long...
@@ -73,7 +74,9 @@ def _context(state: _State, parent: str = "") -> str:
 
 def _add(state: _State, lines: list[str], parent: str = "") -> None:
     text = "\n".join(lines).strip()
-    if re.search(r"\w", text):
+    # A line of tags alone says what the note is about: the note keeps them as its tags (collect/notes.py), and
+    # as a piece of its own it went to a section of every plan that shared its word.
+    if re.search(r"\w", text) and not _TAGS_ONLY.match(text):
         state.pieces.append(Piece(text, _context(state, parent)))
 
 
