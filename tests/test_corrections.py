@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ import pytest
 from pipeline.collect.notes import Fragment, collect_notes
 from pipeline.collect.prompt import parse_prompt
 from pipeline.embeddings.embed import Embedder
+from pipeline.plan.corrections import _named
 from pipeline.plan.marks import doubt_mark, moved_mark, split_mark
 from pipeline.plan.planning import PlanRequest, follow_plan, make_plan, read_plan
 from pipeline.sort.doubt import doubtful
@@ -183,3 +185,22 @@ def test_a_marked_item_with_a_checkbox_reads_back_as_it_was_written() -> None:
         line = render_item(item)
         _, (back,) = _read_list([(1, text) for text in line.rstrip("\n").split("\n")], "plan.md")
         assert back == item
+
+
+@pytest.mark.parametrize("written_before_records_moved", [False, True])
+def test_a_correction_is_learned_in_a_workspace_moved_elsewhere(
+    workspace: Path, tmp_path: Path, written_before_records_moved: bool
+) -> None:
+    _plan(workspace, FakeLLM())
+    path = workspace / "drafts" / "garden" / "plan.md"
+    _move_first_item(path, "start with the ground", "finally, look forward")
+    if written_before_records_moved:  # a record named by the folder's absolute path, as essay wrote them before
+        folder = workspace / "drafts" / "garden"
+        (record,) = (workspace / ".essay" / "plans").iterdir()
+        record.rename(_named(workspace, str(folder.resolve())))
+    else:  # the whole workspace copied to another machine or folder
+        workspace = Path(shutil.copytree(workspace, tmp_path / "synced" / "vault"))
+    llm = FakeLLM()
+    _plan(workspace, llm)
+    calls = [c for c in llm.history if c.schema]
+    assert calls and "the writer placed these notes themselves" in calls[0].user  # sorted again, learning

@@ -47,9 +47,22 @@ class Corrections:
 
 
 def record_path(folder: Path, root: Path) -> Path:
-    """Where the record of the plan in `folder` (an essay's drafts folder) is kept."""
-    digest = hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:16]
-    return root / STATE_NAME / RECORDS / f"{digest}.json"
+    """Where the record of the plan in `folder` (an essay's drafts folder) is kept: named by the folder's path
+    inside the workspace, so a workspace moved or synced elsewhere still finds it."""
+    try:
+        key = folder.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:  # drafts kept outside the workspace (`--drafts`): named by where they are
+        key = str(folder.resolve())
+    return _named(root, key)
+
+
+def _named(root: Path, key: str) -> Path:
+    return root / STATE_NAME / RECORDS / f"{hashlib.sha256(key.encode()).hexdigest()[:16]}.json"
+
+
+def find_record(folder: Path, root: Path) -> Record | None:
+    """The record of the plan in `folder`, or one written before records were named inside the workspace."""
+    return read_record(record_path(folder, root)) or read_record(_named(root, str(folder.resolve())))
 
 
 def read_record(path: Path) -> Record | None:

@@ -32,8 +32,8 @@ from pipeline.models.llm import ChatModel
 from pipeline.plan.corrections import (
     doubt_marks,
     find_corrections,
+    find_record,
     notice,
-    read_record,
     rearranged,
     record_path,
     write_record,
@@ -133,7 +133,7 @@ def make_plan(
     # not sent again, unless `--all`.
     set_aside = frozenset() if send_all or not earlier else earlier.unrelated - placed.keys()
     by_id = {f.id: f for f in fragments}
-    learned = find_corrections(earlier, read_record(record_path(folder, root)), by_id, as_planned) if earlier else None
+    learned = find_corrections(earlier, find_record(folder, root), by_id, as_planned) if earlier else None
     labels = learned.numbers(prompt) if learned and learned.new else None
     # With new corrections every fragment is sorted again, the author's placements as examples; else only
     # what the plan has never placed.
