@@ -31,8 +31,8 @@ from pipeline.sort.rank import Essay, SortFragment, rank, shortlist
 from pipeline.sort.sort import OPTIONS, _embedders
 
 HERE = Path(__file__).resolve().parent
-SETS = {name: HERE / name for name in ("sortset", "sortset2", "sortset3", "sortset4", "sortset5")}
-BLIND = ("sortset3", "sortset4", "sortset5")  # labeled by people who never saw how the sort works
+SETS = {name: HERE / name for name in ("sortset", "sortset2", "sortset3", "sortset4", "sortset5", "sortset6")}
+BLIND = ("sortset3", "sortset4", "sortset5", "sortset6")  # labeled by people who never saw how the sort works
 GOAL, PER_PROMPT = 0.85, 0.65  # the issue's goal overall, and the held-out vault's floor per prompt
 Case = tuple[str, Essay, list[SortFragment], dict[str, int]]
 
@@ -46,6 +46,19 @@ def cases(folder: Path) -> list[Case]:
         pool = vault + draft
         result.append((name, essay, pool, gold([x for x in labels if x["prompt"] == name], pool)))
     return result
+
+
+def judgment_calls(folder: Path) -> dict[str, set[str]]:
+    """Per prompt, the fragments whose labels the labeler marked `"clear": false`: a careful reader could fairly put
+    them elsewhere. Sets that do not mark them give none."""
+    labels = json.loads((folder / "labels.json").read_text())
+    vault = read_vault(folder / "notes")
+    calls = {}
+    for name in sorted({x["prompt"] for x in labels}):
+        marked = [x for x in labels if x["prompt"] == name and x.get("clear") is False]
+        _essay, draft = prompt_material(folder / "prompts" / f"{name}.md")
+        calls[name] = set(gold(marked, vault + draft)) if marked else set()
+    return calls
 
 
 def _random(essay: Essay, pool: list[SortFragment]) -> dict[str, tuple[int, ...]]:
@@ -116,18 +129,21 @@ def run() -> list[tuple[str, str]]:
                 (f"sort {set_name}: {label}", f"{overall:.0%} ({cells}), {seconds:.2f}s, no model calls{verdict}")
             )
     every: list = []
+    judgment = {}
     for set_name, folder in SETS.items():  # the doubt marks and the simulated author, EmbeddingGemma ranking
         every += [(set_name, *case) for case in cases(folder)]
-        rows += sort_learning.learning([c for c in every if c[0] == set_name], gemma, set_name)
-    rows += sort_learning.learning([c for c in every if c[0] in BLIND], gemma, "the three blind sets", variants=True)
-    rows += sort_learning.learning(every, gemma, "all five sets", variants=True)
+        judgment |= {(set_name, name): ids for name, ids in judgment_calls(folder).items()}
+        rows += sort_learning.learning([c for c in every if c[0] == set_name], gemma, set_name, judgment=judgment)
+    blind = [c for c in every if c[0] in BLIND]
+    rows += sort_learning.learning(blind, gemma, f"the {len(BLIND)} blind sets", variants=True, judgment=judgment)
+    rows += sort_learning.learning(every, gemma, f"all {len(SETS)} sets", variants=True, judgment=judgment)
     rows += sort_learning.sort_costs(list(SETS.values()))
     for label, by_set in tally.items():
         every = [sum(c[i] for c in by_set.values()) for i in (0, 1)]
         blind = [sum(by_set[name][i] for name in BLIND) for i in (0, 1)]
         rows.append(
             (
-                f"sort, all five sets: {label}",
+                f"sort, all {len(SETS)} sets: {label}",
                 f"{every[0] / every[1]:.1%} of {every[1]} labels; "
                 f"the three blind sets {blind[0] / blind[1]:.1%} of {blind[1]}",
             )

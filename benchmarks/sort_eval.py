@@ -77,7 +77,7 @@ def prompt_material(path: Path) -> tuple[Essay, list[SortFragment]]:
     prompt = parse_prompt(path)
     essay = Essay(prompt.title, prompt.instruction, tuple((s.title, s.questions) for s in prompt.sections))
     draft = [
-        SortFragment(f"PROMPT#{n}", p.text, p.context, prompt.title, by_author=True)
+        SortFragment(f"PROMPT#{n}", p.text, p.context, prompt.title, by_author=True, note="PROMPT")
         for n, p in enumerate(split_body(prompt.author_draft))
     ]
     return essay, draft

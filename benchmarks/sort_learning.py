@@ -9,13 +9,14 @@ On each labeled set, per prompt, offline (EmbeddingGemma, the shipped options):
   and plans again: the accuracy on the labels they did not touch (goal: 80% after 10), next to the same labels
   were nothing sorted again. The author's own draft paragraphs are labels too, where the first plan put them,
   as `essay plan` treats them. Each way of learning from the labels is measured (`VARIANTS`).
-Our labeled sets do not mark judgment calls, so clear labels and judgment calls are not reported apart.
+Where a set marks judgment calls (`"clear": false` in its labels: `sortset6/`), the first plan and the untouched
+labels after 10 moves are also reported apart for the clear labels and the judgment calls.
 The cost rows count what a capable model's sort request takes on each set's vault (no model is called).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -74,17 +75,26 @@ def relabeled(
     return [replace(f, label=labels.get(f.id)) for f in pool], moved
 
 
-def learning(cases: Sequence[Case], embedder: Embedder, label: str, variants: bool = False) -> list[tuple[str, str]]:
+def learning(
+    cases: Sequence[Case],
+    embedder: Embedder,
+    label: str,
+    variants: bool = False,
+    judgment: Mapping[tuple[str, str], set[str]] | None = None,
+) -> list[tuple[str, str]]:
     """The rows for these cases (`label` names them: a set, or the blind sets); every way of learning from the
-    labels with `variants`, else only the shipped one."""
+    labels with `variants`, else only the shipped one. `judgment`: (set, prompt) -> the ids marked judgment calls."""
     ways = VARIANTS if variants else dict(list(VARIANTS.items())[:1])
+    calls = judgment or {}
+    apart = {kind: (Tally(), Tally()) for kind in ("clear labels", "judgment calls")}  # first plan, after 10
     first_all, wrong_marked, placed_marked, all_marked = Tally(), Tally(), Tally(), Tally()
     after = {(v, n): Tally() for v in ways for n in MOVES}
     kept = {n: Tally() for n in MOVES}  # the same labels, were nothing sorted again (the plan before this issue)
-    for _set, _name, essay, pool, truth in cases:
+    for set_name, name, essay, pool, truth in cases:
         first = rank(essay, pool, embedder, OPTIONS)
         placed = {p.id: p.section for p in first}
         first_all.add(sum(placed[i] == s for i, s in truth.items()), len(truth))
+        marked = calls.get((set_name, name), set())
         doubts = doubtful(first, {f.id for f in pool if f.by_author})
         wrong = [i for i, s in truth.items() if placed[i] != s]
         wrong_marked.add(sum(i in doubts for i in wrong), len(wrong))
@@ -99,12 +109,22 @@ def learning(cases: Sequence[Case], embedder: Embedder, label: str, variants: bo
                 again = {p.id: p.section for p in rank(essay, labeled, embedder, options)}
                 assert all(again[i] == truth[i] for i in moved)  # every moved item stays where it was put
                 after[variant, moves].add(sum(again[i] == s for i, s in untouched.items()), len(untouched))
+                if moves == MOVES[-1] and variant == next(iter(ways)) and marked:
+                    for kind, (before, later) in apart.items():
+                        ids = [i for i in truth if (i in marked) == (kind == "judgment calls")]
+                        before.add(sum(placed[i] == truth[i] for i in ids), len(ids))
+                        kept_ids = [i for i in ids if i not in moved]
+                        later.add(sum(again[i] == truth[i] for i in kept_ids), len(kept_ids))
     rows = [
         (f"learning {label}: first plan", first_all.share()),
         (f"learning {label}: doubt marks on the first plan's wrong labels (goal >= 50%)", wrong_marked.share()),
         (f"learning {label}: doubt marks among the plan's placed items (goal <= 33%)", placed_marked.share()),
         (f"learning {label}: doubt marks among all its items, fits no section included", all_marked.share()),
     ]
+    for kind, (before, later) in apart.items():
+        if before.total:
+            rows.append((f"learning {label}: first plan, {kind} of the sets that mark them", before.share()))
+            rows.append((f"learning {label}: after {MOVES[-1]} moves a prompt, untouched {kind}", later.share()))
     for moves in MOVES:
         goal = " (goal >= 80%)" if moves == 10 else ""
         rows.append(

@@ -189,3 +189,24 @@ def test_the_everyday_lines_are_embedded_unless_their_vectors_ship_for_this_very
     np.save(background._shipped("fake-key"), right)
     assert np.allclose(background.background_vectors(counting, right.shape[1]), right)
     assert calls == [len(background.BACKGROUND)]  # shipped for this model: read, not embedded
+
+
+def _under_heading(note: str) -> list[SortFragment]:
+    """Two running lines and a terse line that reads more like the shop, all under one heading of one note."""
+    return [
+        frag("a", "long runs on saturday, race day pace", context="training", note=note),
+        frag("b", "miles and the finish line, pace", context="training", note=note),
+        frag("terse", "clamps and wood, then miles", context="training", note=note),
+    ]
+
+
+def test_a_terse_line_goes_with_the_lines_under_its_heading():
+    on_its_own = RankOptions(heading_weight=0.0)
+    alone = {p.id: p.section for p in rank(ESSAY, [*POOL, *_under_heading("")], fake_embedder(), on_its_own)}
+    assert alone["terse"] == 2  # by its words alone: the shop
+    leaning = RankOptions(heading_weight=1.0)
+    placed = {p.id: p.section for p in rank(ESSAY, [*POOL, *_under_heading("daily/3.md")], fake_embedder(), leaning)}
+    assert placed["terse"] == 1 and placed["a"] == placed["b"] == 1
+    # Lines with no note, or under different headings, do not lean on each other.
+    apart = {p.id: p.section for p in rank(ESSAY, [*POOL, *_under_heading("")], fake_embedder(), leaning)}
+    assert apart["terse"] == 2

@@ -21,6 +21,7 @@ see benchmarks/sort_eval.py):
   pool: thoughts on one topic cluster, so a terse "skipped run club to ice it" borrows from the runs around it;
 - optionally (`subject_share`), a name the whole essay is about, written in one section only ("Choosing Pip"),
   is left out when the sections are scored: every relevant line mentions it, so it would draw them all there;
+- the lines under one heading of one note lean on each other's section scores (sort/headings.py);
 - several embedding models may rank together, as equals (see `rank`).
 """
 
@@ -35,6 +36,7 @@ import numpy as np
 from pipeline.embeddings.embed import Embedder
 from pipeline.sort.background import background_vectors
 from pipeline.sort.examples import example_votes, sibling_votes
+from pipeline.sort.headings import heading_nudge
 
 SMOOTH_MOST = 4096  # fragments: beyond this, only the likeliest are smoothed over their neighbours
 
@@ -77,6 +79,7 @@ class RankOptions:
     neighbours: int = 0  # smooth relevance over this many nearest fragments; 0 turns it off
     background: float = 0.0  # weight of everyday off-topic lines in the relevance cut, as a share of the pool
     subject_share: float = 0.0  # a name one section has and this share of relevant fragments too: masked; 0 = off
+    heading_weight: float = 0.0  # how much a line leans on the others under its heading (sort/headings.py); 0 = off
     # The author's labeled fragments (SortFragment.label), three ways of learning from them; each lost accuracy on
     # the untouched labels of the five labeled sets against leaving them be (benchmarks/sort_learning.py), so off.
     label_weight: float = 0.0  # each labeled fragment's weight in its section's centroid, against one other's
@@ -115,6 +118,8 @@ def rank(
             ],
             axis=0,
         )
+    if opts.heading_weight > 0:
+        scores = heading_nudge(fragments, scores, keep, opts.heading_weight)
     labels = np.array([-1 if f.label is None else f.label for f in fragments])
     if opts.example_weight > 0 and (labels > 0).any():
         votes = [example_votes(v, labels, scores.shape[1]) for v in vectors]

@@ -35,7 +35,8 @@ from pipeline.sort.request import Example
 GEMMA_UP_TO = 1500  # fragments: ~17 texts/s on 2 cores, as MPNet and MiniLM together: about 2.5 min cold
 MPNET_UP_TO = 1500  # fragments: about a minute of embedding on 2 cores
 MINILM_UP_TO = 3000  # fragments
-OPTIONS = RankOptions(neighbours=5, keep_margin=-0.1, background=0.25, subject_share=0.1)  # see sort_fragments
+# see sort_fragments
+OPTIONS = RankOptions(neighbours=5, keep_margin=-0.1, background=0.25, subject_share=0.1, heading_weight=1.0)
 SHORTLIST_FROM = 400  # fragments: above this, only the embeddings' shortlist reaches the model
 MOST_SORT_CALLS = 10  # a shortlist never takes more calls than this (the issue's bound): the likeliest fill them first
 SORT_CONCURRENCY = MOST_SORT_CALLS  # sorting calls at once over HTTP: a large vault's calls in one wave
