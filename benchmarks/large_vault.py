@@ -11,7 +11,8 @@ from typing import Any
 from benchmarks.synthetic import make_vault
 from pipeline.core.progress import Progress
 from pipeline.core.workspace import open_workspace
-from pipeline.drafting.runner import dry_run, read_inputs
+from pipeline.drafting.dryrun import dry_run
+from pipeline.drafting.inputs import read_inputs
 from pipeline.models.cache import Store
 from pipeline.models.llm import Completion
 from pipeline.models.session import RunOptions, build_run

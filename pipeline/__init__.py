@@ -18,9 +18,9 @@ tests/test_layout.py checks that, and that this map lists the tree's modules:
     voice/      apply, generated, mine, pairs, rules, voicefile
     messages/   instructions, shared
     write/      _proper_nouns, expand, finish, grounding, lengths, once, polish, quantities, retell, sources
-    sort/       assign, background, doubt, examples, lexical, rank, request, sort
-    plan/       corrections, marks, planfile, planning
-    drafting/   check, quoting, regen, runner
+    sort/       assign, background, doubt, examples, headings, lexical, rank, request, sort
+    plan/       corrections, marks, parse, planfile, planning, render
+    drafting/   check, dryrun, inputs, layout, quoting, record, regen, runner
     batch/      batch, batch_api, defer_batch, defer_preview, deferred
     export/     clean, export, footnotes, links, render
     cli/        display, export, logs, main, models, options, review, voice

@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from pipeline.core.text import learn_casing, lowercase_prose
-from pipeline.drafting.runner import draft_essay, read_inputs
+from pipeline.drafting.inputs import read_inputs
+from pipeline.drafting.runner import draft_essay
 from pipeline.models.llm import Completion
 from tests.conftest import make_run
 from tests.fakes import FakeLLM

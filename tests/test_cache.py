@@ -7,7 +7,8 @@ from pathlib import Path
 import frontmatter
 import pytest
 
-from pipeline.drafting.runner import draft_essay, read_inputs
+from pipeline.drafting.inputs import read_inputs
+from pipeline.drafting.runner import draft_essay
 from tests.conftest import essay, make_run, write
 from tests.fake_server import FakeOpenAIServer
 from tests.fakes import FakeLLM

@@ -176,7 +176,9 @@ def test_on_a_large_vault_an_item_not_asked_about_again_keeps_its_place(
 
 
 def test_a_marked_item_with_a_checkbox_reads_back_as_it_was_written() -> None:
-    from pipeline.plan.planfile import PlanItem, _read_list, render_item
+    from pipeline.plan.parse import _read_list
+    from pipeline.plan.planfile import PlanItem
+    from pipeline.plan.render import render_item
 
     for item in (
         PlanItem("[ ] book mot", "a1", "daily/x.md", mark=doubt_mark("the plateaus")),  # a task as a note's text

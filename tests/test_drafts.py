@@ -6,7 +6,8 @@ import frontmatter
 import pytest
 
 from pipeline.core.errors import DraftError
-from pipeline.drafting.runner import draft_essay, read_inputs
+from pipeline.drafting.inputs import read_inputs
+from pipeline.drafting.runner import draft_essay
 from pipeline.files.drafts import essay_dir, list_versions, write_new_version
 from tests.conftest import make_run
 from tests.fakes import FakeLLM

@@ -15,7 +15,7 @@ import pytest
 from pipeline.collect.notes import collect_notes
 from pipeline.collect.prompt import parse_prompt
 from pipeline.core.errors import ContextTooLong
-from pipeline.drafting.runner import read_inputs
+from pipeline.drafting.inputs import read_inputs
 from pipeline.files.drafts import write_new_version
 from pipeline.models.providers import openai_chat
 from pipeline.models.redact import RedactingModel

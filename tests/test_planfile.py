@@ -5,18 +5,9 @@ import pytest
 
 from pipeline.collect.prompt import Section
 from pipeline.core.errors import EssayError
-from pipeline.plan.planfile import (
-    Plan,
-    PlanError,
-    PlanItem,
-    PlanSection,
-    fragment_ids,
-    parse_plan,
-    plan_edited,
-    plan_hash,
-    render_item,
-    render_plan,
-)
+from pipeline.plan.parse import fragment_ids, parse_plan
+from pipeline.plan.planfile import Plan, PlanError, PlanItem, PlanSection, plan_edited, plan_hash
+from pipeline.plan.render import render_item, render_plan
 
 SECTIONS = (
     Section("observed", "Start with what you observed", "What did this environment teach you?"),

@@ -32,7 +32,8 @@ class PolishingLLM(EchoLLM):
 
 
 def _draft_polished(root: Path, llm: EchoLLM) -> str:
-    from pipeline.drafting.runner import draft_essay, read_inputs
+    from pipeline.drafting.inputs import read_inputs
+    from pipeline.drafting.runner import draft_essay
     from tests.conftest import make_run
 
     run = make_run(root, llm, cache=False)

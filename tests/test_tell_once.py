@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from pipeline.core.errors import LLMError
-from pipeline.drafting.runner import draft_essay, plan_essay, read_inputs
+from pipeline.drafting.inputs import read_inputs
+from pipeline.drafting.runner import draft_essay, plan_essay
 from pipeline.models.llm import Completion
 from pipeline.models.providers import register_provider
 from pipeline.write.retell import find_retellings

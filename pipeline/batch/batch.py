@@ -15,7 +15,9 @@ from typing import Any
 
 from pipeline.core.errors import Cancelled, Deferred, EssayError, UsageError
 from pipeline.core.progress import Progress
-from pipeline.drafting.runner import Inputs, draft_essay, input_hash, read_inputs
+from pipeline.drafting.inputs import Inputs, read_inputs
+from pipeline.drafting.record import input_hash
+from pipeline.drafting.runner import draft_essay
 from pipeline.files.draftfile import parse
 from pipeline.files.drafts import essay_dir, list_versions
 from pipeline.models.session import Run

@@ -12,7 +12,8 @@ from pathlib import Path
 from pipeline.batch.batch import up_to_date
 from pipeline.batch.deferred import Ledger
 from pipeline.core.errors import EssayError
-from pipeline.drafting.runner import dry_run, read_inputs
+from pipeline.drafting.dryrun import dry_run
+from pipeline.drafting.inputs import read_inputs
 from pipeline.files.drafts import essay_dir, list_versions
 from pipeline.models import prices
 from pipeline.models.session import Run

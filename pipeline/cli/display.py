@@ -17,7 +17,7 @@ from rich.table import Table
 from pipeline.batch.batch import BatchProgress, EssayOutcome
 from pipeline.core.config import Settings
 from pipeline.core.progress import Progress
-from pipeline.drafting.runner import DryRun
+from pipeline.drafting.dryrun import DryRun
 from pipeline.files.history import VersionInfo
 from pipeline.models import prices
 from pipeline.models.llm import ChatModel

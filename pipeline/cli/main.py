@@ -36,8 +36,10 @@ from pipeline.cli.options import (
 from pipeline.collect.length import Length
 from pipeline.core.errors import EssayError
 from pipeline.core.workspace import open_workspace
+from pipeline.drafting.dryrun import dry_run
+from pipeline.drafting.inputs import read_inputs
 from pipeline.drafting.regen import regen_section
-from pipeline.drafting.runner import draft_essay, dry_run, plan_essay, read_inputs
+from pipeline.drafting.runner import draft_essay, plan_essay
 from pipeline.files.history import resolve_target
 from pipeline.models.session import RunOptions
 

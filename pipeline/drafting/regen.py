@@ -17,16 +17,10 @@ from pathlib import Path
 from pipeline.collect.notes import Fragment
 from pipeline.collect.prompt import Section
 from pipeline.core.errors import DraftError, UsageError
+from pipeline.drafting.inputs import Inputs, read_inputs
 from pipeline.drafting.quoting import keep_private_quotes_home
-from pipeline.drafting.runner import (
-    Inputs,
-    essay_lock,
-    notes_hash,
-    now,
-    read_inputs,
-    section_meta,
-    writing_for,
-)
+from pipeline.drafting.record import notes_hash, now, section_meta
+from pipeline.drafting.runner import essay_lock, writing_for
 from pipeline.files.draftfile import (
     Span,
     body_hash,

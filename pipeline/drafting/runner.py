@@ -1,50 +1,34 @@
 """The runner: wires the stages together for one essay. The CLI only parses options and prints.
 
 read_inputs (prompt + notes, filtered for this run's endpoint) -> sort -> expand_sections -> write_new_version
+
+Beside it: read_inputs in inputs.py, the calls' shared opening in layout.py, what the frontmatter records in
+record.py, and the dry run in dryrun.py.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from pipeline.collect.notes import (
-    Fragment,
-    Notes,
-    collect_notes,
-    fragments_of,
-    path_matches,
-    private_match,
-)
-from pipeline.collect.prompt import Prompt, parse_prompt
-from pipeline.core.config import on_this_machine
-from pipeline.core.errors import UsageError
+from pipeline.collect.notes import Fragment
+from pipeline.collect.prompt import Prompt
 from pipeline.core.locks import essay_lock_name, holding
-from pipeline.core.text import estimate_tokens, learn_casing
-from pipeline.drafting.quoting import keep_private_quotes_home, without_quotes
-from pipeline.files.draftfile import body_hash, compose, render_body, text_hash
-from pipeline.files.drafts import (
-    DraftFile,
-    check_drafts_folder,
-    essay_dir,
-    folder_owner,
-    next_version,
-    prompt_ref,
-    write_new_version,
-)
-from pipeline.files.meta import DraftMeta, SectionMeta
-from pipeline.messages.instructions import templates_hash
-from pipeline.messages.shared import SharedNotes, shared_notes, sort_batches, sort_messages, write_messages
+from pipeline.core.text import learn_casing
+from pipeline.drafting.inputs import Inputs
+from pipeline.drafting.layout import shared_layout
+from pipeline.drafting.quoting import keep_private_quotes_home
+from pipeline.drafting.record import input_hash, notes_hash, now, section_meta
+from pipeline.files.draftfile import body_hash, compose, render_body
+from pipeline.files.drafts import DraftFile, essay_dir, folder_owner, next_version, prompt_ref, write_new_version
+from pipeline.files.meta import DraftMeta
+from pipeline.messages.shared import SharedNotes
 from pipeline.models.llm import Usage
-from pipeline.models.prices import sharing_pays
-from pipeline.models.providers.slots import shares_prefix
 from pipeline.models.session import Run
-from pipeline.plan.planfile import Plan, PlanItem, plan_edited, plan_hash
+from pipeline.plan.planfile import Plan, plan_edited, plan_hash
 from pipeline.plan.planning import (
     PLAN_NAME,
     Material,
@@ -55,49 +39,13 @@ from pipeline.plan.planning import (
     make_plan,
     read_plan,
 )
-from pipeline.sort.assign import answer_tokens
-from pipeline.sort.sort import SHORTLIST_FROM, sorting_estimate, to_be_asked
 from pipeline.voice.generated import keep_generated
 from pipeline.voice.rules import keep_private_home, load_voice, voice_hash
-from pipeline.write.expand import (
-    SectionDraft,
-    Writing,
-    answer_budget,
-    expand_sections,
-    pick_voice_samples,
-    section_budget,
-    voice_budget,
-)
+from pipeline.write.expand import SectionDraft, Writing, expand_sections
 from pipeline.write.finish import Finishing
-from pipeline.write.lengths import count_words, most_section_words, most_words, section_words
+from pipeline.write.lengths import count_words
 from pipeline.write.once import tell_once
 from pipeline.write.polish import polish_joins
-
-
-@dataclass(frozen=True)
-class Inputs:
-    """What a run reads: the prompt, the notes, and the fragments that may go to this run's model."""
-
-    prompt: Prompt
-    notes: Notes
-    fragments: tuple[Fragment, ...]
-    voice_samples: tuple[str, ...]  # the author's own writing: their draft in the prompt, `voice: true` notes
-    withheld_private: tuple[str, ...]  # note paths kept back from an untrusted HTTP endpoint
-    left_out: tuple[tuple[str, int], ...] = ()  # why fragments did not reach the model, and how many
-    filtered_out: tuple[str, ...] = ()  # note paths outside the prompt's essay-notes / essay-tags
-    private_stays_home: bool = False  # this run's endpoint may not have private notes
-    private_globs: tuple[str, ...] = ()  # `[notes] private`
-    # The private note whose text a text holds, when that may not go to this run's endpoint (the guard's test).
-    private_source: Callable[[str], str | None] = field(default=lambda text: None, repr=False)
-
-    def keeps_home(self, item: PlanItem) -> bool:
-        """Whether a plan item whose fragment this run does not have stays on this machine: the plan marked it
-        private, or its note is withheld as private or matches a private glob (a plan written before items were
-        marked knows its notes by path alone)."""
-        if not self.private_stays_home:
-            return False
-        path = item.note_path or ""
-        return item.private or path in self.withheld_private or any(private_match(path, g) for g in self.private_globs)
 
 
 @dataclass(frozen=True)
@@ -109,108 +57,6 @@ class DraftResult:
     seconds: float = 0.0  # the draft's wall time (calls overlap, so not the sum of their times)
     words: int = 0  # the draft's words of prose
     retold: int = 0  # stories told twice and flagged for the author (their flags are among `flags`)
-
-
-@dataclass(frozen=True)
-class DryRun:
-    inputs: Inputs
-    batches: int
-    calls: int
-    prompt_tokens: int
-    output_tokens: int
-    may_send: int | None = None  # a large vault's sort sends only its shortlist: at most this many fragments
-    sending: tuple[str, ...] | None = None  # the notes that may leave, when not every fragment's (a plan's own)
-
-
-def read_inputs(run: Run, prompt_path: Path) -> Inputs:
-    """The prompt and the notes it may use; bad notes, filtered notes and private notes kept home are reported."""
-    ws, progress = run.workspace, run.progress
-    check_drafts_folder(ws.drafts)
-    prompt = parse_prompt(prompt_path)
-    check_prompt_fits(prompt, run.provider.model, run.provider.context_window)
-    notes = collect_notes(
-        ws.notes,
-        ignore=run.settings.ignore,
-        exclude=(prompt_path, ws.drafts, ws.state_dir),
-        private_globs=run.settings.private,
-    )
-    for warning in notes.warnings:
-        progress.on_warning(warning)
-    # Every private text is registered with the guard, whatever the stages do with it afterwards.
-    run.guard.protect([(f.note_path, f.text) for f in notes.fragments if f.private])
-    run.guard.protect([(v.note_path, v.text) for v in notes.voice_samples if v.private])
-    fragments = tuple(f for f in notes.fragments if prompt_selects(prompt, f))
-    left_out: list[tuple[str, int]] = []
-    skipped: set[str] = set()
-    if len(fragments) < len(notes.fragments):
-        reason = _filter_reason(prompt)
-        skipped = {f.note_path for f in notes.fragments} - {f.note_path for f in fragments}
-        left_out.append(
-            (f"{len(skipped)} notes outside the prompt's filter ({reason})", len(notes.fragments) - len(fragments))
-        )
-        progress.on_info(f"{len(skipped)} of {notes.note_count} notes left out by the prompt's filter ({reason})")
-        if not fragments:
-            progress.on_warning(
-                f"the prompt's filter ({reason}) matches no note: check the globs and tags, "
-                "or remove essay-notes/essay-tags from the prompt's frontmatter"
-            )
-    voice = notes.voice_samples
-    withheld: tuple[str, ...] = ()
-    if not run.trusted:
-        withheld = tuple(
-            dict.fromkeys([f.note_path for f in fragments if f.private] + [v.note_path for v in voice if v.private])
-        )
-        kept = tuple(f for f in fragments if not f.private)
-        if len(kept) < len(fragments):
-            left_out.append((f"private notes, kept off {run.provider.endpoint}", len(fragments) - len(kept)))
-        fragments, voice = kept, tuple(v for v in voice if not v.private)
-    if withheld:
-        progress.on_warning(
-            f"{len(withheld)} private note(s) stay on this machine, not sent to {run.provider.endpoint}; "
-            "list the endpoint under [privacy] trusted in essay.toml to include them"
-        )
-    # What the author already wrote under the prompt is material too, the best they have.
-    ref = prompt_ref(prompt.path, ws.root)
-    own = fragments_of(ref, prompt.title, prompt.author_draft, by_author=True) if prompt.author_draft else []
-    quotes = run.guard.private_source
-    fragments, voice, quoting = without_quotes((*own, *fragments), voice, quotes, progress.on_warning)
-    if quoting:
-        left_out.append((f"quoting private notes, kept off {run.provider.endpoint}", quoting))
-    # The author's draft quoting a private note was named above, with its fragments: it is no voice sample either.
-    draft = (prompt.author_draft,) if prompt.author_draft and not run.guard.private_source(prompt.author_draft) else ()
-    samples = draft + tuple(v.text for v in voice)
-    kept = (withheld, tuple(left_out), tuple(sorted(skipped)), not run.trusted, run.settings.private)
-    return Inputs(prompt, notes, fragments, samples, *kept, run.guard.private_source)
-
-
-def check_prompt_fits(prompt: Prompt, model: str, window: int) -> None:
-    """Every call carries the prompt's instruction and sections: past half the model's window there is no room for
-    notes and an answer, and a sort would send call after oversized call. Refused before any is sent."""
-    carried = estimate_tokens(
-        "\n".join([prompt.title, prompt.instruction, *(s.title + s.questions for s in prompt.sections)])
-    )
-    if carried > window // 2:
-        raise UsageError(
-            f"prompt {prompt.path}: its instruction and sections are about {carried:,} tokens, and every call carries "
-            f"them, but {model} reads {window:,} at most: shorten them to under {window // 2:,} tokens "
-            "(long material belongs in a note, or below the sections as your own draft)"
-        )
-
-
-def prompt_selects(prompt: Prompt, fragment: Fragment) -> bool:
-    """Whether a prompt's `essay-notes:` globs and `essay-tags:` (if it has any) let this fragment in."""
-    if prompt.note_globs and not any(path_matches(fragment.note_path, g) for g in prompt.note_globs):
-        return False
-    return not prompt.tags or any(tag in fragment.tags for tag in prompt.tags)
-
-
-def _filter_reason(prompt: Prompt) -> str:
-    parts = []
-    if prompt.note_globs:
-        parts.append("essay-notes: " + ", ".join(prompt.note_globs))
-    if prompt.tags:
-        parts.append("essay-tags: " + ", ".join(prompt.tags))
-    return "; ".join(parts)
 
 
 def writing_for(run: Run, inputs: Inputs) -> Writing:
@@ -375,181 +221,3 @@ def _as_the_plan_holds(
     in_notes = [placed.get(f.id, as_planned(f)) for f in fragments if f.id in placed or f.id in unused]
     known = {f.id for f in fragments}
     return in_notes + [f for f in placed.values() if f.id not in known]
-
-
-def shared_layout(
-    run: Run, inputs: Inputs, fragments: Sequence[Fragment], *, ask_server: bool = True, quiet: bool = False
-) -> SharedNotes | None:
-    """Where calls share their prefix (`shares_prefix`), the message every call of the draft opens with, over
-    `fragments` (as many as fit the model's window: the rest travel with the calls that use them); None
-    elsewhere, or when not even the instructions fit (then each call carries its own notes). `quiet` for the
-    second time a draft makes it: the writer has been told."""
-    if not fragments:
-        return None
-    caches = _caching_pays(run, inputs.prompt, quiet=quiet)
-    if not shares_prefix(run.settings, ask_server=ask_server, caches=caches):
-        if quiet:
-            return None
-        if run.settings.slots is None and run.provider.sends_over_http and on_this_machine(run.provider.endpoint):
-            run.progress.on_info(
-                "the server reports more than one slot: each call sends its own notes "
-                "(set [llm] slots = 1 in essay.toml if its slots share one cache)"
-            )
-        return None
-    prompt, window = inputs.prompt, run.provider.context_window
-    samples = pick_voice_samples(inputs.voice_samples, voice_budget(window))
-    sections = len(prompt.sections)
-    longest = answer_budget(min(most_section_words(prompt), most_words(window)))
-    shared = shared_notes(
-        prompt, fragments, samples, window, lambda count: max(answer_tokens(count, sections), longest)
-    )
-    if quiet:
-        return shared
-    if shared is None:
-        run.progress.on_info(f"{len(fragments)} fragments do not fit one shared prompt: each call sends its own")
-        return None
-    if shared.held < len(shared.keys):
-        run.progress.on_info(
-            f"the shared opening holds {shared.held} of {len(shared.keys)} fragments: "
-            "the calls that use the others carry them"
-        )
-    if caches:
-        run.progress.on_info(
-            f"{run.provider.endpoint} caches prompts: every call opens with the same notes, "
-            "so later calls read them from its cache"
-        )
-    elif run.settings.slots is None:
-        run.progress.on_info(
-            "a server on this machine: every call opens with the same notes, so it reads them once "
-            "(if it answers calls side by side, set [llm] slots in essay.toml to how many)"
-        )
-    return shared
-
-
-def _caching_pays(run: Run, prompt: Prompt, *, quiet: bool) -> bool:
-    """Whether this run's endpoint caches prompt prefixes (`caches_prefixes`), and the shared opening it would
-    read from its cache costs no more than each call's own notes: where the model has no price (a server of
-    one's own), and where its cached rate is low enough for this many sections (`prices.sharing_pays`)."""
-    provider = run.provider
-    if not getattr(provider, "caches_prefixes", False):
-        return False
-    if sharing_pays(provider.model, len(prompt.sections), run.settings.prices):
-        return True
-    if not quiet:
-        run.progress.on_info(
-            f"{provider.endpoint} caches prompts, but at {provider.model}'s cached rate each call's own notes "
-            "cost less than every call opening with all of them: each call sends its own"
-        )
-    return False
-
-
-def dry_run(run: Run, inputs: Inputs) -> DryRun:
-    """What a draft would send, estimated without any call, as if the notes split evenly across sections."""
-    prompt, fragments = inputs.prompt, inputs.fragments
-    window = run.provider.context_window
-    folder = essay_dir(run.workspace.drafts, prompt.path, run.workspace.root)
-    following = (folder / PLAN_NAME).is_file()  # a draft that follows a plan sorts nothing
-    asked = to_be_asked(prompt, fragments, window)  # past SHORTLIST_FROM, as many as the sort's calls hold
-    shared = shared_layout(run, inputs, [as_planned(f) for f in asked], ask_server=False)
-    if shared is not None:
-        sorting = not following and run.provider.can_sort
-        return _shared_dry_run(inputs, shared, asked, sorting)
-    return replace(_own_notes_dry_run(run, inputs, following), **_what_leaves(run, inputs, folder, following))
-
-
-def _what_leaves(run: Run, inputs: Inputs, folder: Path, following: bool) -> dict[str, object]:
-    """A draft that follows its plan sends what the plan places; a large vault's sort sends only its shortlist,
-    which ranking picks when it runs: a dry run says how many at most, rather than every note."""
-    fragments = inputs.fragments
-    if following and (plan := read_plan(folder, inputs.prompt, run.workspace.root)) is not None:
-        material = follow_plan(plan, inputs.prompt, list(fragments), inputs.keeps_home)
-        placed = [f.note_path for section in material.sections.values() for f in section if f.note_path]
-        return {"sending": tuple(dict.fromkeys(placed))}
-    if not following and run.provider.can_sort and len(fragments) > SHORTLIST_FROM:
-        return {"may_send": len(to_be_asked(inputs.prompt, fragments, run.provider.context_window))}
-    return {}
-
-
-def _own_notes_dry_run(run: Run, inputs: Inputs, following: bool) -> DryRun:
-    prompt, fragments, window = inputs.prompt, inputs.fragments, run.provider.context_window
-    batches, sort_in, sort_out = (0, 0, 0) if following else sorting_estimate(prompt, fragments, run.provider)
-    sections = len(prompt.sections)
-    write_in = write_out = 0
-    words = section_words(prompt, _even_split(prompt, fragments), {})
-    for number, section in enumerate(prompt.sections):
-        share = list(fragments[number::sections])
-        if share:
-            tokens_in, tokens_out = section_budget(
-                prompt, section, share, inputs.voice_samples, window, words[section.slug]
-            )
-            write_in += tokens_in
-            write_out += tokens_out
-    return DryRun(
-        inputs=inputs,
-        batches=batches,
-        calls=batches + sum(1 for n in range(sections) if fragments[n::sections]),
-        prompt_tokens=sort_in + write_in,
-        output_tokens=sort_out + write_out,
-    )
-
-
-def _shared_dry_run(inputs: Inputs, shared: SharedNotes, asked: list[Fragment], sorting: bool) -> DryRun:
-    """What a draft in the shared layout would send: every call opens with the same notes, so it sends several
-    times the prompt tokens of the default layout (a one-slot server prefills them once, a caching API bills
-    the later calls' openings at its cached rate)."""
-    prompt = inputs.prompt
-    opening = estimate_tokens(shared.first["content"])
-    batches = sort_batches(shared, asked, lambda count: answer_tokens(count, len(prompt.sections))) if sorting else []
-    calls, sent, out = len(batches), 0, 0
-    for batch in batches:
-        out += answer_tokens(len(batch), len(prompt.sections))
-        sent += opening + estimate_tokens(sort_messages(shared, batch)[1]["content"])
-    words = section_words(prompt, _even_split(prompt, asked), {})
-    for number, section in enumerate(prompt.sections, start=1):
-        share = list(asked[number - 1 :: len(prompt.sections)])
-        if share:
-            request = write_messages(shared, number, section, share, words[section.slug], "")[0][1]
-            calls, sent = calls + 1, sent + opening + estimate_tokens(request["content"])
-            out += answer_budget(words[section.slug])
-    return DryRun(inputs=inputs, batches=len(batches), calls=calls, prompt_tokens=sent, output_tokens=out)
-
-
-def _even_split(prompt: Prompt, fragments: Sequence[Fragment]) -> dict[str, list[Fragment]]:
-    """The notes dealt out to the sections in turn: what a dry run assumes, having sorted nothing."""
-    count = len(prompt.sections)
-    return {s.slug: list(fragments[n::count]) for n, s in enumerate(prompt.sections)}
-
-
-def section_meta(section: SectionDraft, fragments: dict[str, Fragment]) -> SectionMeta:
-    """What the frontmatter records of one section: where its text came from, and a hash of it."""
-    return SectionMeta(
-        slug=section.slug,
-        title=section.title,
-        notes=tuple(dict.fromkeys(fragments[i].note_path for i in section.fragment_ids if i in fragments)),
-        fragments=section.fragment_ids,
-        text_hash=text_hash(section.text),
-        flags=section.flags,
-    )
-
-
-def notes_hash(fragments: Sequence[Fragment]) -> str:
-    """Changes when any note the essay may use changes: then an earlier assignment is stale."""
-    return hashlib.sha256("\n".join(sorted(f.id for f in fragments)).encode()).hexdigest()[:16]
-
-
-def now() -> str:
-    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
-
-
-def input_hash(inputs: Inputs, run: Run) -> str:
-    """Changes when the prompt, the notes it may use, the model, the stage templates or voice.md change."""
-    digest = hashlib.sha256()
-    digest.update(inputs.prompt.path.read_bytes())
-    for fragment in inputs.fragments:
-        digest.update(fragment.id.encode())
-    llm = run.provider
-    # Without asking the server: whether a draft is up to date must not hang on its answer, nor send anything.
-    shared = shares_prefix(run.settings, ask_server=False, caches=_caching_pays(run, inputs.prompt, quiet=True))
-    digest.update(f"{llm.provider}\n{llm.model}\n{templates_hash(shared=shared)}".encode())
-    digest.update((voice_hash(load_voice(run.workspace.root)) or "").encode())  # voice.md's rules change the text
-    return digest.hexdigest()[:16]

@@ -38,17 +38,9 @@ from pipeline.plan.corrections import (
     record_path,
     write_record,
 )
-from pipeline.plan.planfile import (
-    Plan,
-    PlanError,
-    PlanItem,
-    PlanSection,
-    fragment_ids,
-    parse_plan,
-    plan_edited,
-    render_item,
-    render_plan,
-)
+from pipeline.plan.parse import fragment_ids, parse_plan
+from pipeline.plan.planfile import Plan, PlanError, PlanItem, PlanSection, plan_edited
+from pipeline.plan.render import render_item, render_plan
 from pipeline.sort.sort import sort_fragments
 
 PLAN_NAME = "plan.md"
