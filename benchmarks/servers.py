@@ -28,10 +28,14 @@ import sys
 import threading
 import time
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import wordfreq
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script, it still finds tests/
+
+from tests.loopback import LoopbackServer, QuietHandler
 
 MODES = ("parallel", "one-slot", "hosted")
 FIRST_TOKEN, PER_TOKEN = 0.3, 0.008  # parallel: seconds to the first token, and per output token
@@ -248,31 +252,19 @@ def _common_prefix(a: list[str], b: list[str]) -> int:
     return n
 
 
-def _handler(state: _State) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+def _handler(state: _State) -> type[QuietHandler]:
+    class Handler(QuietHandler):
         protocol_version = "HTTP/1.1"
 
         def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))))
-            self._reply(*state.answer(body))
+            self.send_json(*state.answer(self.read_json()))
 
         def do_GET(self) -> None:
             if self.path.rstrip("/").endswith("/stats"):
                 with state.lock:
-                    self._reply(200, {"mode": state.mode, "calls": list(state.stats)})
+                    self.send_json(200, {"mode": state.mode, "calls": list(state.stats)})
             else:
-                self._reply(200, {"object": "list", "data": [{"id": "bench", "object": "model"}]})
-
-        def _reply(self, status: int, payload: dict[str, Any]) -> None:
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args: object) -> None:
-            pass
+                self.send_json(200, {"object": "list", "data": [{"id": "bench", "object": "model"}]})
 
     return Handler
 
@@ -328,10 +320,9 @@ def main() -> None:
     if mode not in MODES:
         raise SystemExit(f"usage: servers.py {{{','.join(MODES)}}} [SCALE]")
     scale = float(sys.argv[2]) if len(sys.argv) > 2 else 1.0
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(_State(mode, scale)))
-    server.daemon_threads = True
-    print(server.server_address[1], flush=True)
-    server.serve_forever()
+    server = LoopbackServer(_handler(_State(mode, scale)))
+    print(server.port, flush=True)
+    server.httpd.serve_forever()  # in this, the process's own thread: the process is the server
 
 
 if __name__ == "__main__":

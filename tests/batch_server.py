@@ -18,12 +18,12 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from email.parser import BytesParser
 from email.policy import HTTP
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from tests.fake_server import _schema_from_text
 from tests.fakes import default_answer
+from tests.loopback import LoopbackServer, QuietHandler
 
 ENDPOINT = "/v1/chat/completions"
 _DONE = ("completed", "expired", "cancelled", "failed")
@@ -69,7 +69,7 @@ class _Batch:
     cancel_requested: bool = False
 
 
-class BatchServer:
+class BatchServer(LoopbackServer):
     def __init__(self, clock: Callable[[], float] = time.time, **knobs: Any) -> None:
         self.clock, self.knobs = clock, Knobs(**knobs)
         self.files: dict[str, tuple[Json, bytes]] = {}  # id -> (FileObject, content)
@@ -79,21 +79,12 @@ class BatchServer:
         self._rng = random.Random(self.knobs.seed)
         self._ids = 0
         self._lock = threading.RLock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self._server.app = self  # type: ignore[attr-defined]
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
+        super().__init__(_Handler, poll_interval=0.05)
+        self.httpd.app = self  # type: ignore[attr-defined]
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
-
-    def __enter__(self) -> BatchServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        return f"{self.url}/v1"
 
     @property
     def uploads(self) -> list[tuple[str, bytes]]:
@@ -244,23 +235,16 @@ class BatchServer:
             return self.cancel(batch) if parts[2:] == ["cancel"] else (200, batch.obj)
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     def do_GET(self) -> None:
-        body = self.rfile.read(int(self.headers.get("content-length", 0)))
         app: BatchServer = self.server.app  # type: ignore[attr-defined]
-        status, payload = app.route(self.command, self.path, body, self.headers.get("content-type", ""))
-        raw = isinstance(payload, bytes)
-        data = payload if raw else json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("content-type", "application/octet-stream" if raw else "application/json")
-        self.send_header("content-length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        status, payload = app.route(self.command, self.path, self.read_body(), self.headers.get("content-type", ""))
+        if isinstance(payload, bytes):
+            self.send_data(status, payload, "application/octet-stream")
+        else:
+            self.send_json(status, payload)
 
     do_POST = do_GET
-
-    def log_message(self, *args: object) -> None:
-        pass
 
 
 def _error(message: str) -> Json:

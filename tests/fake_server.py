@@ -22,13 +22,13 @@ import json
 import re
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from tests.fakes import default_answer
+from tests.loopback import LoopbackServer, QuietHandler
 
 
-class FakeOpenAIServer:
+class FakeOpenAIServer(LoopbackServer):
     def __init__(
         self,
         structured: str = "json_schema",
@@ -58,20 +58,11 @@ class FakeOpenAIServer:
         self.requests: list[dict[str, Any]] = []
         self.busy_seconds: list[float] = []  # the simulated time of each answer
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        super().__init__(self._handler())
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
-
-    def __enter__(self) -> FakeOpenAIServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        return f"{self.url}/v1"
 
     def next_fault(self) -> str | None:
         with self._lock:
@@ -121,12 +112,12 @@ class FakeOpenAIServer:
             },
         }
 
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
+    def _handler(self) -> type[QuietHandler]:
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))))
+                body = self.read_json()
                 with server._lock:
                     server.requests.append(body)
                     held = server.hold_after is not None and len(server.requests) > server.hold_after
@@ -143,27 +134,13 @@ class FakeOpenAIServer:
                 data = json.dumps(payload).encode()
                 if fault == "badbody":
                     data = data[: len(data) // 2]
-                self.send_response(status)
-                if fault in ("429", "500"):
-                    self.send_header("retry-after", "0.05")
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                self.send_data(status, data, headers={"retry-after": "0.05"} if fault in ("429", "500") else None)
 
             def do_GET(self) -> None:
                 if server.props is None or self.path.rstrip("/") != "/props":
                     self.send_error(404)
                     return
-                data = json.dumps(server.props).encode()
-                self.send_response(200)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: object) -> None:
-                pass
+                self.send_json(200, server.props)
 
         return Handler
 

@@ -12,22 +12,20 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+from tests.loopback import LoopbackServer, QuietHandler
 
 CHUNK = 1 << 16
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
 
 def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
-class FakeHub:
+class FakeHub(LoopbackServer):
     def __init__(self, files: dict[str, Path], *, throttle: float = 0.0, corrupt: bool = False) -> None:
         self.files = {key: (path, file_sha256(path), path.stat().st_size) for key, path in files.items()}
         self.throttle, self.corrupt = throttle, corrupt
@@ -36,26 +34,12 @@ class FakeHub:
         self.ranges: list[int] = []
         self.heads = 0
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        super().__init__(self._handler())
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def __enter__(self) -> FakeHub:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
+    def _handler(self) -> type[QuietHandler]:
         hub = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             protocol_version = "HTTP/1.1"
 
             def do_HEAD(self) -> None:
@@ -78,14 +62,10 @@ class FakeHub:
                 if head:
                     with hub._lock:
                         hub.heads += 1
-                self.send_response(302)
-                self.send_header("location", f"/cdn/{sha}")
-                self.send_header("x-linked-etag", f'"{sha}"')
-                self.send_header("x-linked-size", str(size))
-                self.send_header("x-repo-commit", COMMIT)
-                self.send_header("etag", '"0000git-blob-sha1"')
-                self.send_header("content-length", "0")
-                self.end_headers()
+                self.send_data(302, b"", None, {
+                    "location": f"/cdn/{sha}", "x-linked-etag": f'"{sha}"', "x-linked-size": str(size),
+                    "x-repo-commit": COMMIT, "etag": '"0000git-blob-sha1"',
+                })  # fmt: skip
 
             def _bytes(self, sha: str) -> None:
                 found = next((f for f in hub.files.values() if f[1] == sha), None)
@@ -131,11 +111,6 @@ class FakeHub:
                             time.sleep(hub.throttle)
 
             def _empty(self, status: int) -> None:
-                self.send_response(status)
-                self.send_header("content-length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
+                self.send_data(status, b"", None)
 
         return Handler

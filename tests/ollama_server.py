@@ -12,10 +12,10 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from tests.fakes import default_answer
+from tests.loopback import LoopbackServer, QuietHandler
 
 LOCAL = "llama3.2:3b"
 CLOUD = "gpt-oss:120b-cloud"
@@ -31,7 +31,7 @@ class Seen:
     text: str
 
 
-class FakeOllama:
+class FakeOllama(LoopbackServer):
     def __init__(self, *, default_window: int = 2048, context_length: int = 131_072, version: bool = True) -> None:
         self.default_window = default_window
         self.version = version  # False: no /api/version, as a proxy in front of Ollama's /v1 might be
@@ -42,25 +42,11 @@ class FakeOllama:
         ]
         self.requests: list[Seen] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        super().__init__(self._handler())
 
     @property
     def host(self) -> str:
-        return f"127.0.0.1:{self._server.server_address[1]}"
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}"
-
-    def __enter__(self) -> FakeOllama:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        return f"127.0.0.1:{self.port}"
 
     def _run(self, route: str, body: dict[str, Any], window: int) -> tuple[str, int, dict[str, Any] | None]:
         messages = body["messages"]
@@ -78,57 +64,46 @@ class FakeOllama:
             schema,
         )
 
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
+    def _handler(self) -> type[QuietHandler]:
         ollama = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 if self.path == "/api/tags":
-                    return self._json(200, {"models": ollama.models})
+                    return self.send_json(200, {"models": ollama.models})
                 if self.path == "/api/version" and ollama.version:
-                    return self._json(200, {"version": "0.13.0"})
-                self._json(404, {"error": "not found"})
+                    return self.send_json(200, {"version": "0.13.0"})
+                self.send_json(404, {"error": "not found"})
 
             def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))) or b"{}")
+                body = json.loads(self.read_body() or b"{}")
                 known = {m["name"]: m for m in ollama.models}
                 model = body.get("model", "")
                 if self.path in ("/api/show", "/api/chat", "/v1/chat/completions") and model not in known:
-                    return self._json(404, {"error": f"model '{model}' not found"})
+                    return self.send_json(404, {"error": f"model '{model}' not found"})
                 if self.path == "/api/show":
                     family = known[model]["details"].get("family", "gptoss")
                     answer: dict[str, Any] = {"model_info": {f"{family}.context_length": ollama.context_length}}
                     if "remote_host" in known[model]:
                         answer["remote_host"] = known[model]["remote_host"]
                         answer["remote_model"] = model.removesuffix("-cloud")
-                    return self._json(200, answer)
+                    return self.send_json(200, answer)
                 if self.path == "/api/chat":
                     window = (body.get("options") or {}).get("num_ctx") or ollama.default_window
                     text, tokens, _ = ollama._run("/api/chat", body, window)
-                    return self._json(200, {
+                    return self.send_json(200, {
                         "model": model, "message": {"role": "assistant", "content": text}, "done": True,
                         "done_reason": "stop", "prompt_eval_count": tokens, "eval_count": len(text) // 4,
                     })  # fmt: skip
                 if self.path == "/v1/chat/completions":
                     text, tokens, _ = ollama._run("/v1/chat/completions", body, ollama.default_window)
-                    return self._json(200, {
+                    return self.send_json(200, {
                         "id": "chatcmpl-ollama", "object": "chat.completion", "created": 0, "model": model,
                         "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
                                      "finish_reason": "stop"}],
                         "usage": {"prompt_tokens": tokens, "completion_tokens": len(text) // 4, "total_tokens": 0},
                     })  # fmt: skip
-                self._json(404, {"error": "not found"})
-
-            def _json(self, status: int, payload: dict[str, Any]) -> None:
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: object) -> None:
-                pass
+                self.send_json(404, {"error": "not found"})
 
         return Handler
 

@@ -4,15 +4,14 @@ model is loaded at, and `--model lmstudio:NAME` fits its requests to that window
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from pipeline.catalog.discover import THIS_MACHINE, Available, lmstudio_models
 from pipeline.core.config import Settings
 from pipeline.models.providers import make_model, named_settings
+from tests.loopback import LoopbackServer, QuietHandler
 
 MODELS = [
     {"id": "qwen2.5-7b-instruct", "type": "llm", "state": "loaded", "max_context_length": 32768,
@@ -24,26 +23,16 @@ MODELS = [
 
 @pytest.fixture
 def lmstudio() -> Iterator[str]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_GET(self) -> None:
             found: object = {"object": "list", "data": MODELS} if self.path == "/api/v0/models" else None
             for model in MODELS:
                 if self.path == f"/api/v0/models/{model['id']}":
                     found = model
-            data = json.dumps(found or {"error": "not found"}).encode()
-            self.send_response(200 if found else 404)
-            self.send_header("content-length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            self.send_data(200 if found else 404, json.dumps(found or {"error": "not found"}).encode(), None)
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    server.shutdown()
-    server.server_close()
+    with LoopbackServer(Handler) as server:
+        yield f"{server.url}/v1"
 
 
 def test_lm_studio_lists_its_chat_models_with_their_loaded_window(lmstudio: str) -> None:
