@@ -1,3 +1,4 @@
+from dataclasses import replace
 from pathlib import Path
 
 from pipeline.collect.notes import Fragment, collect_notes
@@ -73,3 +74,19 @@ def test_empty_answer_is_asked_again(workspace: Path) -> None:
     draft = expand_sections(prompt, plan, llm, Writing(concurrency=1, finishing=Finishing(footnotes=False)))
     assert draft.sections[0].text == "second try."
     assert len(llm.history) == 3
+
+
+class CutOff(FakeLLM):
+    """A model that ran out of tokens on its first answer, mid-sentence."""
+
+    def complete(self, messages, **options):  # type: ignore[no-untyped-def]
+        reply = super().complete(messages, **options)
+        return replace(reply, finish_reason="length") if len(self.history) == 1 else reply
+
+
+def test_an_answer_cut_off_ends_at_its_last_whole_sentence_however_long_the_cut_one_ran(workspace: Path) -> None:
+    prompt, _, plan = _setup(workspace)
+    cut = "The clay was bad. " + "and then we dug and dug through the clay and the stones and the roots of the " * 3
+    llm = CutOff().enqueue(cut, "Fine.", "Fine.")
+    draft = expand_sections(prompt, plan, llm, Writing(concurrency=1, finishing=Finishing(footnotes=False)))
+    assert draft.sections[0].text == "the clay was bad."

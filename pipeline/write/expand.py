@@ -199,8 +199,10 @@ def _ask_for_prose(llm: ChatModel, messages: list[dict[str, str]], max_tokens: i
 
 
 def _without_unfinished_sentence(text: str) -> str:
+    """Up to the last whole sentence, however long the cut one ran: a sentence that stops mid-word reads as a bug
+    in the draft. Text with no sentence end at all is kept as it is, the author's to finish."""
     ends = [m.end() for m in re.finditer(r"[.!?…][)\]\"'*_]*(?=\s|$)", text)]
-    return text[: ends[-1]].rstrip() if ends and ends[-1] > len(text) // 2 else text
+    return text[: ends[-1]].rstrip() if ends else text
 
 
 def clean_section_text(text: str) -> str:
