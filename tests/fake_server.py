@@ -9,6 +9,10 @@ truncated HTTP body), "badjson" (broken JSON in an assignment's content), "empty
 `echo` is a sentence every prose answer adds, with `{key}` replaced by the API key the request carried, as a
 misconfigured proxy or a hostile endpoint might.
 
+`reasoning` (tokens) makes it answer as OpenAI's reasoning models do: `max_tokens` and a temperature other than 1
+are refused with OpenAI's own 400 bodies, and the answer comes after that many thinking tokens, all within
+`max_completion_tokens`: a cap that leaves no room for the answer gets an empty one, cut off ("length").
+
 `structured` sets what it accepts, like the servers in the wild:
     "json_schema"  OpenAI, vLLM: both response_format kinds
     "json_object"  llama.cpp's server: json_schema answers HTTP 500 ("Input should be 'text' or 'json_object'")
@@ -42,6 +46,7 @@ class FakeOpenAIServer(LoopbackServer):
         invent: str = "",
         echo: str = "",
         props: dict[str, Any] | None = None,
+        reasoning: int = 0,
     ) -> None:
         self.structured = structured
         self.faults = list(faults or [])
@@ -54,6 +59,7 @@ class FakeOpenAIServer(LoopbackServer):
         self.invent = invent  # a sentence every prose answer adds, as a model that makes things up would
         self.echo = echo
         self.props = props  # if set, GET /props answers it, as llama.cpp's server does (total_slots)
+        self.reasoning = reasoning
         self.release = threading.Event()
         self.requests: list[dict[str, Any]] = []
         self.busy_seconds: list[float] = []  # the simulated time of each answer
@@ -75,6 +81,18 @@ class FakeOpenAIServer(LoopbackServer):
             return 500, _error("the server had an error")
         if fault == "401":
             return 401, _error(f"Incorrect API key provided: {key}")
+        if self.reasoning and "max_tokens" in body:
+            message = (
+                "Unsupported parameter: 'max_tokens' is not supported with this model. "
+                "Use 'max_completion_tokens' instead."
+            )
+            return 400, _error(message, param="max_tokens", code="unsupported_parameter")
+        if self.reasoning and body.get("temperature", 1) != 1:
+            message = (
+                f"Unsupported value: 'temperature' does not support {body['temperature']} with this model. "
+                "Only the default (1) value is supported."
+            )
+            return 400, _error(message, param="temperature", code="unsupported_value")
         fmt = body.get("response_format")
         if fmt and self.structured == "none":
             return 400, _error("response_format is not supported by this server")
@@ -99,6 +117,13 @@ class FakeOpenAIServer(LoopbackServer):
             text = f"<think>Let Me Plan This Carefully.</think>\n{text}"
         elif fault == "length":
             text, finish = text + " And Then The Sentence Was Cut Off In The Mid", "length"
+        thought = 0
+        if self.reasoning:  # it thinks first, within the same cap; what is left is the answer's
+            cap = int(body.get("max_completion_tokens") or 1_000_000)
+            thought = min(self.reasoning, cap)
+            room_chars = (cap - thought) * 4
+            if len(text) > room_chars:
+                text, finish = text[:room_chars], "length"
         return 200, {
             "id": "chatcmpl-fake",
             "object": "chat.completion",
@@ -107,8 +132,9 @@ class FakeOpenAIServer(LoopbackServer):
             "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish}],
             "usage": {
                 "prompt_tokens": sum(len(m["content"]) for m in body["messages"]) // 4,
-                "completion_tokens": len(text) // 4,
+                "completion_tokens": len(text) // 4 + thought,
                 "total_tokens": 0,
+                "completion_tokens_details": {"reasoning_tokens": thought},
             },
         }
 
@@ -155,8 +181,8 @@ def _letters(number: int) -> str:
             return word
 
 
-def _error(message: str) -> dict[str, Any]:
-    return {"error": {"message": message, "type": "invalid_request_error", "code": None}}
+def _error(message: str, *, param: str | None = None, code: str | None = None) -> dict[str, Any]:
+    return {"error": {"message": message, "type": "invalid_request_error", "param": param, "code": code}}
 
 
 def _schema(fmt: dict[str, Any]) -> dict[str, Any]:

@@ -33,6 +33,7 @@ class Completion:
     completion_tokens: int = 0
     finish_reason: str | None = None
     cached_tokens: int = 0  # prompt tokens the server took from its prompt cache
+    reasoning_tokens: int = 0  # completion tokens a reasoning model spent thinking, not in `text`
     from_cache: bool = False  # answered from the workspace's store, not sent
 
 

@@ -4,6 +4,14 @@ Endpoints differ in structured output. OpenAI and vLLM take `response_format` js
 llama.cpp's server rejects that (HTTP 500) but takes json_object with a schema; some take
 neither. We try them in that order and remember, per endpoint and model, what worked.
 
+Models differ in what a request may say. OpenAI's reasoning models (o-series, gpt-5) refuse `max_tokens`
+("use max_completion_tokens") and any temperature but their own, and spend part of the completion budget
+thinking before they answer. OpenAI's own API is sent `max_completion_tokens` (its current name for the
+cap); any endpoint that refuses a parameter by name has the call sent again without it, and that is
+remembered per endpoint and model. Where a model was seen to reason, its cap leaves REASONING_ROOM tokens
+for the thinking on top of the answer: thinking is billed as used, and an answer cut off before it began
+is asked again once with the room.
+
 Retries live here, in tenacity, and only here: the SDK's own retries are off so the two do not
 multiply. Rate limits (honouring Retry-After), 5xx, timeouts, refused connections and garbled
 answers are retried with exponential backoff and jitter; a bad key, a missing model or a bad request
@@ -37,6 +45,9 @@ _process_modes: dict[str, str] = {}  # without a workspace, what an endpoint acc
 _learned_lock = threading.Lock()
 _backoff = wait_exponential_jitter(initial=1, max=30)
 _SEEN_CACHING = "prompt cache"  # remembered per endpoint beside its modes: it reported cached prompt tokens
+REASONING_ROOM = 8192  # tokens a reasoning model may think for before the answer its cap is sized for
+# Remembered per endpoint and model beside its modes: what its requests must leave out or say otherwise.
+_COMPLETION_CAP, _DEFAULT_TEMPERATURE, _REASONS = "max_completion_tokens", "default temperature", "reasons"
 _CACHE_KEY_FROM = 4096  # characters: OpenAI caches prefixes of 1,024 tokens and more; a shorter one needs no key
 # The installed SDK takes `prompt_cache_key` (openai 1.97 and later); only OpenAI's own API is sent it.
 _TAKES_CACHE_KEY = "prompt_cache_key" in inspect.signature(Completions.create).parameters
@@ -147,13 +158,22 @@ class OpenAIChat:
             return result
         raise LLMError(f"{self.endpoint} rejected every form of structured output") from None
 
+    def _learned(self, rule: str) -> bool:
+        return self._modes.get(f"{self.endpoint} {self.model} {rule}") == "yes"
+
+    def _learn(self, rule: str) -> None:
+        with _learned_lock:
+            self._modes[f"{self.endpoint} {self.model} {rule}"] = "yes"
+
     def _request(self, messages: Messages, max_tokens: int, temperature: float) -> dict[str, Any]:
-        request: dict[str, Any] = {
-            "model": self.model,
-            "messages": [dict(m) for m in messages],
-            "max_tokens": max_tokens,
-            "temperature": temperature,
-        }
+        request: dict[str, Any] = {"model": self.model, "messages": [dict(m) for m in messages]}
+        room = REASONING_ROOM if self._learned(_REASONS) else 0
+        if self._openai or self._learned(_COMPLETION_CAP):
+            request["max_completion_tokens"] = max_tokens + room
+        else:
+            request["max_tokens"] = max_tokens + room
+        if not self._learned(_DEFAULT_TEMPERATURE):
+            request["temperature"] = temperature
         opening = str(messages[0].get("content") or "") if messages else ""
         if self._openai and _TAKES_CACHE_KEY and len(opening) >= _CACHE_KEY_FROM:
             # The same key for every call that opens alike keeps them on one cache; a digest names no note.
@@ -218,18 +238,66 @@ class OpenAIChat:
             completion_tokens=usage.completion_tokens if usage else 0,
             cached_tokens=cached,
             finish_reason=choice.finish_reason,
+            reasoning_tokens=_reasoning_tokens(usage),
         )
 
     def _send(self, request: dict[str, Any]) -> Completion:
         attempts = [0]
         try:
-            return self._call(request, attempts)
+            for _adaptation in range(4):  # at most: the cap's name, the temperature, room to think, the answer
+                try:
+                    answer = self._call(request, attempts)
+                except openai.BadRequestError as exc:
+                    adapted = self._without_refused(request, exc)
+                    if adapted is None:
+                        raise
+                    request = adapted
+                    continue
+                if answer.reasoning_tokens and not self._learned(_REASONS):
+                    self._learn(_REASONS)
+                    if answer.finish_reason == "length":  # it thought until the cap: once more, with room
+                        request = self._with_room(request)
+                        continue
+                return answer
+            return answer
         except Exception as exc:
             error = _explain(exc, self.endpoint, self.model, attempts[0], self.timeout)
             if error is None:
                 raise
             # Whatever a server echoes back, the key never reaches a message, a log or a file.
             raise type(error)(KeyScrubber([self._api_key])(str(error))) from exc
+
+    def _without_refused(self, request: dict[str, Any], exc: openai.BadRequestError) -> dict[str, Any] | None:
+        """The request as this model takes it, if `exc` refused one of its parameters by name; else None."""
+        refused = _refused_parameter(exc)
+        if refused == "max_tokens" and "max_tokens" in request:
+            self._learn(_COMPLETION_CAP)
+            adapted = {k: v for k, v in request.items() if k != "max_tokens"}
+            return {**adapted, "max_completion_tokens": request["max_tokens"]}
+        if refused == "temperature" and "temperature" in request:
+            self._learn(_DEFAULT_TEMPERATURE)
+            return {k: v for k, v in request.items() if k != "temperature"}
+        return None
+
+    @staticmethod
+    def _with_room(request: dict[str, Any]) -> dict[str, Any]:
+        cap = "max_completion_tokens" if "max_completion_tokens" in request else "max_tokens"
+        return {**request, cap: request[cap] + REASONING_ROOM}
+
+
+def _refused_parameter(exc: openai.BadRequestError) -> str | None:
+    """The parameter a 400 names as unsupported ("Unsupported parameter: 'max_tokens' …", "Unsupported value:
+    'temperature' does not support 0.7 …"), from OpenAI's `param` field or, on servers that only say it in
+    words, from the message."""
+    param = getattr(exc, "param", None)
+    code = str(getattr(exc, "code", "") or "")
+    if param in ("max_tokens", "temperature") and (code.startswith("unsupported") or "support" in str(exc).lower()):
+        return param
+    text = str(exc).lower()
+    for name in ("max_tokens", "temperature"):
+        if f"'{name}'" in text and "support" in text:
+            return name
+    return None
 
 
 def _explain(exc: Exception, endpoint: str, model: str, attempts: int = 1, timeout: float = 0) -> LLMError | None:
@@ -262,6 +330,12 @@ def _cached_tokens(usage: Any) -> int:
     """Prompt tokens the server answered from its prompt cache (OpenAI reports them; others may not)."""
     details = getattr(usage, "prompt_tokens_details", None)
     return int(getattr(details, "cached_tokens", 0) or 0)
+
+
+def _reasoning_tokens(usage: Any) -> int:
+    """Completion tokens spent thinking (OpenAI's reasoning models report them)."""
+    details = getattr(usage, "completion_tokens_details", None)
+    return int(getattr(details, "reasoning_tokens", 0) or 0)
 
 
 def _is_context_overflow(exc: openai.BadRequestError) -> bool:
