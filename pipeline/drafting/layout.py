@@ -27,7 +27,7 @@ def shared_layout(
     second time a draft makes it: the writer has been told."""
     if not fragments:
         return None
-    caches = _caching_pays(run, inputs.prompt, quiet=quiet)
+    caches = caching_pays(run, inputs.prompt, quiet=quiet)
     if not shares_prefix(run.settings, ask_server=ask_server, caches=caches):
         if quiet:
             return None
@@ -67,7 +67,7 @@ def shared_layout(
     return shared
 
 
-def _caching_pays(run: Run, prompt: Prompt, *, quiet: bool) -> bool:
+def caching_pays(run: Run, prompt: Prompt, *, quiet: bool) -> bool:
     """Whether this run's endpoint caches prompt prefixes (`caches_prefixes`), and the shared opening it would
     read from its cache costs no more than each call's own notes: where the model has no price (a server of
     one's own), and where its cached rate is low enough for this many sections (`prices.sharing_pays`)."""

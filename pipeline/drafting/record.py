@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from pipeline.collect.notes import Fragment
 from pipeline.drafting.inputs import Inputs
-from pipeline.drafting.layout import _caching_pays
+from pipeline.drafting.layout import caching_pays
 from pipeline.files.draftfile import text_hash
 from pipeline.files.meta import SectionMeta
 from pipeline.messages.instructions import templates_hash
@@ -47,7 +47,7 @@ def input_hash(inputs: Inputs, run: Run) -> str:
         digest.update(fragment.id.encode())
     llm = run.provider
     # Without asking the server: whether a draft is up to date must not hang on its answer, nor send anything.
-    shared = shares_prefix(run.settings, ask_server=False, caches=_caching_pays(run, inputs.prompt, quiet=True))
+    shared = shares_prefix(run.settings, ask_server=False, caches=caching_pays(run, inputs.prompt, quiet=True))
     digest.update(f"{llm.provider}\n{llm.model}\n{templates_hash(shared=shared)}".encode())
     digest.update((voice_hash(load_voice(run.workspace.root)) or "").encode())  # voice.md's rules change the text
     return digest.hexdigest()[:16]

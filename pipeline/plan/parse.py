@@ -13,9 +13,9 @@ import yaml
 from pipeline.collect.prompt import Section
 from pipeline.plan.marks import split_mark
 from pipeline.plan.planfile import (
-    _BOX,
-    _FRONTMATTER,
+    CHECKBOX,
     FORMAT,
+    FRONTMATTER,
     KEPT_NOTE,
     KEPT_TITLE,
     LEFT_OUT_TITLE,
@@ -24,7 +24,7 @@ from pipeline.plan.planfile import (
     PlanError,
     PlanItem,
     PlanSection,
-    _newlines,
+    unix_newlines,
 )
 
 _HEADING = re.compile(r"^##(?:[ \t]+(?P<title>.*?))??(?:[ \t]+#+)?[ \t]*$")
@@ -48,7 +48,7 @@ def fragment_ids(text: str) -> frozenset[str]:
 
 
 def parse_plan(text: str, name: str, sections: Sequence[Section]) -> Plan:
-    text = _newlines(text.lstrip("\ufeff"))
+    text = unix_newlines(text.lstrip("\ufeff"))
     meta, body, first_line = _frontmatter(text, name)
     _check_not_cut(body, first_line, name)
     blocks = _blocks(body, first_line, name, sections)
@@ -104,7 +104,7 @@ def _check_not_cut(body: str, first_line: int, name: str) -> None:
 
 def _frontmatter(text: str, name: str) -> tuple[dict[str, Any], str, int]:
     """The frontmatter, the body and the file's line number of the body's first line."""
-    match = _FRONTMATTER.match(text)
+    match = FRONTMATTER.match(text)
     if not text.strip() or (match and not text[match.end() :].strip()):
         raise PlanError(f"{name} is empty: delete it and run `essay plan` again, or restore it")
     if not match:
@@ -203,7 +203,7 @@ def _indented_item(line: str, items: list[tuple[int, list[str], str]]) -> bool:
 def _item(raw: str, box: str = "") -> PlanItem:
     meta = _META.search(raw)
     mark, body = split_mark(raw[: meta.start()]) if meta else ("", raw)  # only the plan marks its own items
-    if box == "[ ]" and _BOX.match(body):
+    if box == "[ ]" and CHECKBOX.match(body):
         box = ""  # the box `render_item` put in front of a text that starts with one
     if not meta:
         return PlanItem(body, None, None, box=box)

@@ -38,8 +38,8 @@ KEPT_NOTE = (
     "it stays out of the draft: move it under a section to use it."
 )
 
-_FRONTMATTER = re.compile(r"\A---[ \t]*\n(.*?)^---[ \t]*(?:\n|\Z)", re.S | re.M)
-_BOX = re.compile(r"^\[[ xX]\](?:[ \t]|$)")
+FRONTMATTER = re.compile(r"\A---[ \t]*\n(.*?)^---[ \t]*(?:\n|\Z)", re.S | re.M)
+CHECKBOX = re.compile(r"^\[[ xX]\](?:[ \t]|$)")
 _WORDS = re.compile(r"(\d+(?:,\d{3})*)\s*(?:-\s*)?words?\b", re.I)
 
 
@@ -59,7 +59,7 @@ class PlanItem:
 
     def __post_init__(self) -> None:
         # The file cannot hold outer whitespace or CR, so an item is kept in the form it reads back as.
-        object.__setattr__(self, "text", _newlines(self.text).strip())
+        object.__setattr__(self, "text", unix_newlines(self.text).strip())
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ class PlanSection:
 
     def __post_init__(self) -> None:
         # The direction is what the file holds, so `words` is always the count it states.
-        direction = "\n".join(line.rstrip() for line in _newlines(self.direction).split("\n")).strip()
+        direction = "\n".join(line.rstrip() for line in unix_newlines(self.direction).split("\n")).strip()
         stated = _word_count(direction)
         if self.words is not None and stated is None:
             direction = f"about {self.words} words. {direction}".strip()
@@ -101,15 +101,15 @@ class Plan:
 
 def plan_hash(text: str) -> str:
     """The hash of a plan's body (the whole text if it has no frontmatter), blind to line ends and outer blanks."""
-    text = _newlines(text.lstrip("\ufeff"))
-    match = _FRONTMATTER.match(text)
+    text = unix_newlines(text.lstrip("\ufeff"))
+    match = FRONTMATTER.match(text)
     body = text[match.end() :] if match else text
     return hashlib.sha256(body.strip().encode()).hexdigest()[:16]
 
 
 def plan_edited(text: str) -> bool:
     """Whether the body differs from the one `render_plan` wrote (True too if that record is gone)."""
-    match = _FRONTMATTER.match(_newlines(text.lstrip("\ufeff")))
+    match = FRONTMATTER.match(unix_newlines(text.lstrip("\ufeff")))
     try:
         meta = yaml.safe_load(match[1]) if match else None
     except yaml.YAMLError:
@@ -122,5 +122,5 @@ def _word_count(direction: str) -> int | None:
     return int(match[1].replace(",", "")) if match else None
 
 
-def _newlines(text: str) -> str:
+def unix_newlines(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")

@@ -6,7 +6,7 @@ import re
 
 from pipeline.files.draftfile import compose
 from pipeline.plan.planfile import (
-    _BOX,
+    CHECKBOX,
     FORMAT,
     KEPT_NOTE,
     KEPT_TITLE,
@@ -48,7 +48,7 @@ def render_item(item: PlanItem) -> str:
     """One list item: the text (continuation lines indented), its note's link and its id in a comment."""
     # The parser reads one checkbox as the item's own; a text that starts with one is kept by another in front.
     # A mark (a doubt, a move) comes after the item's own checkbox and before its text.
-    box = item.box or ("[ ]" if _BOX.match(item.text) else "")
+    box = item.box or ("[ ]" if CHECKBOX.match(item.text) else "")
     mark = f"{item.mark} " if item.mark and item.fragment_id else ""
     text = f"{box} {mark}{item.text}" if box else f"{mark}{item.text}"
     lines = text.split("\n")
