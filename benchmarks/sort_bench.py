@@ -1,9 +1,11 @@
-"""`benchmarks/run.py sort`: each way of sorting on the five labeled sets, next to the goals.
+"""`benchmarks/run.py sort`: each way of sorting on the six labeled sets, next to the goals.
 
 Sets: benchmarks/sortset (104 labels, 3 prompts: an author's draft, `tags:` frontmatter), benchmarks/sortset2 (46
-labels, 2 prompts, another author and subject: a check that tuning on the first set generalises), and three sets
-each written and labeled blind by someone who never saw the sort's code, each one vault of one author with three
-prompts whose daily notes mix the subjects: benchmarks/sortset3 (135 labels), sortset4 (205) and sortset5 (204).
+labels, 2 prompts, another author and subject: a check that tuning on the first set generalises), and four sets
+each written and labeled blind by someone who never saw the sort's code, each one vault of one author whose daily
+notes mix the subjects: benchmarks/sortset3 (135 labels), sortset4 (205) and sortset5 (204), three prompts each,
+and sortset6 (129 labels, two prompts each with the author's draft of 19-20 paragraphs, every label marked clear
+or a judgment call).
 Ways: a random valid answer; the embeddings alone with WordLlama, MiniLM, MPNet, EmbeddingGemma, MPNet and
 MiniLM voting, and EmbeddingGemma and MPNet voting (the shipped rank options); the shipped default (the embedders
 `sort.sort` picks for the vault's size, timed cold); and the shortlist a capable model would be handed above 400
@@ -145,7 +147,7 @@ def run() -> list[tuple[str, str]]:
             (
                 f"sort, all {len(SETS)} sets: {label}",
                 f"{every[0] / every[1]:.1%} of {every[1]} labels; "
-                f"the three blind sets {blind[0] / blind[1]:.1%} of {blind[1]}",
+                f"the {len(BLIND)} blind sets {blind[0] / blind[1]:.1%} of {blind[1]}",
             )
         )
     return rows
