@@ -69,55 +69,31 @@ def _prose(text: str) -> str:
     return re.sub(r"==|\^\[check:[^\]]*\]", "", body).rstrip()
 
 
-@pytest.mark.xfail(
-    strict=True, reason="'e.g.' is taken for a sentence end: the cut section ends 'we tried a lot of things, e.g.'"
-)
 def test_a_cut_answer_does_not_end_on_an_abbreviation_eg(workspace: Path) -> None:
     text = _first_section(workspace, "We tried a lot of things, e.g. compost and mulch and the")
     assert not _prose(text).endswith("e.g.")
 
 
-@pytest.mark.xfail(strict=True, reason="'Dr.' is taken for a sentence end: the cut section ends 'i called dr.'")
 def test_a_cut_answer_does_not_end_on_an_abbreviated_title(workspace: Path) -> None:
     text = _first_section(workspace, "I called Dr. Ruiz about the soil and she said the")
     assert not _prose(text).endswith("dr.")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a sentence closed by a curly quote (.” as models and macOS write them) is not taken for a sentence end: "
-    "the whole quoted sentence is cut with the unfinished one",
-)
 def test_a_cut_answer_keeps_a_whole_sentence_that_ends_in_a_curly_quote(workspace: Path) -> None:
     answer = "The clay was bad. Marguerite said “we dig again friday.” And then we dug through the"
     assert "we dig again friday.”" in _first_section(workspace, answer)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a numbered list's '2.' is taken for a sentence end: the cut section ends on a bare '2.' (which the "
-    "grounding check then flags as a figure not in the notes)",
-)
 def test_a_cut_numbered_list_does_not_end_on_a_bare_number(workspace: Path) -> None:
     text = _first_section(workspace, "What the ground taught me:\n\n1. Patience with clay\n2. The soil is never")
     assert not re.search(r"(^|\n)\s*2\.$", _prose(text))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the cut keeps text up to the last '.', so the paragraph's citation after it ('... work. [f1]') is cut "
-    "too: the paragraph's footnote then names the note most like it (2025-04-02), not the one the model cited",
-)
 def test_a_cut_answer_keeps_the_citation_of_the_paragraph_before_the_cut(workspace: Path) -> None:
     text = _first_section(workspace, "The beds were hard work. [f1]\n\nAnd then we dug and dug through the clay and")
     assert "[^start-with-the-ground-1]: [[people]]" in text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="everything after the last '.' goes, not only the cut sentence: a whole list (or a line in the author's "
-    "unpunctuated voice) between the last full stop and the cut paragraph is silently dropped from the draft",
-)
 def test_a_cut_answer_keeps_the_whole_list_before_the_cut_paragraph(workspace: Path) -> None:
     answer = (
         "The clay was bad.\n\nWhat I would do again:\n\n- start the seeds indoors\n- ask ines before digging\n\n"

@@ -90,3 +90,11 @@ def test_an_answer_cut_off_ends_at_its_last_whole_sentence_however_long_the_cut_
     llm = CutOff().enqueue(cut, "Fine.", "Fine.")
     draft = expand_sections(prompt, plan, llm, Writing(concurrency=1, finishing=Finishing(footnotes=False)))
     assert draft.sections[0].text == "the clay was bad."
+
+
+def test_a_stop_that_ends_a_sentence_is_one_even_after_a_short_word_or_a_figure(workspace: Path) -> None:
+    prompt, _, plan = _setup(workspace)
+    cut = "Ines asked if we would dig again. I said no. The beds were 3.5 metres and the"
+    llm = CutOff().enqueue(cut, "Fine.", "Fine.")
+    draft = expand_sections(prompt, plan, llm, Writing(concurrency=1, finishing=Finishing(footnotes=False)))
+    assert draft.sections[0].text == "ines asked if we would dig again. i said no."

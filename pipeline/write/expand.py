@@ -198,11 +198,26 @@ def _ask_for_prose(llm: ChatModel, messages: list[dict[str, str]], max_tokens: i
     return ""
 
 
+_SENTENCE_END = re.compile(r"[.!?…][)\]\"'”’*_]*(?=\s|$)")
+_CITED = re.compile(r"(?:[ \t]*\[f?\d+(?:[,;][ \t]*f?\d+)*\])+")  # the paragraph's `[f1]` after its last stop
+# A stop that ends no sentence: "e.g.", "Dr." before a name, a numbered list's "2.".
+_NOT_AN_END = re.compile(
+    r"(?:(?:^|[\s(“\"'])(?:e\.g|i\.e|cf|vs|dr|mr|mrs|ms|prof|st|jr|sr|approx)\."
+    r"|^[ \t]*(?:[-*+][ \t]+)?\d+[.)])$",
+    re.I,
+)
+
+
 def _without_unfinished_sentence(text: str) -> str:
-    """Up to the last whole sentence, however long the cut one ran: a sentence that stops mid-word reads as a bug
-    in the draft. Text with no sentence end at all is kept as it is, the author's to finish."""
-    ends = [m.end() for m in re.finditer(r"[.!?…][)\]\"'*_]*(?=\s|$)", text)]
-    return text[: ends[-1]].rstrip() if ends else text
+    """The text without what the cut left unfinished: the last line only (every line before it ended), up to its
+    last whole sentence and the citation after it; a last line with no whole sentence goes entirely. A single line
+    with no sentence end at all is kept as it is, the author's to finish."""
+    head, newline, last = text.rpartition("\n")
+    ends = [m.end() for m in _SENTENCE_END.finditer(last) if not _NOT_AN_END.search(last[: m.end()])]
+    if ends:
+        cited = _CITED.match(last, ends[-1])
+        return (head + newline + last[: cited.end() if cited else ends[-1]]).rstrip()
+    return head.rstrip() if head.strip() else text
 
 
 def clean_section_text(text: str) -> str:
