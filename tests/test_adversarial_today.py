@@ -28,11 +28,6 @@ HI = [{"role": "user", "content": "write a line about the garden"}]
 # 1. collect/fragments.py: a line of tags alone is the note's tags, not a fragment.
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a line of non-ASCII tags (#über, #日記, both valid in Obsidian) is dropped as 'the note's tags', but "
-    "notes.py's tag pattern reads only tags that start with A-Z: the line and its tags are both lost",
-)
 def test_a_line_of_non_ascii_tags_still_gives_the_note_its_tags(tmp_path: Path) -> None:
     write(tmp_path / "2026-08-11.md", "- sat in the shop for an hour\n- visited dad\n\n#über #日記 #ñandú\n")
     fragments = collect_notes(tmp_path).fragments

@@ -31,7 +31,7 @@ from pipeline.core.errors import UsageError
 MAX_NOTE_CHARS = 20_000
 DEFAULT_IGNORE = ("templates/*", "*/templates/*")
 _DAILY_NAME = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_INLINE_TAG = re.compile(r"(?<![\w#/&])#([A-Za-z][\w/-]*)")
+_INLINE_TAG = re.compile(r"(?<![\w#/&])#([^\W\d_][\w/-]*)")  # Obsidian: any letter first
 _HEADING = re.compile(r"^#{1,6}\s")
 _FRONTMATTER_BLOCK = re.compile(r"\A---\s*\n.*?\n---\s*(\n|\Z)", re.S)
 # Text the author hid from readers: Obsidian comments (an unclosed one hides the rest of the note)
