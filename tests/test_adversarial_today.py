@@ -117,13 +117,6 @@ class CappedServer(FakeOpenAIServer):
         return super().answer(body, fault, key)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="OpenAI's 'max_tokens is too large ... This model supports at most 4096' has param max_tokens and "
-    "'support' in it, so it is read as 'max_tokens refused by name': the cap is renamed max_completion_tokens and "
-    "that is remembered, so the writer sees 'Unrecognized request argument supplied: max_completion_tokens' and "
-    "every later call to the deployment fails the same way",
-)
 def test_a_cap_too_large_is_not_taken_for_a_refused_parameter() -> None:
     with CappedServer() as server:
         llm = OpenAIChat(model="gpt-4", base_url=server.base_url, api_key="sk-test", modes={})
@@ -147,11 +140,6 @@ class LiteLLMProxy(FakeOpenAIServer):
         return super().answer(body, fault, key)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="LiteLLM names the refused temperature as 'temperature=0.7', not in quotes and not in `param`: the call "
-    "fails with HTTP 400 instead of being sent again without it",
-)
 def test_a_temperature_refused_in_litellms_words_is_left_out() -> None:
     with LiteLLMProxy() as server:
         llm = OpenAIChat(model="o3-mini", base_url=server.base_url, api_key="sk-test", modes={})
@@ -178,12 +166,6 @@ class SmallContextReasoner(FakeOpenAIServer):
         return status, payload
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="once a model reported reasoning tokens every cap gets REASONING_ROOM (8,192) on top, past the context "
-    "window the provider was given: on a local reasoning model with a 4k window every call after the first fails "
-    "as 'does not fit the context window'",
-)
 def test_room_to_think_never_pushes_a_call_past_the_context_window() -> None:
     with SmallContextReasoner() as server:
         llm = OpenAIChat(model="qwen3-8b", base_url=server.base_url, api_key="x", context_window=4096, modes={})

@@ -9,8 +9,8 @@ Models differ in what a request may say. OpenAI's reasoning models (o-series, gp
 thinking before they answer. OpenAI's own API is sent `max_completion_tokens` (its current name for the
 cap); any endpoint that refuses a parameter by name has the call sent again without it, and that is
 remembered per endpoint and model. Where a model was seen to reason, its cap leaves REASONING_ROOM tokens
-for the thinking on top of the answer: thinking is billed as used, and an answer cut off before it began
-is asked again once with the room.
+(or what its context window has left) for the thinking on top of the answer: thinking is billed as used,
+and an answer cut off before it began is asked again once with the room.
 
 Retries live here, in tenacity, and only here: the SDK's own retries are off so the two do not
 multiply. Rate limits (honouring Retry-After), 5xx, timeouts, refused connections and garbled
@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
+import re
 import threading
 import time
 from collections.abc import Callable, MutableMapping
@@ -36,6 +37,7 @@ from tenacity import RetryCallState, retry, retry_if_exception, stop_after_attem
 from tenacity.wait import wait_exponential_jitter
 
 from pipeline.core.errors import ContextTooLong, LLMError
+from pipeline.core.text import estimate_tokens
 from pipeline.models.llm import Completion, Messages, Purpose
 from pipeline.models.scrub import KeyScrubber
 
@@ -167,7 +169,7 @@ class OpenAIChat:
 
     def _request(self, messages: Messages, max_tokens: int, temperature: float) -> dict[str, Any]:
         request: dict[str, Any] = {"model": self.model, "messages": [dict(m) for m in messages]}
-        room = REASONING_ROOM if self._learned(_REASONS) else 0
+        room = self._room(request["messages"], max_tokens) if self._learned(_REASONS) else 0
         if self._openai or self._learned(_COMPLETION_CAP):
             request["max_completion_tokens"] = max_tokens + room
         else:
@@ -270,6 +272,10 @@ class OpenAIChat:
     def _without_refused(self, request: dict[str, Any], exc: openai.BadRequestError) -> dict[str, Any] | None:
         """The request as this model takes it, if `exc` refused one of its parameters by name; else None."""
         refused = _refused_parameter(exc)
+        if refused == "max_completion_tokens" and "max_completion_tokens" in request:  # an older API version
+            self._modes.pop(f"{self.endpoint} {self.model} {_COMPLETION_CAP}", None)
+            adapted = {k: v for k, v in request.items() if k != "max_completion_tokens"}
+            return {**adapted, "max_tokens": request["max_completion_tokens"]}
         if refused == "max_tokens" and "max_tokens" in request:
             self._learn(_COMPLETION_CAP)
             adapted = {k: v for k, v in request.items() if k != "max_tokens"}
@@ -279,25 +285,35 @@ class OpenAIChat:
             return {k: v for k, v in request.items() if k != "temperature"}
         return None
 
-    @staticmethod
-    def _with_room(request: dict[str, Any]) -> dict[str, Any]:
+    def _room(self, messages: Messages, max_tokens: int) -> int:
+        """Tokens to think in on top of the answer's: REASONING_ROOM, or what the context window leaves."""
+        prompt = estimate_tokens("".join(str(m.get("content") or "") for m in messages))
+        return max(0, min(REASONING_ROOM, self.context_window - prompt - max_tokens))
+
+    def _with_room(self, request: dict[str, Any]) -> dict[str, Any]:
         cap = "max_completion_tokens" if "max_completion_tokens" in request else "max_tokens"
-        return {**request, cap: request[cap] + REASONING_ROOM}
+        return {**request, cap: request[cap] + self._room(request["messages"], request[cap])}
+
+
+# How endpoints say they will not take a parameter: OpenAI ("Unsupported parameter", "Unsupported value", "does not
+# support"), LiteLLM ("don't support temperature=0.7"), Azure's older API versions ("Unrecognized request argument").
+# "max_tokens is too large … supports at most 4096" is a cap too high, not a parameter refused.
+_REFUSAL = re.compile(
+    r"unsupported|not supported|(?:does not|do not|doesn't|don't) support|unrecognized request argument", re.I
+)
+_ADAPTABLE = ("max_completion_tokens", "max_tokens", "temperature")
 
 
 def _refused_parameter(exc: openai.BadRequestError) -> str | None:
-    """The parameter a 400 names as unsupported ("Unsupported parameter: 'max_tokens' …", "Unsupported value:
-    'temperature' does not support 0.7 …"), from OpenAI's `param` field or, on servers that only say it in
-    words, from the message."""
+    """The parameter a 400 refuses by name, from OpenAI's `param` field or, on servers that only say it in words,
+    from the message; None for any other bad request."""
+    text = str(exc)
+    if not _REFUSAL.search(text):
+        return None
     param = getattr(exc, "param", None)
-    code = str(getattr(exc, "code", "") or "")
-    if param in ("max_tokens", "temperature") and (code.startswith("unsupported") or "support" in str(exc).lower()):
+    if param in _ADAPTABLE:
         return param
-    text = str(exc).lower()
-    for name in ("max_tokens", "temperature"):
-        if f"'{name}'" in text and "support" in text:
-            return name
-    return None
+    return next((name for name in _ADAPTABLE if re.search(rf"\b{name}\b", text)), None)
 
 
 def _explain(exc: Exception, endpoint: str, model: str, attempts: int = 1, timeout: float = 0) -> LLMError | None:
