@@ -222,12 +222,6 @@ def _defer_until_written(workspace: Path, server: BatchServer, clock: ManualCloc
     return said
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the Batch API path never learns from a line refused by name: every run puts max_tokens and the "
-    "temperature in the batch file again, so each call fails twice, its essay fails ('the Batch API refused one of "
-    "its calls 2 times'), the next run starts over the same way; only --direct-retry ever gets a draft",
-)
 def test_a_reasoning_model_on_the_batch_api_gets_its_drafts(workspace: Path) -> None:
     clock = ManualClock()
     with ReasoningBatchServer(clock, delay=10) as server:
@@ -237,12 +231,6 @@ def test_a_reasoning_model_on_the_batch_api_gets_its_drafts(workspace: Path) -> 
     assert post["sections"] and server.chat_calls == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a batch answer cut off while the model thought (empty, finish_reason length) is kept again with the same "
-    "cap (a sort call's is ~90 tokens): the Batch API path reads no reasoning_tokens and adds no room, and an "
-    "empty answer counts as no failure, so every run submits the same calls again, billed, with no message",
-)
 def test_a_batch_answer_cut_off_while_thinking_is_asked_again_with_room(workspace: Path) -> None:
     clock = ManualClock()
     with ReasoningBatchServer(clock, delay=10, refuse=False, thinks=4000) as server:

@@ -235,7 +235,10 @@ def _answer(body: dict[str, Any]) -> Completion | None:
     details = usage.get("prompt_tokens_details") or {}
     tokens = [usage.get("prompt_tokens") or 0, usage.get("completion_tokens") or 0]
     finish, cached = choices[0].get("finish_reason"), details.get("cached_tokens") or 0
-    return Completion(message.get("content") or "", *tokens, finish_reason=finish, cached_tokens=cached)
+    thought = (usage.get("completion_tokens_details") or {}).get("reasoning_tokens") or 0
+    return Completion(
+        message.get("content") or "", *tokens, finish_reason=finish, cached_tokens=cached, reasoning_tokens=thought
+    )
 
 
 def _reason(error: Any, response: dict[str, Any], body: dict[str, Any]) -> str:

@@ -97,11 +97,15 @@ class Ledger:
         kept = {k.custom_id: k for k in self.of(sub)}
         settled = Settled()
         counts = int(outcome.status == "completed")  # an expired or cancelled batch's errors are not the call's
+        learner = _learner(llm)
         with self.store.transaction() as db:
             for custom_id, answer in outcome.answers.items():
-                call = kept.pop(custom_id, None)
+                call = kept.get(custom_id)
+                if call is not None and not answer.text.strip() and learner is not None:
+                    learner.learn_from_batch(call.body, answer=answer)  # cut off while it thought: room next time
                 if call is None or not answer.text.strip():
                     continue  # settled before, or empty: an empty answer is asked again
+                kept.pop(custom_id)
                 if self.store.get(custom_id) is None:  # a direct call may have answered it meanwhile
                     self.store.put(custom_id, answer)
                 self.store.log_call(Purpose(call.essay, call.stage), llm, answer, 0.0, batch=True)
@@ -109,13 +113,15 @@ class Ledger:
                 settled.answered += 1
             for custom_id, call in kept.items():
                 reason = outcome.errors.get(custom_id, "its answer was empty")
+                # A parameter the model refused by name is left out of the call's next body: not the call's failure.
+                fails = counts and not (learner is not None and learner.learn_from_batch(call.body, reason))
                 db.execute(
                     "update deferred_calls set failures = failures + ?, error = ?, failed_in = ? "
                     "where custom_id = ? and failed_in is not ?",
-                    (counts, reason, outcome.batch_id, custom_id, outcome.batch_id),
+                    (int(fails), reason, outcome.batch_id, custom_id, outcome.batch_id),
                 )
-                bucket = settled.errors if counts else settled.unrun
-                bucket.append(Kept(**{**call.__dict__, "failures": call.failures + counts, "error": reason}))
+                bucket = settled.errors if fails else settled.unrun
+                bucket.append(Kept(**{**call.__dict__, "failures": call.failures + int(fails), "error": reason}))
         self.record.mark_collected(sub.key)
         return settled
 
@@ -182,6 +188,13 @@ class DeferringModel(WrappedModel):
         with self._lock:
             self.kept[key] = Kept(key, self.endpoint, purpose.essay, purpose.stage, body)
         raise Deferred(f"call {key[:12]} kept for the Batch API")
+
+
+def _learner(llm: Any) -> Any:
+    """The provider under the model stack's layers, if it learns from Batch API lines (OpenAI's does)."""
+    while llm is not None and not hasattr(llm, "learn_from_batch"):
+        llm = getattr(llm, "inner", None)
+    return llm
 
 
 def _overflows(error: str | None) -> bool:

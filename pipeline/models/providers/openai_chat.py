@@ -285,6 +285,21 @@ class OpenAIChat:
             return {k: v for k, v in request.items() if k != "temperature"}
         return None
 
+    def learn_from_batch(self, body: dict[str, Any], reason: str = "", answer: Completion | None = None) -> bool:
+        """What a Batch API line taught, as a direct call's answer would: a parameter of `body` refused by name
+        (`reason`), or an `answer` cut off while the model thought. True when the next body for the call differs."""
+        refused = _refused_in(reason)
+        if refused is not None and refused in body:
+            if refused == "max_completion_tokens":  # an older API version: the cap by its old name again
+                self._modes.pop(f"{self.endpoint} {self.model} {_COMPLETION_CAP}", None)
+                return not self._openai
+            self._learn(_COMPLETION_CAP if refused == "max_tokens" else _DEFAULT_TEMPERATURE)
+            return True
+        if answer is not None and answer.reasoning_tokens and not self._learned(_REASONS):
+            self._learn(_REASONS)
+            return True
+        return False
+
     def _room(self, messages: Messages, max_tokens: int) -> int:
         """Tokens to think in on top of the answer's: REASONING_ROOM, or what the context window leaves."""
         prompt = estimate_tokens("".join(str(m.get("content") or "") for m in messages))
@@ -307,12 +322,16 @@ _ADAPTABLE = ("max_completion_tokens", "max_tokens", "temperature")
 def _refused_parameter(exc: openai.BadRequestError) -> str | None:
     """The parameter a 400 refuses by name, from OpenAI's `param` field or, on servers that only say it in words,
     from the message; None for any other bad request."""
-    text = str(exc)
+    param = getattr(exc, "param", None)
+    if param in _ADAPTABLE and _REFUSAL.search(str(exc)):
+        return param
+    return _refused_in(str(exc))
+
+
+def _refused_in(text: str) -> str | None:
+    """The parameter an error's words refuse, if any."""
     if not _REFUSAL.search(text):
         return None
-    param = getattr(exc, "param", None)
-    if param in _ADAPTABLE:
-        return param
     return next((name for name in _ADAPTABLE if re.search(rf"\b{name}\b", text)), None)
 
 
