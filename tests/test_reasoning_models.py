@@ -6,7 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import frontmatter
+import pytest
 
+from pipeline.core.errors import LLMError
 from pipeline.models.providers.openai_chat import REASONING_ROOM, OpenAIChat
 from tests.conftest import essay
 from tests.fake_server import FakeOpenAIServer
@@ -44,3 +46,22 @@ def test_openais_own_api_is_sent_the_current_name_of_the_cap() -> None:
     assert request["max_completion_tokens"] == 100 and "max_tokens" not in request
     local = OpenAIChat(model="m", base_url="http://127.0.0.1:9/v1", api_key="x", modes={})
     assert local._request([{"role": "user", "content": "hi"}], 100, 0.7)["max_tokens"] == 100  # llama.cpp, Ollama
+
+
+class RefusesThenBadRequest(FakeOpenAIServer):
+    """A reasoning model that, once its parameters are right, refuses the request for another reason."""
+
+    def answer(self, body, fault=None, key=""):  # type: ignore[no-untyped-def]
+        if "max_tokens" in body or "temperature" in body:
+            return super().answer(body, fault, key)
+        return 400, {"error": {"message": "Invalid prompt: flagged", "type": "invalid_request_error"}}
+
+
+def test_a_bad_request_after_adapting_is_not_reported_as_after_retries() -> None:
+    with RefusesThenBadRequest(reasoning=100) as server:
+        llm = OpenAIChat(model="o-mini", base_url=server.base_url, api_key="sk-test", modes={})
+        with pytest.raises(LLMError) as failed:
+            llm.complete([{"role": "user", "content": "hi"}], max_tokens=50)
+    said = str(failed.value)
+    assert said.startswith(f"{server.base_url.rstrip('/')} answered HTTP 400: ") and "Invalid prompt: flagged" in said
+    assert "after retries" not in said  # the adapted requests were new requests, not retries

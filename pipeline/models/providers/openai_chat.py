@@ -253,7 +253,7 @@ class OpenAIChat:
                     adapted = self._without_refused(request, exc)
                     if adapted is None:
                         raise
-                    request = adapted
+                    request, attempts[0] = adapted, 0  # a new request, not a retry of the refused one
                     continue
                 if answer.reasoning_tokens and not self._learned(_REASONS):
                     self._learn(_REASONS)
