@@ -272,29 +272,29 @@ class OpenAIChat:
     def _without_refused(self, request: dict[str, Any], exc: openai.BadRequestError) -> dict[str, Any] | None:
         """The request as this model takes it, if `exc` refused one of its parameters by name; else None."""
         refused = _refused_parameter(exc)
-        if refused == "max_completion_tokens" and "max_completion_tokens" in request:  # an older API version
-            self._modes.pop(f"{self.endpoint} {self.model} {_COMPLETION_CAP}", None)
-            adapted = {k: v for k, v in request.items() if k != "max_completion_tokens"}
-            return {**adapted, "max_tokens": request["max_completion_tokens"]}
-        if refused == "max_tokens" and "max_tokens" in request:
-            self._learn(_COMPLETION_CAP)
-            adapted = {k: v for k, v in request.items() if k != "max_tokens"}
-            return {**adapted, "max_completion_tokens": request["max_tokens"]}
-        if refused == "temperature" and "temperature" in request:
-            self._learn(_DEFAULT_TEMPERATURE)
-            return {k: v for k, v in request.items() if k != "temperature"}
-        return None
+        if refused is None or refused not in request:
+            return None
+        self._adopt(refused)
+        adapted = {k: v for k, v in request.items() if k != refused}
+        if refused in _RENAMED:  # the cap by its other name
+            adapted[_RENAMED[refused]] = request[refused]
+        return adapted
+
+    def _adopt(self, refused: str) -> None:
+        """Remember for this model what it refused by name."""
+        if refused == "max_completion_tokens":  # an older API version: the cap by its old name again
+            with _learned_lock:
+                self._modes.pop(f"{self.endpoint} {self.model} {_COMPLETION_CAP}", None)
+        else:
+            self._learn(_COMPLETION_CAP if refused == "max_tokens" else _DEFAULT_TEMPERATURE)
 
     def learn_from_batch(self, body: dict[str, Any], reason: str = "", answer: Completion | None = None) -> bool:
         """What a Batch API line taught, as a direct call's answer would: a parameter of `body` refused by name
         (`reason`), or an `answer` cut off while the model thought. True when the next body for the call differs."""
         refused = _refused_in(reason)
         if refused is not None and refused in body:
-            if refused == "max_completion_tokens":  # an older API version: the cap by its old name again
-                self._modes.pop(f"{self.endpoint} {self.model} {_COMPLETION_CAP}", None)
-                return not self._openai
-            self._learn(_COMPLETION_CAP if refused == "max_tokens" else _DEFAULT_TEMPERATURE)
-            return True
+            self._adopt(refused)
+            return refused != "max_completion_tokens" or not self._openai  # OpenAI's own API keeps the new name
         if answer is not None and answer.reasoning_tokens and not self._learned(_REASONS):
             self._learn(_REASONS)
             return True
@@ -317,6 +317,7 @@ _REFUSAL = re.compile(
     r"unsupported|not supported|(?:does not|do not|doesn't|don't) support|unrecognized request argument", re.I
 )
 _ADAPTABLE = ("max_completion_tokens", "max_tokens", "temperature")
+_RENAMED = {"max_tokens": "max_completion_tokens", "max_completion_tokens": "max_tokens"}
 
 
 def _refused_parameter(exc: openai.BadRequestError) -> str | None:
