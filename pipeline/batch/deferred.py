@@ -100,12 +100,11 @@ class Ledger:
         learner = _learner(llm)
         with self.store.transaction() as db:
             for custom_id, answer in outcome.answers.items():
-                call = kept.get(custom_id)
+                call = kept.pop(custom_id, None)
                 if call is not None and not answer.text.strip() and learner is not None:
                     learner.learn_from_batch(call.body, answer=answer)  # cut off while it thought: room next time
                 if call is None or not answer.text.strip():
                     continue  # settled before, or empty: an empty answer is asked again
-                kept.pop(custom_id)
                 if self.store.get(custom_id) is None:  # a direct call may have answered it meanwhile
                     self.store.put(custom_id, answer)
                 self.store.log_call(Purpose(call.essay, call.stage), llm, answer, 0.0, batch=True)
