@@ -236,3 +236,29 @@ def test_a_batch_answer_cut_off_while_thinking_is_asked_again_with_room(workspac
     with ReasoningBatchServer(clock, delay=10, refuse=False, thinks=4000) as server:
         said = _defer_until_written(workspace, server, clock)
     assert (workspace / "drafts" / "garden" / "v001.md").exists(), said[-1]
+
+
+class EmptyTwiceBatchServer(BatchServer):
+    """The Batch API answering every line of its first two batches with an empty message, then as usual."""
+
+    def __init__(self, *args: Any, **knobs: Any) -> None:
+        super().__init__(*args, **knobs)
+        self.settled = 0
+
+    def _settle(self, batch: Any, status: str) -> None:
+        self.settled += 1
+        super()._settle(batch, status)
+
+    def _answer(self, body: dict[str, Any], tag: str) -> dict[str, Any]:
+        answer = super()._answer(body, tag)
+        if self.settled <= 2:
+            answer["choices"][0]["message"]["content"] = ""
+        return answer
+
+
+def test_an_empty_batch_answer_is_asked_again_and_never_fails_its_essay(workspace: Path) -> None:
+    clock = ManualClock()
+    with EmptyTwiceBatchServer(clock, delay=10) as server:
+        said = _defer_until_written(workspace, server, clock, runs=10)
+    assert (workspace / "drafts" / "garden" / "v001.md").exists(), said[-1]
+    assert not any("refused one of its calls" in s for s in said)
