@@ -1,6 +1,5 @@
-"""An adversarial run of the day's changes (since 4b4b1ef): each test is a way a writer's real material or a real
-endpoint breaks one of them. Each is marked xfail(strict=True) with what breaks, so the suite stays green until the
-product is fixed; a fix makes its test pass, and strict xfail then asks for the mark to go."""
+"""An adversarial run of round eight's changes: each test is a way a writer's real material or a real endpoint
+broke one of them (tags, a cut-off answer, reasoning models directly and on the Batch API), fixed since."""
 
 from __future__ import annotations
 
