@@ -41,7 +41,7 @@ from pipeline.files.meta import DraftMeta
 from pipeline.models.llm import EssayModel, Usage
 from pipeline.models.session import Run
 from pipeline.plan.planfile import Plan
-from pipeline.plan.planning import PLAN_NAME, follow_plan, read_plan
+from pipeline.plan.reading import PLAN_NAME, follow_plan, read_plan
 from pipeline.sort.sort import sort_fragments
 from pipeline.voice.generated import keep_generated
 from pipeline.voice.rules import voice_hash
