@@ -20,7 +20,7 @@ tests/test_layout.py checks that, and that this map lists the tree's modules:
     write/      _proper_nouns, expand, finish, grounding, lengths, once, polish, quantities, retell, sources
     sort/       assign, background, doubt, examples, headings, lexical, rank, request, sort
     plan/       carry, corrections, marks, parse, planfile, planning, reading, render
-    drafting/   check, dryrun, inputs, layout, quoting, record, regen, runner
+    drafting/   check, choose, dryrun, inputs, layout, quoting, record, regen, runner
     batch/      batch, batch_api, defer_batch, defer_preview, deferred
     export/     clean, export, footnotes, links, render
     cli/        display, export, logs, main, models, options, review, voice
