@@ -15,7 +15,8 @@ from pipeline.collect.prompt import parse_prompt
 from pipeline.embeddings.embed import Embedder
 from pipeline.plan.corrections import _named
 from pipeline.plan.marks import doubt_mark, moved_mark, split_mark
-from pipeline.plan.planning import PlanRequest, follow_plan, make_plan, read_plan
+from pipeline.plan.planning import PlanRequest, make_plan
+from pipeline.plan.reading import follow_plan, read_plan
 from pipeline.sort.doubt import doubtful
 from pipeline.sort.rank import Placement
 from tests.conftest import essay

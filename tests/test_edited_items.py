@@ -4,8 +4,8 @@ its own new fragment, and a line deleted while another was added to the same not
 from __future__ import annotations
 
 from pipeline.collect.notes import fragments_of
+from pipeline.plan.carry import as_planned, follow_edited_notes
 from pipeline.plan.planfile import Plan, PlanItem, PlanSection
-from pipeline.plan.planning import as_planned, follow_edited_notes
 
 NOTE = """met a lot of people at the open studio, none of them that memorable except priya
 

@@ -8,8 +8,9 @@ import frontmatter
 import pytest
 
 from pipeline.core.errors import DraftError, UsageError
+from pipeline.drafting.choose import choose_section
 from pipeline.drafting.inputs import read_inputs
-from pipeline.drafting.regen import choose_section, regen_section
+from pipeline.drafting.regen import regen_section
 from pipeline.drafting.runner import draft_essay
 from pipeline.files.draftfile import locate, parse, section_text
 from pipeline.files.history import describe_versions, diff_versions, resolve_target

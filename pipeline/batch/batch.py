@@ -22,7 +22,7 @@ from pipeline.files.draftfile import parse
 from pipeline.files.drafts import essay_dir, list_versions
 from pipeline.models.session import Run
 from pipeline.plan.planfile import plan_hash
-from pipeline.plan.planning import PLAN_NAME
+from pipeline.plan.reading import PLAN_NAME
 
 
 @dataclass(frozen=True)

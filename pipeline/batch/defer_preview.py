@@ -17,7 +17,7 @@ from pipeline.drafting.inputs import read_inputs
 from pipeline.files.drafts import essay_dir, list_versions
 from pipeline.models import prices
 from pipeline.models.session import Run
-from pipeline.plan.planning import PLAN_NAME
+from pipeline.plan.reading import PLAN_NAME
 
 
 def preview(run: Run, ledger: Ledger, prompts: list[Path], force: bool) -> list[str]:

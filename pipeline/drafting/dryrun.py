@@ -14,7 +14,8 @@ from pipeline.drafting.layout import shared_layout
 from pipeline.files.drafts import essay_dir
 from pipeline.messages.shared import SharedNotes, sort_batches, sort_messages, write_messages
 from pipeline.models.session import Run
-from pipeline.plan.planning import PLAN_NAME, as_planned, follow_plan, read_plan
+from pipeline.plan.carry import as_planned
+from pipeline.plan.reading import PLAN_NAME, follow_plan, read_plan
 from pipeline.sort.assign import answer_tokens
 from pipeline.sort.sort import SHORTLIST_FROM, sorting_estimate, to_be_asked
 from pipeline.write.expand import answer_budget, section_budget

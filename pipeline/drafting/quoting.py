@@ -11,7 +11,7 @@ from pathlib import Path
 from textwrap import shorten
 
 from pipeline.collect.notes import Fragment, VoiceSample
-from pipeline.plan.planning import Material
+from pipeline.plan.reading import Material
 
 
 def without_quotes(

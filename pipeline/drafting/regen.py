@@ -8,7 +8,6 @@ notes changed or a reassignment is asked for, so a regeneration is usually one L
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -17,6 +16,7 @@ from pathlib import Path
 from pipeline.collect.notes import Fragment
 from pipeline.collect.prompt import Section
 from pipeline.core.errors import DraftError, UsageError
+from pipeline.drafting.choose import choose_section
 from pipeline.drafting.inputs import Inputs, read_inputs
 from pipeline.drafting.quoting import keep_private_quotes_home
 from pipeline.drafting.record import notes_hash, now, section_meta
@@ -41,7 +41,7 @@ from pipeline.files.meta import DraftMeta
 from pipeline.models.llm import EssayModel, Usage
 from pipeline.models.session import Run
 from pipeline.plan.planfile import Plan
-from pipeline.plan.planning import PLAN_NAME, follow_plan, read_plan
+from pipeline.plan.reading import PLAN_NAME, follow_plan, read_plan
 from pipeline.sort.sort import sort_fragments
 from pipeline.voice.generated import keep_generated
 from pipeline.voice.rules import voice_hash
@@ -60,34 +60,6 @@ class RegenResult:
     title: str
     replaced_edits: bool  # the author had edited this section's text; it stays in the base version
     usage: Usage
-
-
-def choose_section(sections: Sequence[tuple[str, str]], query: str, where: str) -> tuple[str, str]:
-    """A section by number (1-based), its exact title, slug, a unique prefix of its title, or (starts of) words
-    of its title."""
-    listing = "\n".join(f"  {n}. {title}  [{slug}]" for n, (slug, title) in enumerate(sections, start=1))
-    wanted = _normal(query)
-    exact = [s for s in sections if s[1].strip().casefold() == query.strip().casefold()]
-    if not wanted and len(exact) != 1:  # an emoji alone has no words: only its exact title names it
-        raise UsageError(f"'{query}' names no section in {where}: use its number, slug or title words:\n{listing}")
-    if query.strip().isdigit():
-        number = int(query)
-        if 1 <= number <= len(sections):
-            return sections[number - 1]
-        raise UsageError(f"there is no section {number} in {where}; its sections are:\n{listing}")
-    tiers = [
-        exact,
-        [s for s in sections if s[0] == query.strip()],
-        [s for s in sections if _normal(s[1]).startswith(wanted)],
-        [s for s in sections if wanted and _words_start(wanted.split(), _normal(s[1]).split())],
-    ]
-    for found in tiers:
-        if len(found) == 1:
-            return found[0]
-        if len(found) > 1:
-            names = ", ".join(f"'{title}'" for _, title in found)
-            raise UsageError(f"'{query}' matches {names} in {where}; name one by number:\n{listing}")
-    raise UsageError(f"no section matches '{query}' in {where}; its sections are:\n{listing}")
 
 
 def regen_section(
@@ -299,11 +271,3 @@ def _uses_crlf(path: Path) -> bool:
 
 def _line_ends(text: str, crlf: bool) -> str:
     return text.replace("\n", "\r\n") if crlf else text
-
-
-def _words_start(wanted: list[str], title_words: list[str]) -> bool:
-    return all(any(word.startswith(w) for word in title_words) for w in wanted)
-
-
-def _normal(text: str) -> str:
-    return re.sub(r"[^\w]+", " ", text.lower()).strip()

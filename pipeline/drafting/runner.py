@@ -28,17 +28,10 @@ from pipeline.files.meta import DraftMeta
 from pipeline.messages.shared import SharedNotes
 from pipeline.models.llm import Usage
 from pipeline.models.session import Run
+from pipeline.plan.carry import as_planned
 from pipeline.plan.planfile import Plan, plan_edited, plan_hash
-from pipeline.plan.planning import (
-    PLAN_NAME,
-    Material,
-    PlanRequest,
-    PlanResult,
-    as_planned,
-    follow_plan,
-    make_plan,
-    read_plan,
-)
+from pipeline.plan.planning import PlanRequest, PlanResult, make_plan
+from pipeline.plan.reading import PLAN_NAME, Material, follow_plan, read_plan
 from pipeline.voice.generated import keep_generated
 from pipeline.voice.rules import keep_private_home, load_voice, voice_hash
 from pipeline.write.expand import SectionDraft, Writing, expand_sections
