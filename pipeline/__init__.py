@@ -10,7 +10,7 @@ Each subpackage is a stage or a concern and imports only the ones its `__init__`
 tests/test_layout.py checks that, and that this map lists the tree's modules:
 
     core/       config, errors, locks, progress, text, workspace
-    models/     cache, llm, prices, privacy, pulled, redact, scrub, session, providers/ (lmstudio, local, ollama, openai_chat, slots)
+    models/     cache, llm, prices, privacy, pulled, redact, scrub, session, providers/ (lmstudio, local, ollama, openai_chat, refusals, slots)
     embeddings/ embed, gemma, minilm, mpnet, transformer, weights
     catalog/    catalog, discover, download, hub, sorting, use
     collect/    fragments, length, notes, prompt

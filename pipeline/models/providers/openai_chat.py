@@ -24,7 +24,6 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
-import re
 import threading
 import time
 from collections.abc import Callable, MutableMapping
@@ -39,6 +38,7 @@ from tenacity.wait import wait_exponential_jitter
 from pipeline.core.errors import ContextTooLong, LLMError
 from pipeline.core.text import estimate_tokens
 from pipeline.models.llm import Completion, Messages, Purpose
+from pipeline.models.providers.refusals import RENAMED, reasoning_tokens, refused_in, refused_parameter
 from pipeline.models.scrub import KeyScrubber
 
 STRUCTURED_MODES = ("json_schema", "json_object", "prompt")
@@ -240,7 +240,7 @@ class OpenAIChat:
             completion_tokens=usage.completion_tokens if usage else 0,
             cached_tokens=cached,
             finish_reason=choice.finish_reason,
-            reasoning_tokens=_reasoning_tokens(usage),
+            reasoning_tokens=reasoning_tokens(usage),
         )
 
     def _send(self, request: dict[str, Any]) -> Completion:
@@ -271,13 +271,13 @@ class OpenAIChat:
 
     def _without_refused(self, request: dict[str, Any], exc: openai.BadRequestError) -> dict[str, Any] | None:
         """The request as this model takes it, if `exc` refused one of its parameters by name; else None."""
-        refused = _refused_parameter(exc)
+        refused = refused_parameter(exc)
         if refused is None or refused not in request:
             return None
         self._adopt(refused)
         adapted = {k: v for k, v in request.items() if k != refused}
-        if refused in _RENAMED:  # the cap by its other name
-            adapted[_RENAMED[refused]] = request[refused]
+        if refused in RENAMED:  # the cap by its other name
+            adapted[RENAMED[refused]] = request[refused]
         return adapted
 
     def _adopt(self, refused: str) -> None:
@@ -291,7 +291,7 @@ class OpenAIChat:
     def learn_from_batch(self, body: dict[str, Any], reason: str = "", answer: Completion | None = None) -> bool:
         """What a Batch API line taught, as a direct call's answer would: a parameter of `body` refused by name
         (`reason`), or an `answer` cut off while the model thought. True when the next body for the call differs."""
-        refused = _refused_in(reason)
+        refused = refused_in(reason)
         if refused is not None and refused in body:
             self._adopt(refused)
             return refused != "max_completion_tokens" or not self._openai  # OpenAI's own API keeps the new name
@@ -308,32 +308,6 @@ class OpenAIChat:
     def _with_room(self, request: dict[str, Any]) -> dict[str, Any]:
         cap = "max_completion_tokens" if "max_completion_tokens" in request else "max_tokens"
         return {**request, cap: request[cap] + self._room(request["messages"], request[cap])}
-
-
-# How endpoints say they will not take a parameter: OpenAI ("Unsupported parameter", "Unsupported value", "does not
-# support"), LiteLLM ("don't support temperature=0.7"), Azure's older API versions ("Unrecognized request argument").
-# "max_tokens is too large … supports at most 4096" is a cap too high, not a parameter refused.
-_REFUSAL = re.compile(
-    r"unsupported|not supported|(?:does not|do not|doesn't|don't) support|unrecognized request argument", re.I
-)
-_ADAPTABLE = ("max_completion_tokens", "max_tokens", "temperature")
-_RENAMED = {"max_tokens": "max_completion_tokens", "max_completion_tokens": "max_tokens"}
-
-
-def _refused_parameter(exc: openai.BadRequestError) -> str | None:
-    """The parameter a 400 refuses by name, from OpenAI's `param` field or, on servers that only say it in words,
-    from the message; None for any other bad request."""
-    param = getattr(exc, "param", None)
-    if param in _ADAPTABLE and _REFUSAL.search(str(exc)):
-        return param
-    return _refused_in(str(exc))
-
-
-def _refused_in(text: str) -> str | None:
-    """The parameter an error's words refuse, if any."""
-    if not _REFUSAL.search(text):
-        return None
-    return next((name for name in _ADAPTABLE if re.search(rf"\b{name}\b", text)), None)
 
 
 def _explain(exc: Exception, endpoint: str, model: str, attempts: int = 1, timeout: float = 0) -> LLMError | None:
@@ -366,12 +340,6 @@ def _cached_tokens(usage: Any) -> int:
     """Prompt tokens the server answered from its prompt cache (OpenAI reports them; others may not)."""
     details = getattr(usage, "prompt_tokens_details", None)
     return int(getattr(details, "cached_tokens", 0) or 0)
-
-
-def _reasoning_tokens(usage: Any) -> int:
-    """Completion tokens spent thinking (OpenAI's reasoning models report them)."""
-    details = getattr(usage, "completion_tokens_details", None)
-    return int(getattr(details, "reasoning_tokens", 0) or 0)
 
 
 def _is_context_overflow(exc: openai.BadRequestError) -> bool:
