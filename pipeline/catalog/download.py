@@ -12,7 +12,6 @@ place (pipeline/models/pulled.py), so `essay models` never lists a model that is
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import re
 import shutil
@@ -26,6 +25,7 @@ import httpx
 from pipeline.catalog.catalog import catalog_entry
 from pipeline.catalog.hub import HubFile, file_info, hub_client, unreachable
 from pipeline.core.errors import DownloadError, UsageError
+from pipeline.embeddings.weights import sha256
 from pipeline.models.pulled import PulledModel, check_name, find_pulled, install, models_dir
 
 CHUNK = 1 << 16
@@ -102,7 +102,7 @@ def pull(spec: str, display: PullDisplay | None = None) -> PulledModel:
         display.on_start(want.name, hub.size, _size(part))
         _fetch(client, hub, part, display)
         display.on_note("checking sha256…")
-        got = _sha256(part)
+        got = sha256(part)
         if got != expected:
             part.unlink(missing_ok=True)
             _expectation(part).unlink(missing_ok=True)
@@ -197,11 +197,3 @@ def _size(path: Path) -> int:
         return path.stat().st_size
     except FileNotFoundError:
         return 0
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

@@ -18,9 +18,9 @@ from pipeline.files.draftfile import locate, section_text
 from pipeline.files.drafts import DraftFile
 from pipeline.files.history import read_version
 from pipeline.write.grounding import find_unsupported
+from pipeline.write.sources import FOOTNOTE_REF
 
 _FOOTNOTE_DEF = re.compile(r"^\[\^[^\]\s]+\]:.*$", re.M)
-_FOOTNOTE_REF = re.compile(r"\[\^[^\]\s]+\](?!:)")
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ def check_draft(draft: DraftFile, notes_dir: Path, root: Path) -> list[Unsupport
             found.append(Unsupported(title, kind, match["inner"]))
         meta = doc.meta.section(slug)
         sources = [prompt_text, *(_read(notes_dir / n) for n in (meta.notes if meta else ()))]
-        clean = _FOOTNOTE_REF.sub("", _FOOTNOTE_DEF.sub("", strip_flags(text)))
+        clean = FOOTNOTE_REF.sub("", _FOOTNOTE_DEF.sub("", strip_flags(text)))
         for claim in find_unsupported(clean, sources):
             if claim.text.lower() not in seen:
                 seen.add(claim.text.lower())

@@ -21,9 +21,9 @@ from pipeline.write.expand import Draft, answer_budget, clean_section_text
 from pipeline.write.finish import Finishing, finish_section
 from pipeline.write.grounding import count_flags
 from pipeline.write.retell import Embed, Retelling, find_retellings
+from pipeline.write.sources import FOOTNOTE_REF
 
 NOTHING_LEFT = "NONE"
-_REF = re.compile(r"\[\^([^\]\s]+)\](?!:)")
 _SENTENCE = re.compile(r"^(?P<lead>\s*)(?P<sentence>[^\n]*?[.!?])(?=\s|$)")
 
 
@@ -109,7 +109,7 @@ def _rewrite(
 def _replace_paragraph(text: str, retelling: Retelling, new: str) -> str:
     """The section with the retelling's paragraph replaced (its footnote kept), or removed with its footnote."""
     block = text[retelling.second.start : retelling.second.end]
-    refs = _REF.findall(block)
+    refs = FOOTNOTE_REF.findall(block)
     if new:
         return text[: retelling.second.start] + new + "".join(f"[^{r}]" for r in refs) + text[retelling.second.end :]
     text = text[: retelling.second.start].rstrip("\n") + "\n\n" + text[retelling.second.end :].lstrip("\n")

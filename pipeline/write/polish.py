@@ -21,11 +21,11 @@ from pipeline.write.expand import Draft, SectionDraft, answer_budget, clean_sect
 from pipeline.write.finish import Finishing, finish_section
 from pipeline.write.grounding import count_flags
 from pipeline.write.retell import Paragraph, prose_paragraphs
+from pipeline.write.sources import FOOTNOTE_REF
 
 KEEP_WORDS = 0.8  # share of the paragraph's content words a polished one must keep
 LENGTH_RANGE = (0.75, 1.4)  # its length against the paragraph's
 AUTHORS_OWN = 0.6  # a paragraph with this share of its words in one of the author's own paragraphs is theirs
-_REF = re.compile(r"\[\^([^\]\s]+)\](?!:)")
 _FIGURE = re.compile(r"\d[\d,.]*")
 _CONTENT = re.compile(r"[a-z][a-z'’]{3,}")
 
@@ -87,7 +87,7 @@ def _polished(
     old_block = after.text[first.start : first.end]
     if not _keeps_substance(first.text, new) or count_flags(new) > count_flags(old_block):
         return None
-    return new + "".join(f"[^{r}]" for r in _REF.findall(old_block))
+    return new + "".join(f"[^{r}]" for r in FOOTNOTE_REF.findall(old_block))
 
 
 def _keeps_substance(old: str, new: str) -> bool:

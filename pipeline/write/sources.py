@@ -26,7 +26,7 @@ _CODE = re.compile(r"^(```|~~~).*?(?:^\1[^\n]*$|\Z)|(`+)[^`].*?\2", re.S | re.M)
 _FENCE_LINE = re.compile(r"^\s*(```|~~~)")
 _HEADING = re.compile(r"^#{1,6}\s+(.*?)\s*#*\s*$")
 _COMMENT_LINE = re.compile(r"^\s*<!--.*-->\s*$")
-_FOOTNOTE_REF = re.compile(r"\[\^([^\]\s]+)\](?!:)")
+FOOTNOTE_REF = re.compile(r"\[\^([^\]\s]+)\](?!:)")
 _FOOTNOTE_DEF = re.compile(r"^\[\^([^\]\s]+)\]:(.*)$", re.M)
 _WIKILINK = re.compile(r"\[\[([^\]|#]*)(?:#([^\]|]*))?(?:\|[^\]]*)?\]\]")
 _STOPWORD_TEXT = (
@@ -241,7 +241,7 @@ def sourced_share(markdown: str) -> float:
     prose = [markdown[s:e] for s, e in paragraph_spans(markdown) if paragraph_kind(markdown[s:e]) == "prose"]
     if not prose:
         return 1.0
-    sourced = sum(any(label in defined for label in _FOOTNOTE_REF.findall(block)) for block in prose)
+    sourced = sum(any(label in defined for label in FOOTNOTE_REF.findall(block)) for block in prose)
     return sourced / len(prose)
 
 
